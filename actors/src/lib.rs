@@ -1,0 +1,55 @@
+//! leadwire-actors: the capabilities every interface shares.
+//!
+//! REST (the server package), GraphQL and MCP are thin skins over [`Core`]: it owns the
+//! store handle, the metrics, authentication and the tenancy operations, and (as the
+//! engine grows) the handles of the ractor actors — OU actors, lead actors, the writer,
+//! the bus and the scheduler. A capability is written once, here, and called by all three.
+
+pub mod auth;
+pub mod metrics;
+pub mod tenancy;
+
+use std::sync::Arc;
+
+use leadwire_store::Store;
+
+pub use auth::{AuthConfig, Credentials, LoginResult};
+pub use metrics::Metrics;
+
+/// The shared core of a running Leadwire: cheap to clone (an `Arc`).
+#[derive(Clone)]
+pub struct Core(Arc<CoreInner>);
+
+pub struct CoreInner {
+    pub store: Store,
+    pub metrics: Metrics,
+    pub auth: auth::JwtKeys,
+}
+
+impl std::ops::Deref for Core {
+    type Target = CoreInner;
+    fn deref(&self) -> &CoreInner {
+        &self.0
+    }
+}
+
+impl Core {
+    /// Builds the core on an opened store. The JWT signing secret comes from `auth.jwt_secret`
+    /// or, when not configured, from the store (generated on first start and kept).
+    pub async fn start(store: Store, auth: AuthConfig) -> Result<Core, leadwire_store::StoreError> {
+        let secret = match &auth.jwt_secret {
+            Some(s) => s.clone(),
+            None => {
+                store
+                    .setting_or_init("jwt_secret", || leadwire_models::auth::random_hex(32))
+                    .await?
+            }
+        };
+        let keys = auth::JwtKeys::new(secret.as_bytes(), auth.jwt_ttl_seconds);
+        Ok(Core(Arc::new(CoreInner {
+            store,
+            metrics: Metrics::new(),
+            auth: keys,
+        })))
+    }
+}

@@ -1,0 +1,16 @@
+//! leadwire-models: the domain types and pure engines of Leadwire.
+//!
+//! Nothing in this crate does IO, spawns tasks or knows about HTTP, SurrealDB or actors.
+//! Everything here can be unit- and property-tested in isolation.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod ids;
+pub mod page;
+pub mod ratelimit;
+pub mod tenancy;
+pub mod time;
+pub mod validate;
+
+pub use error::{DomainError, ErrorCode, Result};

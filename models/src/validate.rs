@@ -1,0 +1,107 @@
+//! Input validation shared by every interface. Each check names the offending field.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::error::{DomainError, Result};
+
+/// Trims `value` and checks its length in characters is within `min..=max`.
+pub fn name(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len < min || len > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be {min}–{max} characters (got {len})"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// A plausible email address, returned lower-cased.
+pub fn email(field: &str, value: &str) -> Result<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("static regex"));
+    let v = value.trim().to_lowercase();
+    if v.len() > 254 || !re.is_match(&v) {
+        return Err(DomainError::invalid(field, "must be a valid email address"));
+    }
+    Ok(v)
+}
+
+/// A password of 8–256 characters.
+pub fn password(field: &str, value: &str) -> Result<()> {
+    let len = value.chars().count();
+    if !(8..=256).contains(&len) {
+        return Err(DomainError::invalid(field, "must be 8–256 characters"));
+    }
+    Ok(())
+}
+
+/// A Slack user id: `U` followed by uppercase letters and digits.
+pub fn slack_user_id(field: &str, value: &str) -> Result<()> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"^U[A-Z0-9]+$").expect("static regex"));
+    if value.len() > 32 || !re.is_match(value) {
+        return Err(DomainError::invalid(
+            field,
+            "must match ^U[A-Z0-9]+$ (e.g. U012AB3CD)",
+        ));
+    }
+    Ok(())
+}
+
+/// A URL-friendly slug of a name: lowercase ascii letters and digits joined by `-`.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    let mut dash = false;
+    for c in name.chars().flat_map(|c| c.to_lowercase()) {
+        if c.is_ascii_alphanumeric() {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c);
+            dash = false;
+        } else {
+            dash = true;
+        }
+    }
+    if out.is_empty() {
+        "unit".to_string()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(name("name", "  CI  ", 1, 50).unwrap(), "CI");
+        assert!(name("name", "   ", 1, 50).is_err());
+        assert!(name("name", &"x".repeat(51), 1, 50).is_err());
+        assert!(name("name", &"é".repeat(50), 1, 50).is_ok());
+    }
+
+    #[test]
+    fn emails_and_slack_ids() {
+        assert_eq!(
+            email("email", " Jane@Example.com ").unwrap(),
+            "jane@example.com"
+        );
+        assert!(email("email", "jane@").is_err());
+        assert!(slack_user_id("s", "U012AB3CD").is_ok());
+        assert!(slack_user_id("s", "u012").is_err());
+        assert!(slack_user_id("s", "U").is_err());
+        assert!(slack_user_id("s", "W012").is_err());
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("EMEA Sales / North"), "emea-sales-north");
+        assert_eq!(slugify("!!!"), "unit");
+    }
+}

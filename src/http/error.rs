@@ -1,0 +1,106 @@
+//! The REST error: a [`DomainError`] rendered as `{"error": {code, message, details}}`
+//! with the status from the one table in `leadwire-models`.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use leadwire_models::{DomainError, ErrorCode};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error as a response.
+#[derive(Debug)]
+pub struct ApiError(pub DomainError);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error body (documented in the OpenAPI document).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// One of the closed set of codes (`not_found`, `validation_failed`, …).
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<leadwire_store::StoreError> for ApiError {
+    fn from(e: leadwire_store::StoreError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, axum::Json(self.0.body())).into_response();
+        if self.0.code == ErrorCode::RateLimited {
+            if let Some(secs) = self
+                .0
+                .details
+                .as_ref()
+                .and_then(|d| d["retry_after_seconds"].as_u64())
+            {
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    res.headers_mut().insert("retry-after", v);
+                }
+            }
+        }
+        res
+    }
+}
+
+fn rejection(status: StatusCode, message: String) -> ApiError {
+    ApiError(DomainError::new(
+        ErrorCode::from_http_status(status.as_u16()),
+        message,
+    ))
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let message = match &r {
+            JsonRejection::MissingJsonContentType(_) => {
+                "expected a JSON body with Content-Type: application/json".to_string()
+            }
+            JsonRejection::JsonSyntaxError(_) => format!("malformed JSON: {}", r.body_text()),
+            JsonRejection::JsonDataError(_) => format!("invalid request body: {}", r.body_text()),
+            JsonRejection::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                "request body is larger than the configured limit".to_string()
+            }
+            _ => r.body_text(),
+        };
+        rejection(r.status(), message)
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        // wrong types and unknown enum values in a query string are validation failures
+        ApiError(DomainError::new(
+            ErrorCode::ValidationFailed,
+            format!("invalid query: {}", r.body_text()),
+        ))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        rejection(
+            StatusCode::BAD_REQUEST,
+            format!("invalid path: {}", r.body_text()),
+        )
+    }
+}

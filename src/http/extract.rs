@@ -1,0 +1,94 @@
+//! Extractors: JSON, query and path with our error format, and the caller / tenant.
+
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use leadwire_models::tenancy::{Caller, Tenant};
+use leadwire_models::DomainError;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// `axum::Json` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+/// The header naming the OU a request acts in.
+pub const OU_HEADER: &str = "x-ou-id";
+/// The cookie set by `POST /v1/org-units/active`.
+pub const OU_COOKIE: &str = "activeOu";
+
+/// Where the audit middleware learns which OU a request acted in.
+#[derive(Clone, Default)]
+pub struct AuditOu(pub std::sync::Arc<parking_lot::Mutex<Option<String>>>);
+
+impl AuditOu {
+    pub fn set(parts: &Parts, ou_id: &str) {
+        if let Some(slot) = parts.extensions.get::<AuditOu>() {
+            *slot.0.lock() = Some(ou_id.to_string());
+        }
+    }
+}
+
+/// The authenticated caller (401 when the request carried no valid credentials).
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .map(Auth)
+            .ok_or_else(|| {
+                ApiError(DomainError::unauthorized(
+                    "authentication required: send a Bearer token or Basic credentials",
+                ))
+            })
+    }
+}
+
+/// The OU a request asks for: `X-OU-Id` header, else the `activeOu` cookie.
+pub fn requested_ou(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(OU_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(v.trim().to_string());
+    }
+    CookieJar::from_headers(&parts.headers)
+        .get(OU_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// The caller acting in their active OU (404 when they may not act in the requested OU).
+pub struct Scoped(pub Tenant);
+
+impl FromRequestParts<AppState> for Scoped {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Auth(caller) = Auth::from_request_parts(parts, state).await?;
+        let requested = requested_ou(parts);
+        let tenant = state
+            .core
+            .resolve_tenant(&caller, requested.as_deref())
+            .await?;
+        AuditOu::set(parts, &tenant.ou_id);
+        Ok(Scoped(tenant))
+    }
+}

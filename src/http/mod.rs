@@ -1,0 +1,202 @@
+//! The HTTP surface: REST under `/v1`, GraphQL at `/graphql`, the OpenAPI document, and
+//! the middleware every request passes through.
+
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod ratelimit;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leadwire_actors::Core;
+use leadwire_models::tenancy::Caller;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::config::Config;
+use ratelimit::RateLimiter;
+
+/// The application state every handler receives: cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub core: Core,
+    pub config: Config,
+    pub limiter: RateLimiter,
+    pub graphql: leadwire_graphql::LeadwireSchema,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(core: Core, config: Config) -> Self {
+        let limiter = RateLimiter::new(config.rate_limit.clone());
+        let graphql = leadwire_graphql::build_schema(core.clone());
+        AppState(Arc::new(AppInner {
+            core,
+            config,
+            limiter,
+            graphql,
+        }))
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Leadwire API", description = "Real-time lead scoring, routing and enrichment. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`."),
+    modifiers(&SecurityAddon),
+    components(schemas(error::ErrorBody)),
+    tags(
+        (name = "root", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Login and the current user"),
+        (name = "org-units", description = "Org units and the active OU"),
+        (name = "ou-memberships", description = "Members of an org unit and their roles"),
+        (name = "members", description = "Org members"),
+        (name = "settings", description = "API credentials and personal access tokens"),
+        (name = "me", description = "The caller's own settings"),
+        (name = "admin", description = "Administration")
+    )
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or lw_pat_ token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basicAuth",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
+
+/// Every documented route, and the OpenAPI document describing them.
+pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::root::index))
+        .routes(routes!(routes::root::healthz))
+        .routes(routes!(routes::root::readyz))
+        .routes(routes!(routes::root::metrics))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::me))
+        .routes(routes!(routes::auth::cleanup))
+        .routes(routes!(routes::org_units::list, routes::org_units::create))
+        .routes(routes!(routes::org_units::rename))
+        .routes(routes!(routes::org_units::set_active))
+        .routes(routes!(
+            routes::org_units::memberships,
+            routes::org_units::assign
+        ))
+        .routes(routes!(
+            routes::org_units::update_role,
+            routes::org_units::remove
+        ))
+        .routes(routes!(routes::members::list, routes::members::create))
+        .routes(routes!(routes::members::update, routes::members::delete))
+        .routes(routes!(routes::members::set_slack))
+        .routes(routes!(
+            routes::settings::list_credentials,
+            routes::settings::create_credential
+        ))
+        .routes(routes!(routes::settings::delete_credential))
+        .routes(routes!(
+            routes::settings::list_tokens,
+            routes::settings::create_token
+        ))
+        .routes(routes!(routes::settings::revoke_token))
+        .routes(routes!(routes::me::rate_limit))
+        .routes(routes!(routes::admin::audit_logs))
+        .split_for_parts()
+}
+
+/// The whole application router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api_router();
+    let openapi = Arc::new(openapi);
+    // Non-REST endpoints, which the OpenAPI document does not describe by design
+    // (the test in tests/api/openapi.rs keeps this list closed).
+    let extra = Router::new()
+        .route(
+            "/openapi.json",
+            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+        )
+        .route("/graphql", get(graphiql).post(graphql_handler));
+    api.merge(extra)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::audit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::metrics,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError(leadwire_models::DomainError::not_found("route"))
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}
+
+async fn graphql_handler(
+    State(state): State<AppState>,
+    caller: Option<axum::Extension<Caller>>,
+    headers: axum::http::HeaderMap,
+    req: async_graphql_axum::GraphQLRequest,
+) -> Response {
+    let mut req = req.into_inner();
+    if let Some(axum::Extension(caller)) = caller {
+        req = req.data(caller);
+    }
+    let requested_ou = headers
+        .get(extract::OU_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .or_else(|| {
+            axum_extra::extract::CookieJar::from_headers(&headers)
+                .get(extract::OU_COOKIE)
+                .map(|c| c.value().to_string())
+        });
+    if let Some(ou) = requested_ou {
+        req = req.data(leadwire_graphql::RequestedOu(ou));
+    }
+    async_graphql_axum::GraphQLResponse::from(state.graphql.execute(req).await).into_response()
+}

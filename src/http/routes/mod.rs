@@ -1,0 +1,10 @@
+//! REST routes, one module per resource. Every `/v1` route is registered through
+//! `utoipa_axum::routes!`, so it cannot exist without its OpenAPI description.
+
+pub mod admin;
+pub mod auth;
+pub mod me;
+pub mod members;
+pub mod org_units;
+pub mod root;
+pub mod settings;

@@ -1,0 +1,73 @@
+//! The audit log of mutating requests.
+
+use leadwire_models::audit::{AuditEntry, AuditQuery};
+use serde_json::{json, Value};
+
+use crate::{Result, Store};
+
+impl Store {
+    pub async fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
+        let mut row = serde_json::to_value(e)?;
+        if let Some(o) = row.as_object_mut() {
+            o.remove("id");
+            // absent optionals are NONE, not NULL, in a SCHEMAFULL table
+            o.retain(|_, v| !v.is_null());
+        }
+        self.run(
+            "CREATE type::record('audit_log', $id) CONTENT $row",
+            json!({ "id": e.id, "row": row }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The OU's audit entries matching `q`, and how many match in all.
+    pub async fn audit_entries(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        q: &AuditQuery,
+    ) -> Result<(Vec<AuditEntry>, u64)> {
+        let mut filter = String::from("org_id = $org AND ou_id = $ou");
+        if q.search.is_some() {
+            filter.push_str(
+                " AND (string::contains(string::lowercase(user_email ?? ''), $search)
+                   OR string::contains(string::lowercase(path), $search)
+                   OR string::contains(ip, $search))",
+            );
+        }
+        if q.method.is_some() {
+            filter.push_str(" AND method = $method");
+        }
+        if q.status_min.is_some() {
+            filter.push_str(" AND status >= $status_min");
+        }
+        if q.status_max.is_some() {
+            filter.push_str(" AND status <= $status_max");
+        }
+        if q.user_email.is_some() {
+            filter.push_str(" AND user_email = $user_email");
+        }
+        // the sort column and direction come from closed enums, never from raw input
+        let sql = format!(
+            "SELECT * FROM audit_log WHERE {filter} ORDER BY {} {}, id {} LIMIT $limit START $offset;
+             SELECT count() FROM audit_log WHERE {filter} GROUP ALL;",
+            q.sort_by.field(),
+            q.sort_order.keyword(),
+            q.sort_order.keyword(),
+        );
+        let vars = json!({
+            "org": org_id, "ou": ou_id,
+            "search": q.search, "method": q.method.map(|m| m.as_str()),
+            "status_min": q.status_min, "status_max": q.status_max, "user_email": q.user_email,
+            "limit": q.limit, "offset": q.offset,
+        });
+        let mut res = self.run(&sql, vars).await?;
+        let items: Vec<AuditEntry> = crate::db::take_rows(&mut res, 0)?;
+        let total: Option<Value> = res.take(1)?;
+        let total = total
+            .and_then(|v| v.get("count").and_then(Value::as_u64))
+            .unwrap_or(0);
+        Ok((items, total))
+    }
+}

@@ -1,0 +1,186 @@
+//! The connection: one `Surreal<Any>` serving `mem://`, `surrealkv://` and `ws://`.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use surrealdb::engine::any::Any;
+use surrealdb::opt::auth::Root;
+use surrealdb::Surreal;
+
+use crate::{Result, StoreError};
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `surrealkv://PATH`, `mem://` or `ws://HOST:PORT`.
+    pub url: String,
+    /// Root credentials for a remote (`ws://`) server.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub namespace: String,
+    pub database: String,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreOptions {
+            url: url.into(),
+            username: None,
+            password: None,
+            namespace: "leadwire".into(),
+            database: "main".into(),
+        }
+    }
+}
+
+/// A cheaply cloned handle on the database.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Surreal<Any>,
+}
+
+impl Store {
+    /// Connects (creating an embedded store's directory if needed), selects the namespace
+    /// and database, and applies pending migrations.
+    pub async fn open(opts: &StoreOptions) -> Result<Store> {
+        let url = normalise_url(&opts.url)?;
+        if let Some(path) = url.strip_prefix("surrealkv://") {
+            let dir = path.split('?').next().unwrap_or(path);
+            if !dir.is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create data directory {dir}: {e}"))
+                })?;
+            }
+        }
+        let db = surrealdb::engine::any::connect(url.as_str()).await?;
+        if url.starts_with("ws://") || url.starts_with("wss://") {
+            let (Some(username), Some(password)) = (&opts.username, &opts.password) else {
+                return Err(StoreError::Config(
+                    "a ws:// database needs --db-user and --db-pass (LEADWIRE_DB_USER / LEADWIRE_DB_PASS)".into(),
+                ));
+            };
+            db.signin(Root {
+                username: username.clone(),
+                password: password.clone(),
+            })
+            .await?;
+        }
+        db.use_ns(opts.namespace.as_str())
+            .use_db(opts.database.as_str())
+            .await?;
+        let store = Store { db };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// An in-memory store with the schema applied (tests).
+    pub async fn memory() -> Result<Store> {
+        Store::open(&StoreOptions::new("mem://")).await
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        self.db.query("RETURN 1").await?.check()?;
+        Ok(())
+    }
+
+    /// Runs `sql` with `vars` bound (a JSON object), failing on the first statement error.
+    pub(crate) async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults> {
+        let res = self.db.query(sql).bind(vars).await?.check()?;
+        Ok(res)
+    }
+
+    /// Runs `sql` and decodes the rows of statement `index`.
+    pub(crate) async fn rows<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        vars: Value,
+        index: usize,
+    ) -> Result<Vec<T>> {
+        let mut res = self.run(sql, vars).await?;
+        take_rows(&mut res, index)
+    }
+
+    /// Runs `sql` and decodes the first row of statement `index`, if any.
+    pub(crate) async fn row<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        vars: Value,
+        index: usize,
+    ) -> Result<Option<T>> {
+        Ok(self.rows(sql, vars, index).await?.into_iter().next())
+    }
+
+    /// Runs `sql` whose statement `index` returns a single number (a `count()` or similar).
+    pub(crate) async fn count(&self, sql: &str, vars: Value, index: usize) -> Result<u64> {
+        let mut res = self.run(sql, vars).await?;
+        let v: Option<Value> = res.take(index)?;
+        Ok(match v {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+            Some(Value::Object(o)) => o.get("count").and_then(Value::as_u64).unwrap_or(0),
+            _ => 0,
+        })
+    }
+}
+
+/// Decodes the rows of one statement, turning record ids (`table:key`) into plain keys.
+pub(crate) fn take_rows<T: DeserializeOwned>(
+    res: &mut surrealdb::IndexedResults,
+    index: usize,
+) -> Result<Vec<T>> {
+    let rows: Vec<Value> = res.take(index)?;
+    rows.into_iter()
+        .map(|mut row| {
+            if let Some(Value::String(id)) = row.get_mut("id") {
+                *id = record_key(id).to_string();
+            }
+            serde_json::from_value(row).map_err(StoreError::from)
+        })
+        .collect()
+}
+
+/// The key of a record id's text (`member:om_1` → `om_1`, `t:⟨a-b⟩` → `a-b`).
+pub(crate) fn record_key(id: &str) -> &str {
+    let key = id.split_once(':').map(|(_, k)| k).unwrap_or(id);
+    key.trim_start_matches(['⟨', '`'])
+        .trim_end_matches(['⟩', '`'])
+}
+
+/// Accepts `surrealkv://PATH`, `mem://` (also `memory`), `ws://` and `wss://`.
+fn normalise_url(url: &str) -> Result<String> {
+    let url = url.trim();
+    if url == "mem://" || url == "memory" || url == "mem" {
+        return Ok("mem://".into());
+    }
+    for scheme in ["surrealkv://", "ws://", "wss://"] {
+        if let Some(rest) = url.strip_prefix(scheme) {
+            if rest.is_empty() {
+                return Err(StoreError::Config(format!("{scheme} needs a path or host")));
+            }
+            return Ok(url.to_string());
+        }
+    }
+    Err(StoreError::Config(format!(
+        "unsupported database {url:?}: use surrealkv://PATH, mem:// or ws://HOST:PORT"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_keys() {
+        assert_eq!(record_key("member:om_1"), "om_1");
+        assert_eq!(record_key("t:⟨a-b⟩"), "a-b");
+        assert_eq!(record_key("t:`a-b`"), "a-b");
+        assert_eq!(record_key("plain"), "plain");
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(normalise_url("memory").unwrap(), "mem://");
+        assert!(normalise_url("surrealkv://./data").is_ok());
+        assert!(normalise_url("postgres://x").is_err());
+        assert!(normalise_url("ws://").is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! Store failures and how they become client-visible errors.
+
+use leadwire_models::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused the write (duplicate email, slug, …).
+    #[error("unique constraint: {0}")]
+    Duplicate(String),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("decoding a row: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error("invalid connection string: {0}")]
+    Config(String),
+}
+
+impl From<surrealdb::Error> for StoreError {
+    fn from(e: surrealdb::Error) -> Self {
+        let text = e.to_string();
+        if text.contains("already contains") || text.contains("already exists") {
+            StoreError::Duplicate(text)
+        } else {
+            StoreError::Database(text)
+        }
+    }
+}
+
+impl From<StoreError> for DomainError {
+    /// Store failures are internal (logged here, generic to the client), except duplicates,
+    /// which callers normally translate into a precise conflict first.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate(_) => {
+                DomainError::conflict("a record with the same unique value already exists")
+            }
+            other => {
+                tracing::error!(error = %other, "store-error");
+                DomainError::internal()
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `spawn_app`: a real Leadwire on port 0 with its own in-memory database.
+
+use leadwire::{Application, Config};
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub ou_id: String,
+    pub admin_token: String,
+    pub core: leadwire_actors::Core,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Config::for_tests()).await
+}
+
+pub async fn spawn_with(mut config: Config) -> TestApp {
+    config.admin_email = Some(ADMIN_EMAIL.into());
+    config.admin_password = Some(ADMIN_PASSWORD.into());
+    let app = Application::build(config).await.expect("app builds");
+    let base = format!("http://{}", app.addr);
+    let ou_id = app
+        .bootstrap
+        .as_ref()
+        .map(|b| b.ou_id.clone())
+        .unwrap_or_default();
+    let core = app.state.core.clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = Client::builder().build().expect("client");
+    let mut t = TestApp {
+        base,
+        client,
+        ou_id,
+        admin_token: String::new(),
+        core,
+    };
+    t.admin_token = t.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    t
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn req(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(self.url("/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(r.status(), 200, "login of {email}");
+        let body: Value = r.json().await.expect("json");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Sends and returns (status, JSON body or Null).
+    pub async fn call(&self, rb: RequestBuilder) -> (u16, Value) {
+        let r: Response = rb.send().await.expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(self.req(Method::GET, path, token)).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call(self.req(Method::POST, path, token).json(&body))
+            .await
+    }
+
+    /// Creates an org member, returning (member id, their JWT).
+    pub async fn member(&self, email: &str, role: &str) -> (String, String) {
+        let (s, b) = self
+            .post(
+                "/v1/members",
+                &self.admin_token,
+                json!({ "first_name": "T", "last_name": "User", "email": email, "password": "password-123", "role": role }),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let id = b["org_member_id"].as_str().expect("id").to_string();
+        (id, self.login(email, "password-123").await)
+    }
+
+    /// Creates a member with a role in the default OU.
+    pub async fn ou_member(&self, email: &str, ou_role: &str) -> (String, String) {
+        let (id, token) = self.member(email, "member").await;
+        let (s, b) = self
+            .post(
+                &format!("/v1/org-units/{}/memberships", self.ou_id),
+                &self.admin_token,
+                json!({ "org_member_id": id, "role": ou_role }),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        (id, token)
+    }
+
+    /// A second organisation on the same server: (its OU id, its admin's id, their JWT).
+    pub async fn second_org(&self) -> (String, String, String) {
+        let admin = leadwire_store::NewMember {
+            first_name: "Other".into(),
+            last_name: "Admin".into(),
+            email: "other-admin@example.org".into(),
+            password_hash: leadwire_models::auth::hash_password("password-123").expect("hash"),
+            role: leadwire_models::tenancy::OrgRole::Admin,
+        };
+        let (_org, ou, member) = self
+            .core
+            .store
+            .create_org_with_admin("Other Org", "Default", "default", &admin)
+            .await
+            .expect("second org");
+        (
+            ou.id,
+            member.id,
+            self.login("other-admin@example.org", "password-123").await,
+        )
+    }
+
+    pub fn error_code(body: &Value) -> &str {
+        body["error"]["code"].as_str().unwrap_or("")
+    }
+}

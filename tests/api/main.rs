@@ -1,0 +1,8 @@
+//! End-to-end tests: the real server on an ephemeral port, real HTTP clients.
+
+mod auth;
+mod errors;
+mod helpers;
+mod openapi;
+mod operator;
+mod tenancy;

@@ -1,0 +1,304 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_readiness_and_root() {
+    let app = spawn_app().await;
+    let (s, b) = app.call(app.client.get(app.url("/healthz"))).await;
+    assert_eq!((s, b), (200, json!({ "status": "ok" })));
+    let (s, b) = app.call(app.client.get(app.url("/readyz"))).await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("ok")));
+    let (s, b) = app.call(app.client.get(app.url("/"))).await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("ok")));
+    let html = app
+        .client
+        .get(app.url("/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<h1>Leadwire</h1>"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_show_seed_series() {
+    let app = spawn_app().await;
+    let _ = app.get("/v1/auth/me", &app.admin_token).await;
+    let _ = app.get("/v1/auth/me", "bad").await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "events_ingested_total 0",
+        "queue_depth 0",
+        "# TYPE event_to_notification_latency_seconds histogram",
+        "http_requests_total{method=\"GET\",status=\"401\"} 1",
+        "http_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
+    let ok = text
+        .lines()
+        .find(|l| l.starts_with("http_requests_total{method=\"GET\",status=\"200\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(ok >= 1, "{text}");
+}
+
+#[tokio::test]
+async fn rate_limit_refuses_with_retry_after_and_reports_itself() {
+    let mut config = leadwire::Config::for_tests();
+    config.rate_limit.rps = 0.5;
+    config.rate_limit.burst = 5;
+    let app = spawn_with(config).await;
+    // login itself took one token of the IP bucket; the member bucket is fresh
+    let (s, rl) = app.get("/v1/me/rate-limit", &app.admin_token).await;
+    assert_eq!(s, 200);
+    assert_eq!(rl["enabled"], true);
+    assert_eq!(rl["mode"], "enforce");
+    assert_eq!(rl["key_by"], "member");
+    assert_eq!(rl["burst"], 5);
+    assert!(rl["key"].as_str().unwrap().starts_with("member:om_"));
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = app
+            .req(Method::GET, "/v1/auth/me", &app.admin_token)
+            .send()
+            .await
+            .unwrap();
+        statuses.push((
+            r.status().as_u16(),
+            r.headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string()),
+        ));
+    }
+    assert_eq!(
+        statuses.iter().filter(|(s, _)| *s == 200).count(),
+        4,
+        "{statuses:?}"
+    );
+    let (s, retry) = statuses.last().unwrap().clone();
+    assert_eq!(s, 429);
+    let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    // health checks are never limited
+    for _ in 0..10 {
+        assert_eq!(app.call(app.client.get(app.url("/healthz"))).await.0, 200);
+    }
+}
+
+#[tokio::test]
+async fn audit_log_records_mutations_with_filters_and_sorts() {
+    let app = spawn_app().await;
+    let _ = app
+        .post(
+            "/v1/settings/credentials",
+            &app.admin_token,
+            json!({ "name": "one" }),
+        )
+        .await;
+    let _ = app
+        .post(
+            "/v1/settings/credentials",
+            &app.admin_token,
+            json!({ "name": "" }),
+        )
+        .await; // 422
+    let _ = app.get("/v1/settings/credentials", &app.admin_token).await; // not audited
+    let (_, bob) = app.ou_member("bob@example.com", "Operator").await;
+    let _ = app
+        .post("/v1/settings/credentials", &bob, json!({ "name": "bobs" }))
+        .await;
+    let (s, page) = app.get("/v1/admin/audit-logs", &app.admin_token).await;
+    assert_eq!(s, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    let creds: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["path"] == "/v1/settings/credentials")
+        .collect();
+    assert_eq!(creds.len(), 3, "{page}");
+    assert!(items.iter().all(|e| e["method"] != "GET"));
+    let newest = &creds[0];
+    assert_eq!(newest["user_email"], "bob@example.com");
+    assert_eq!(newest["status"], 201);
+    assert_eq!(newest["ip"], "127.0.0.1");
+    assert!(newest["latency_ms"].as_f64().unwrap() >= 0.0);
+    let (_, f) = app
+        .get(
+            "/v1/admin/audit-logs?status_min=400&status_max=499",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(f["items"].as_array().unwrap().len(), 1);
+    assert_eq!(f["items"][0]["status"], 422);
+    let (_, f) = app
+        .get(
+            "/v1/admin/audit-logs?user_email=bob@example.com",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(f["total"], 1);
+    let (_, f) = app
+        .get("/v1/admin/audit-logs?search=BOB", &app.admin_token)
+        .await;
+    assert_eq!(f["total"], 1);
+    let (_, f) = app
+        .get("/v1/admin/audit-logs?method=DELETE", &app.admin_token)
+        .await;
+    assert_eq!(f["total"], 0);
+    let (_, f) = app
+        .get(
+            "/v1/admin/audit-logs?sort_by=status&sort_order=ASC&limit=1",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(f["items"].as_array().unwrap().len(), 1);
+    assert_eq!(f["items"][0]["status"], 201);
+    assert_eq!(f["limit"], 1);
+    let (_, f) = app
+        .get(
+            "/v1/admin/audit-logs?sort_by=status&sort_order=DESC",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(f["items"][0]["status"], 422);
+}
+
+/// Starts the real binary on a SurrealKV directory; returns the process, base URL and stdout.
+async fn start_binary(dir: &std::path::Path) -> (tokio::process::Child, String, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadwire"))
+        .arg("serve")
+        .env(
+            "LEADWIRE_DB",
+            format!("surrealkv://{}", dir.join("data").display()),
+        )
+        .env("LEADWIRE_BIND", "127.0.0.1:0")
+        .env("LEADWIRE_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("RUST_LOG", "warn")
+        .env_remove("LEADWIRE_ADMIN_PASSWORD")
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .expect("server starts in time")
+            .unwrap()
+            .expect("output");
+        out.push_str(&line);
+        out.push('\n');
+        if let Some(url) = line.strip_prefix("Leadwire listening on ") {
+            let url = url.trim().to_string();
+            for _ in 0..4 {
+                let line = tokio::time::timeout_at(deadline, lines.next_line())
+                    .await
+                    .expect("banner")
+                    .unwrap()
+                    .expect("output");
+                out.push_str(&line);
+                out.push('\n');
+            }
+            return (child, url, out);
+        }
+    }
+}
+
+#[tokio::test]
+async fn restart_on_surrealkv_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, base, out) = start_binary(dir.path()).await;
+    let password = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("admin password: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("generated password printed on first start")
+        .to_string();
+    assert!(
+        out.contains(&format!("admin email: {ADMIN_EMAIL}")),
+        "{out}"
+    );
+    for what in ["REST", "GraphQL", "MCP", "Metrics"] {
+        assert!(out.contains(what), "{out}");
+    }
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({ "email": ADMIN_EMAIL, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = login["token"].as_str().expect("login works").to_string();
+    let t: Value = client
+        .post(format!("{base}/v1/settings/tokens"))
+        .bearer_auth(&jwt)
+        .json(&json!({ "name": "persist" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pat = t["token"].as_str().unwrap().to_string();
+    let r = client
+        .post(format!("{base}/v1/org-units"))
+        .bearer_auth(&jwt)
+        .json(&json!({ "name": "Kept" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // acknowledged means durable: kill without a graceful shutdown
+    first.kill().await.unwrap();
+
+    let (_second, base, out) = start_binary(dir.path()).await;
+    assert!(
+        !out.contains("admin password"),
+        "no second bootstrap: {out}"
+    );
+    let me = client
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth(&pat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me = client
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "the JWT secret survives the restart");
+    let units: Value = client
+        .get(format!("{base}/v1/org-units"))
+        .bearer_auth(&pat)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(units["units"].as_array().unwrap().len(), 2);
+}
