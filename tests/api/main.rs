@@ -2,6 +2,7 @@
 
 mod auth;
 mod errors;
+mod graphql;
 mod helpers;
 mod openapi;
 mod operator;
