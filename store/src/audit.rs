@@ -3,16 +3,12 @@
 use leadwire_models::audit::{AuditEntry, AuditQuery};
 use serde_json::{json, Value};
 
+use crate::db::content;
 use crate::{Result, Store};
 
 impl Store {
     pub async fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
-        let mut row = serde_json::to_value(e)?;
-        if let Some(o) = row.as_object_mut() {
-            o.remove("id");
-            // absent optionals are NONE, not NULL, in a SCHEMAFULL table
-            o.retain(|_, v| !v.is_null());
-        }
+        let row = content(e)?;
         self.run(
             "CREATE type::record('audit_log', $id) CONTENT $row",
             json!({ "id": e.id, "row": row }),

@@ -3,15 +3,8 @@
 use leadwire_models::auth::{AccessToken, ApiCredential};
 use serde_json::{json, Value};
 
+use crate::db::content;
 use crate::{Result, Store};
-
-fn content<T: serde::Serialize>(row: &T) -> Result<Value> {
-    let mut v = serde_json::to_value(row)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-    }
-    Ok(v)
-}
 
 impl Store {
     // ----- API credentials -----

@@ -122,6 +122,19 @@ impl Store {
     }
 }
 
+/// The JSON content of a row for `CREATE … CONTENT`: without its id (which becomes the
+/// record key; `unit_id` is the OU's id under its API name) and without null optionals
+/// (absent optionals are NONE, not NULL, in a SCHEMAFULL table).
+pub(crate) fn content<T: serde::Serialize>(row: &T) -> Result<Value> {
+    let mut v = serde_json::to_value(row)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+        o.remove("unit_id");
+        o.retain(|_, v| !v.is_null());
+    }
+    Ok(v)
+}
+
 /// Decodes the rows of one statement, turning record ids (`table:key`) into plain keys.
 pub(crate) fn take_rows<T: DeserializeOwned>(
     res: &mut surrealdb::IndexedResults,

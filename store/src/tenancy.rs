@@ -5,6 +5,7 @@ use leadwire_models::tenancy::{Member, Org, OrgRole, OrgUnit, OuMembership, OuRo
 use leadwire_models::time;
 use serde_json::{json, Value};
 
+use crate::db::content;
 use crate::{Result, Store};
 
 /// A member to create (the password already hashed).
@@ -46,16 +47,6 @@ fn member_row(org_id: &str, m: &NewMember, at: &str) -> Member {
         created_at: at.to_string(),
         updated_at: at.to_string(),
     }
-}
-
-/// The JSON content of a row without its `id` (which becomes the record key).
-fn content<T: serde::Serialize>(row: &T) -> Result<Value> {
-    let mut v = serde_json::to_value(row)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-        o.remove("unit_id");
-    }
-    Ok(v)
 }
 
 impl Store {
