@@ -17,14 +17,18 @@ impl Store {
         Ok(())
     }
 
-    /// The OU's audit entries matching `q`, and how many match in all.
+    /// The OU's audit entries matching `q`, and how many match in all. With
+    /// `include_org_level`, also the org-wide entries (requests that acted in no OU, such as
+    /// managing org members), which only org admins may read.
     pub async fn audit_entries(
         &self,
         org_id: &str,
         ou_id: &str,
+        include_org_level: bool,
         q: &AuditQuery,
     ) -> Result<(Vec<AuditEntry>, u64)> {
-        let mut filter = String::from("org_id = $org AND ou_id = $ou");
+        let mut filter =
+            String::from("org_id = $org AND (ou_id = $ou OR ($org_level AND ou_id = NONE))");
         if q.search.is_some() {
             filter.push_str(
                 " AND (string::contains(string::lowercase(user_email ?? ''), $search)
@@ -53,7 +57,7 @@ impl Store {
             q.sort_order.keyword(),
         );
         let vars = json!({
-            "org": org_id, "ou": ou_id,
+            "org": org_id, "ou": ou_id, "org_level": include_org_level,
             "search": q.search, "method": q.method.map(|m| m.as_str()),
             "status_min": q.status_min, "status_max": q.status_max, "user_email": q.user_email,
             "limit": q.limit, "offset": q.offset,

@@ -9,6 +9,7 @@ use crate::http::extract::{Json, Query, Scoped};
 use crate::http::AppState;
 
 /// Recent audit log entries of the active OU (Owners and org admins), filtered and sorted.
+/// Org admins also see org-wide entries (member management and other requests made in no OU).
 #[utoipa::path(get, path = "/v1/admin/audit-logs", tag = "admin", params(AuditQueryParams),
     responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
@@ -22,7 +23,7 @@ pub async fn audit_logs(
     let (items, total) = state
         .core
         .store
-        .audit_entries(tenant.org_id(), &tenant.ou_id, &q)
+        .audit_entries(tenant.org_id(), &tenant.ou_id, tenant.caller.is_admin(), &q)
         .await?;
     Ok(Json(AuditPage {
         items,
