@@ -271,6 +271,62 @@ async fn restart_on_surrealkv_keeps_everything() {
     assert_eq!(r.status(), 201);
     // acknowledged means durable: kill without a graceful shutdown
     first.kill().await.unwrap();
+    let _ = first.wait().await;
+
+    // the admin commands work on the stopped server's data
+    let ou_id = out
+        .split("with org unit ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("ou id")
+        .to_string();
+    let admin = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_leadwire"))
+            .args(args)
+            .env(
+                "LEADWIRE_DB",
+                format!("surrealkv://{}", dir.path().join("data").display()),
+            )
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("cli runs")
+    };
+    let created = admin(&[
+        "admin",
+        "create-member",
+        "--email",
+        "cli@example.com",
+        "--password",
+        "password-123",
+        "--ou",
+        &ou_id,
+        "--ou-role",
+        "Operator",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = admin(&[
+        "admin",
+        "create-token",
+        "--email",
+        "cli@example.com",
+        "--name",
+        "cli",
+    ]);
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let cli_pat = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    assert!(cli_pat.starts_with("lw_pat_"), "{cli_pat}");
+    let bad = admin(&["admin", "create-token", "--email", "nobody@example.com"]);
+    assert!(!bad.status.success());
+    let migrate = admin(&["migrate"]);
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("database is at migration 1"));
 
     let (_second, base, out) = start_binary(dir.path()).await;
     assert!(
