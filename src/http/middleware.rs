@@ -50,47 +50,62 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
-    let caller = match header {
-        None => None,
-        Some(value) => {
-            let Some(creds) = Credentials::parse(value) else {
-                return ApiError(DomainError::unauthorized(
+    // a failed authentication still spends a token of the client IP's bucket, so that
+    // guessing credentials is rate limited like everything else
+    let (caller, refusal) = match header {
+        None => (None, None),
+        Some(value) => match Credentials::parse(value) {
+            None => (
+                None,
+                Some(DomainError::unauthorized(
                     "unsupported Authorization header: use Bearer or Basic",
-                ))
-                .into_response();
-            };
-            match state.core.authenticate(&creds).await {
-                Ok(c) => Some(c),
-                Err(e) => return ApiError(e).into_response(),
-            }
-        }
+                )),
+            ),
+            Some(creds) => match state.core.authenticate(&creds).await {
+                Ok(c) => (Some(c), None),
+                Err(e) => (None, Some(e)),
+            },
+        },
     };
-    let limiter = &state.limiter;
     let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
-    if limiter.config.enabled && !probe {
-        let key = limiter.key(caller.as_ref(), &ip);
-        if let Admission::Limited {
-            retry_after_seconds,
-        } = limiter.admit(&key)
-        {
-            state.core.metrics.rate_limited.inc();
-            if limiter.config.mode == RateLimitMode::Enforce {
-                let secs = retry_after_seconds.ceil().clamp(1.0, 3600.0) as u64;
-                return ApiError(
-                    DomainError::new(
-                        ErrorCode::RateLimited,
-                        format!("rate limit exceeded; retry after {secs}s"),
-                    )
-                    .with_details(serde_json::json!({ "retry_after_seconds": secs, "key": key })),
-                )
-                .into_response();
-            }
+    if !probe {
+        if let Some(limited) = rate_limit(&state, caller.as_ref(), &ip) {
+            return limited;
         }
+    }
+    if let Some(e) = refusal {
+        return ApiError(e).into_response();
     }
     if let Some(c) = caller {
         req.extensions_mut().insert(c);
     }
     next.run(req).await
+}
+
+/// Takes a token of the request's bucket; the 429 response when it is empty (and enforced).
+fn rate_limit(state: &AppState, caller: Option<&Caller>, ip: &str) -> Option<Response> {
+    let limiter = &state.limiter;
+    if !limiter.config.enabled {
+        return None;
+    }
+    let key = limiter.key(caller, ip);
+    let Admission::Limited {
+        retry_after_seconds,
+    } = limiter.admit(&key)
+    else {
+        return None;
+    };
+    state.core.metrics.rate_limited.inc();
+    if limiter.config.mode != RateLimitMode::Enforce {
+        return None;
+    }
+    let secs = retry_after_seconds.ceil().clamp(1.0, 3600.0) as u64;
+    let error = DomainError::new(
+        ErrorCode::RateLimited,
+        format!("rate limit exceeded; retry after {secs}s"),
+    )
+    .with_details(serde_json::json!({ "retry_after_seconds": secs, "key": key }));
+    Some(ApiError(error).into_response())
 }
 
 /// Records every mutating request of an authenticated caller in the audit log, durably,

@@ -94,6 +94,17 @@ async fn rate_limit_refuses_with_retry_after_and_reports_itself() {
     assert_eq!(s, 429);
     let retry: u64 = retry.expect("Retry-After").parse().unwrap();
     assert!((1..=2).contains(&retry), "{retry}");
+    // guessing credentials spends the IP's tokens: refused with 429 once they are gone
+    let mut guesses = Vec::new();
+    for _ in 0..6 {
+        guesses.push(app.get("/v1/auth/me", "not-a-valid-jwt").await.0);
+    }
+    assert_eq!(
+        guesses.iter().filter(|s| **s == 401).count(),
+        4,
+        "{guesses:?}"
+    );
+    assert_eq!(guesses.last(), Some(&429));
     // health checks are never limited
     for _ in 0..10 {
         assert_eq!(app.call(app.client.get(app.url("/healthz"))).await.0, 200);
