@@ -24,12 +24,8 @@ async fn graphql_uses_the_same_auth_as_rest() {
         .client
         .post(app.url("/graphql"))
         .json(&q)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .into_json()
+        .await;
     assert!(anon["data"].is_null(), "{anon}");
     assert_eq!(anon["errors"][0]["extensions"]["code"], "unauthorized");
     let (_, t) = app
@@ -45,12 +41,8 @@ async fn graphql_uses_the_same_auth_as_rest() {
         .post(app.url("/graphql"))
         .bearer_auth(pat)
         .json(&q)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .into_json()
+        .await;
     assert_eq!(r["data"]["me"]["email"], ADMIN_EMAIL, "{r}");
     assert_eq!(r["data"]["me"]["activeOuId"], app.ou_id.as_str());
     assert_eq!(r["data"]["orgUnits"][0]["role"], "Owner");

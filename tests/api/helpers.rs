@@ -138,3 +138,15 @@ impl TestApp {
         body["error"]["code"].as_str().unwrap_or("")
     }
 }
+
+/// Sends a request and decodes its JSON body (panicking with context on failure).
+pub trait SendJson {
+    async fn into_json(self) -> Value;
+}
+
+impl SendJson for RequestBuilder {
+    async fn into_json(self) -> Value {
+        let r = self.send().await.expect("request");
+        r.json().await.expect("JSON body")
+    }
+}

@@ -10,15 +10,7 @@ const UNDOCUMENTED: &[&str] = &["/openapi.json", "/graphql"];
 #[tokio::test]
 async fn document_lists_every_route_with_schemas() {
     let app = spawn_app().await;
-    let doc: serde_json::Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = app.client.get(app.url("/openapi.json")).into_json().await;
     let paths = doc["paths"].as_object().expect("paths");
     for p in [
         "/v1/auth/login",

@@ -254,23 +254,15 @@ async fn restart_on_surrealkv_keeps_everything() {
     let login: Value = client
         .post(format!("{base}/v1/auth/login"))
         .json(&json!({ "email": ADMIN_EMAIL, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .into_json()
+        .await;
     let jwt = login["token"].as_str().expect("login works").to_string();
     let t: Value = client
         .post(format!("{base}/v1/settings/tokens"))
         .bearer_auth(&jwt)
         .json(&json!({ "name": "persist" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .into_json()
+        .await;
     let pat = t["token"].as_str().unwrap().to_string();
     let r = client
         .post(format!("{base}/v1/org-units"))
@@ -361,11 +353,7 @@ async fn restart_on_surrealkv_keeps_everything() {
     let units: Value = client
         .get(format!("{base}/v1/org-units"))
         .bearer_auth(&pat)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .into_json()
+        .await;
     assert_eq!(units["units"].as_array().unwrap().len(), 2);
 }
