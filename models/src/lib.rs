@@ -6,9 +6,13 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod ids;
+pub mod leads;
 pub mod page;
 pub mod ratelimit;
+pub mod rules;
+pub mod scoring;
 pub mod tenancy;
 pub mod time;
 pub mod validate;

@@ -32,6 +32,8 @@ pub struct AppInner {
     pub config: Config,
     pub limiter: RateLimiter,
     pub graphql: leadwire_graphql::LeadwireSchema,
+    /// Cancelled when the server shuts down: ends long-lived streams (MCP sessions).
+    pub shutdown: leadwire_mcp::CancellationToken,
 }
 
 impl std::ops::Deref for AppState {
@@ -50,6 +52,7 @@ impl AppState {
             config,
             limiter,
             graphql,
+            shutdown: leadwire_mcp::CancellationToken::new(),
         }))
     }
 }
@@ -143,7 +146,9 @@ pub fn router(state: AppState) -> Router {
             "/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
         )
-        .route("/graphql", get(graphiql).post(graphql_handler));
+        .route("/graphql", get(graphiql).post(graphql_handler))
+        .nest_service("/mcp", mcp_service(&state))
+        .layer(axum::middleware::from_fn(mcp_requires_pat));
     api.merge(extra)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -161,6 +166,43 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The MCP tool server, accepting the loopback names, the bind address and the public URL's
+/// host as `Host` (rmcp refuses any other: DNS-rebinding protection).
+fn mcp_service(state: &AppState) -> leadwire_mcp::McpService {
+    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    if let Ok(addr) = state.config.bind.parse::<std::net::SocketAddr>() {
+        hosts.push(addr.ip().to_string());
+    }
+    if let Some(host) = state
+        .config
+        .public_url
+        .as_deref()
+        .and_then(|u| u.parse::<axum::http::Uri>().ok())
+        .and_then(|u| u.host().map(str::to_string))
+    {
+        hosts.push(host);
+    }
+    leadwire_mcp::service(state.core.clone(), hosts, state.shutdown.clone())
+}
+
+/// `/mcp` answers only callers with a personal access token (401 in the API's error
+/// format otherwise); the other paths pass through untouched.
+async fn mcp_requires_pat(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.uri().path().starts_with("/mcp") {
+        if let Err(e) =
+            leadwire_mcp::require_personal_access_token(req.extensions().get::<Caller>())
+        {
+            let mut response = error::ApiError(e).into_response();
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> error::ApiError {

@@ -85,8 +85,20 @@ impl Store {
 
     /// Runs `sql` with `vars` bound (a JSON object), failing on the first statement error.
     pub(crate) async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults> {
-        let res = self.db.query(sql).bind(vars).await?.check()?;
-        Ok(res)
+        let mut res = self.db.query(sql).bind(vars).await?;
+        let errors = res.take_errors();
+        if errors.is_empty() {
+            return Ok(res);
+        }
+        // in a transaction every statement reports "not executed due to a failed
+        // transaction"; the cause is the one error that says something else
+        let mut errors: Vec<(usize, surrealdb::Error)> = errors.into_iter().collect();
+        errors.sort_by_key(|(i, _)| *i);
+        let cause = errors
+            .iter()
+            .position(|(_, e)| !e.to_string().contains("failed transaction"))
+            .unwrap_or(0);
+        Err(errors.swap_remove(cause).1.into())
     }
 
     /// Runs `sql` and decodes the rows of statement `index`.

@@ -8,11 +8,13 @@
 mod audit;
 mod auth;
 mod db;
+pub mod engagement;
 mod error;
 mod migrate;
 mod tenancy;
 
 pub use db::{Store, StoreOptions};
+pub use engagement::{ScoreUpdate, WriteBatch};
 pub use error::StoreError;
 pub use migrate::MIGRATIONS;
 pub use tenancy::{MemberPatch, NewMember};

@@ -5,8 +5,14 @@ use serde_json::json;
 use crate::{Result, Store};
 
 /// `(version, name, SurrealQL)`, in order. Never edit a shipped migration: add a new one.
-pub const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "tenancy", include_str!("migrations/0001_tenancy.surql"))];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "tenancy", include_str!("migrations/0001_tenancy.surql")),
+    (
+        2,
+        "engagement",
+        include_str!("migrations/0002_engagement.surql"),
+    ),
+];
 
 const MIGRATION_TABLE: &str = "
 DEFINE TABLE IF NOT EXISTS migration SCHEMAFULL;

@@ -4,6 +4,7 @@ mod auth;
 mod errors;
 mod graphql;
 mod helpers;
+mod mcp;
 mod openapi;
 mod operator;
 mod tenancy;

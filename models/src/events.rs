@@ -1,0 +1,420 @@
+//! Engagement events as clients send them, and the checks that turn them into events the
+//! engine accepts: identity (a lead id or aliases), type, time, metadata size, channel.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::time::Timestamp;
+use crate::{ids, DomainError};
+
+/// Largest accepted `metadata`, serialized (kenbun: "Max 100KB; larger payloads are
+/// rejected with 413").
+pub const MAX_METADATA_BYTES: usize = 100 * 1024;
+/// Most events in one `POST /v1/events/batch`.
+pub const MAX_BATCH: usize = 1000;
+/// Most aliases on one event.
+pub const MAX_ALIASES: usize = 20;
+/// How far in the future an event may be dated (clock skew).
+pub const MAX_FUTURE_SKEW_SECONDS: i64 = 24 * 3600;
+
+/// The kinds of identifier that resolve to a lead.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AliasKind {
+    Email,
+    Phone,
+    ExternalId,
+    Cookie,
+    Social,
+}
+
+impl AliasKind {
+    pub const ALL: [AliasKind; 5] = [
+        AliasKind::Email,
+        AliasKind::Phone,
+        AliasKind::ExternalId,
+        AliasKind::Cookie,
+        AliasKind::Social,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AliasKind::Email => "email",
+            AliasKind::Phone => "phone",
+            AliasKind::ExternalId => "external_id",
+            AliasKind::Cookie => "cookie",
+            AliasKind::Social => "social",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AliasKind> {
+        AliasKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// An alias in its normalized form: the same person always gives the same value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct Alias {
+    pub alias_kind: AliasKind,
+    pub value: String,
+}
+
+impl Alias {
+    /// Normalizes and checks a raw alias: emails are trimmed and lower-cased and need an
+    /// `@`; phones keep their digits (and a leading `+`), 5–20 digits; other kinds are
+    /// trimmed, 1–256 characters.
+    pub fn normalize(kind: AliasKind, raw: &str, field: &str) -> Result<Alias, DomainError> {
+        let raw = raw.trim();
+        let value = match kind {
+            AliasKind::Email => {
+                let v = raw.to_lowercase();
+                let valid = v.len() <= 254
+                    && v.split_once('@').is_some_and(|(local, domain)| {
+                        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+                    })
+                    && !v.chars().any(char::is_whitespace);
+                if !valid {
+                    return Err(DomainError::invalid(field, "not a valid email address"));
+                }
+                v
+            }
+            AliasKind::Phone => {
+                let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+                let plausible = raw
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+                if !plausible || !(5..=20).contains(&digits.len()) {
+                    return Err(DomainError::invalid(
+                        field,
+                        "not a valid phone number (5-20 digits)",
+                    ));
+                }
+                if raw.starts_with('+') {
+                    format!("+{digits}")
+                } else {
+                    digits
+                }
+            }
+            _ => {
+                if raw.is_empty() || raw.chars().count() > 256 {
+                    return Err(DomainError::invalid(field, "must be 1-256 characters"));
+                }
+                raw.to_string()
+            }
+        };
+        Ok(Alias {
+            alias_kind: kind,
+            value,
+        })
+    }
+}
+
+/// One alias as sent on an event.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AliasInput {
+    pub alias_kind: AliasKind,
+    pub raw_value: String,
+}
+
+/// `POST /v1/events` body. Identify the lead with `lead_id` or `aliases` (preferred); the
+/// top-level `alias_kind` + `alias` pair is accepted but deprecated. Clients never send
+/// org or unit ids: the server takes them from the caller.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    /// An existing lead's id.
+    pub lead_id: Option<String>,
+    /// Deprecated: use `aliases`.
+    pub alias_kind: Option<AliasKind>,
+    /// Deprecated: use `aliases`.
+    pub alias: Option<String>,
+    /// One or more aliases that identify the lead, or create it when none is known.
+    pub aliases: Option<Vec<AliasInput>>,
+    pub event_type: String,
+    /// RFC 3339; defaults to the time of receipt.
+    pub timestamp: Option<String>,
+    /// Arbitrary JSON, at most 100 KB.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// How an event names its lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadRef {
+    Id(String),
+    Aliases(Vec<Alias>),
+}
+
+/// An event that passed every check, ready for the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub lead: LeadRef,
+    pub event_type: String,
+    pub occurred_at: Timestamp,
+    pub metadata: Map<String, Value>,
+    pub channel: &'static str,
+}
+
+impl EventInput {
+    /// Checks the event. `now` is the time of receipt (the default timestamp).
+    pub fn validate(self, now: Timestamp) -> Result<NewEvent, DomainError> {
+        let event_type = self.event_type.trim();
+        if event_type.is_empty() || event_type.chars().count() > 100 {
+            return Err(DomainError::invalid(
+                "event_type",
+                "must be 1-100 characters",
+            ));
+        }
+        if event_type.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                "event_type",
+                "must not contain control characters",
+            ));
+        }
+        let mut aliases = Vec::new();
+        for (i, a) in self.aliases.unwrap_or_default().iter().enumerate() {
+            aliases.push(Alias::normalize(
+                a.alias_kind,
+                &a.raw_value,
+                &format!("aliases[{i}].raw_value"),
+            )?);
+        }
+        match (self.alias_kind, self.alias) {
+            (Some(kind), Some(raw)) => aliases.push(Alias::normalize(kind, &raw, "alias")?),
+            (None, None) => {}
+            _ => {
+                return Err(DomainError::invalid(
+                    "alias",
+                    "alias_kind and alias go together (deprecated: use aliases)",
+                ))
+            }
+        }
+        aliases.sort();
+        aliases.dedup();
+        if aliases.len() > MAX_ALIASES {
+            return Err(DomainError::invalid(
+                "aliases",
+                format!("at most {MAX_ALIASES} aliases"),
+            ));
+        }
+        let lead = match (self.lead_id, aliases.is_empty()) {
+            (Some(_), false) => {
+                return Err(DomainError::invalid(
+                    "lead_id",
+                    "send either lead_id or aliases, not both",
+                ))
+            }
+            (Some(id), true) => {
+                if !ids::is_plausible_id(&id) {
+                    return Err(DomainError::invalid("lead_id", "not a valid lead id"));
+                }
+                LeadRef::Id(id)
+            }
+            (None, false) => LeadRef::Aliases(aliases),
+            (None, true) => {
+                return Err(DomainError::invalid(
+                    "lead_id",
+                    "identify the lead with lead_id or aliases",
+                ))
+            }
+        };
+        let occurred_at = match self.timestamp.as_deref() {
+            None => now,
+            Some(s) => crate::time::parse(s).ok_or_else(|| {
+                DomainError::invalid("timestamp", "must be an RFC 3339 date-time")
+            })?,
+        };
+        if (occurred_at - now).num_seconds() > MAX_FUTURE_SKEW_SECONDS {
+            return Err(DomainError::invalid(
+                "timestamp",
+                "must not be more than 24 hours in the future",
+            ));
+        }
+        let metadata = self.metadata.unwrap_or_default();
+        check_metadata_size(&metadata)?;
+        let channel = channel_of(event_type, &metadata);
+        Ok(NewEvent {
+            lead,
+            event_type: event_type.to_string(),
+            occurred_at,
+            metadata,
+            channel,
+        })
+    }
+}
+
+/// 413 when metadata is over [`MAX_METADATA_BYTES`] serialized.
+pub fn check_metadata_size(metadata: &Map<String, Value>) -> Result<(), DomainError> {
+    let size = serde_json::to_vec(metadata)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_METADATA_BYTES {
+        return Err(DomainError::too_large(format!(
+            "metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}"
+        ))
+        .with_details(serde_json::json!({ "field": "metadata", "limit": MAX_METADATA_BYTES })));
+    }
+    Ok(())
+}
+
+/// The normalized channels an event can belong to.
+pub const CHANNELS: [&str; 6] = ["web", "email", "slack", "webinar", "crm", "system"];
+
+/// An event's channel: `metadata.channel` when it names a known channel, else guessed from
+/// the event type's words (email, slack, webinar, crm / deal / opportunity), else `web`.
+pub fn channel_of(event_type: &str, metadata: &Map<String, Value>) -> &'static str {
+    if let Some(c) = metadata.get("channel").and_then(Value::as_str) {
+        let c = c.trim().to_lowercase();
+        if let Some(known) = CHANNELS.iter().find(|k| **k == c) {
+            return known;
+        }
+    }
+    let t = event_type.to_lowercase();
+    if t.contains("email") || t.contains("newsletter") {
+        "email"
+    } else if t.contains("slack") {
+        "slack"
+    } else if t.contains("webinar") {
+        "webinar"
+    } else if t.contains("crm") || t.contains("deal") || t.contains("opportunity") {
+        "crm"
+    } else if t == "decay" || t == "score_reset" {
+        "system"
+    } else {
+        "web"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(v: Value) -> EventInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn aliases_are_normalized_and_deduplicated() {
+        let e = input(json!({
+            "event_type": " Page View ",
+            "aliases": [
+                {"alias_kind": "email", "raw_value": " Alex@Example.COM "},
+                {"alias_kind": "email", "raw_value": "alex@example.com"},
+                {"alias_kind": "phone", "raw_value": "+1 (555) 010-9999"}
+            ]
+        }))
+        .validate(crate::time::now())
+        .unwrap();
+        assert_eq!(e.event_type, "Page View");
+        let LeadRef::Aliases(a) = e.lead else {
+            panic!()
+        };
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].value, "alex@example.com");
+        assert_eq!(a[1].value, "+15550109999");
+    }
+
+    #[test]
+    fn the_deprecated_pair_still_identifies_a_lead() {
+        let e = input(json!({"event_type": "x", "alias_kind": "cookie", "alias": "c-1"}))
+            .validate(crate::time::now())
+            .unwrap();
+        assert_eq!(
+            e.lead,
+            LeadRef::Aliases(vec![Alias {
+                alias_kind: AliasKind::Cookie,
+                value: "c-1".into()
+            }])
+        );
+    }
+
+    #[test]
+    fn bad_events_name_the_field() {
+        let now = crate::time::now();
+        let field = |v: Value| {
+            input(v).validate(now).unwrap_err().details.unwrap()["field"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(field(json!({"event_type": ""})), "event_type");
+        assert_eq!(field(json!({"event_type": "x"})), "lead_id");
+        assert_eq!(
+            field(
+                json!({"event_type": "x", "lead_id": "ld_1", "aliases": [{"alias_kind": "email", "raw_value": "a@b.c"}]})
+            ),
+            "lead_id"
+        );
+        assert_eq!(
+            field(
+                json!({"event_type": "x", "aliases": [{"alias_kind": "email", "raw_value": "nope"}]})
+            ),
+            "aliases[0].raw_value"
+        );
+        assert_eq!(
+            field(json!({"event_type": "x", "lead_id": "ld 1"})),
+            "lead_id"
+        );
+        assert_eq!(
+            field(json!({"event_type": "x", "lead_id": "l", "timestamp": "soon"})),
+            "timestamp"
+        );
+        assert_eq!(
+            field(json!({"event_type": "x", "lead_id": "l", "timestamp": "2999-01-01T00:00:00Z"})),
+            "timestamp"
+        );
+        assert_eq!(
+            field(json!({"event_type": "x", "alias_kind": "email"})),
+            "alias"
+        );
+    }
+
+    #[test]
+    fn oversized_metadata_is_413() {
+        let big = "x".repeat(MAX_METADATA_BYTES);
+        let e = input(json!({"event_type": "x", "lead_id": "l", "metadata": {"blob": big}}))
+            .validate(crate::time::now())
+            .unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::PayloadTooLarge);
+    }
+
+    #[test]
+    fn channels_come_from_metadata_or_the_type() {
+        let m = |v: Value| v.as_object().unwrap().clone();
+        assert_eq!(channel_of("Page View", &Map::new()), "web");
+        assert_eq!(channel_of("Email Open", &Map::new()), "email");
+        assert_eq!(
+            channel_of("Page View", &m(json!({"channel": "Webinar"}))),
+            "webinar"
+        );
+        assert_eq!(
+            channel_of("Page View", &m(json!({"channel": "carrier pigeon"}))),
+            "web"
+        );
+    }
+}
+
+/// An event as stored and listed (kenbun: engagement event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StoredEvent {
+    #[serde(alias = "id")]
+    pub event_id: String,
+    pub org_id: String,
+    #[serde(alias = "ou_id")]
+    pub unit_id: String,
+    pub lead_id: String,
+    pub event_type: String,
+    pub occurred_at: String,
+    pub received_at: String,
+    pub channel: String,
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+    /// The score change the event caused in each ruleset when it was scored.
+    #[serde(default)]
+    pub deltas: std::collections::BTreeMap<String, crate::scoring::ScoreDelta>,
+}

@@ -1,0 +1,341 @@
+//! Engagement rulesets and rules as the API shows them, with the checks on what clients
+//! send. [`crate::scoring`] holds what the engine makes of them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::scoring::{ScoringRule, ScoringRuleset};
+use crate::time::Timestamp;
+use crate::{validate, DomainError};
+
+/// A stored engagement ruleset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Ruleset {
+    #[serde(alias = "id")]
+    pub ruleset_id: String,
+    pub name: String,
+    /// The lead score column this ruleset feeds (kenbun default `total_score`).
+    pub score_column: String,
+    pub is_primary: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /v1/rulesets`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesetInput {
+    pub name: String,
+    pub score_column: Option<String>,
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+impl RulesetInput {
+    /// (name, score_column) checked: name 1–100 characters, score column 1–64 of
+    /// `[a-z0-9_]`.
+    pub fn validate(&self) -> Result<(String, String), DomainError> {
+        let name = validate::name("name", &self.name, 1, 100)?;
+        let column = self
+            .score_column
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("total_score")
+            .to_string();
+        if column.is_empty()
+            || column.len() > 64
+            || !column
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(DomainError::invalid(
+                "score_column",
+                "must be 1-64 characters of a-z, 0-9 and _",
+            ));
+        }
+        Ok((name, column))
+    }
+}
+
+/// A stored engagement scoring rule (kenbun field names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Rule {
+    #[serde(alias = "id")]
+    pub rule_id: String,
+    pub ruleset_id: String,
+    pub org_id: String,
+    #[serde(alias = "ou_id")]
+    pub unit_id: String,
+    pub event_type: String,
+    pub weight: i64,
+    /// An event scored N days ago contributes `weight × 0.5^(N / half_life_days)`;
+    /// null: no decay.
+    pub half_life_days: Option<u32>,
+    pub icon: Option<String>,
+    pub active: bool,
+    pub start_at: Option<String>,
+    pub end_at: Option<String>,
+    /// Position in the ruleset's priority order (0 = highest).
+    pub priority: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+impl Rule {
+    /// The engine's view of this rule (timestamps were validated when stored).
+    pub fn compile(&self) -> ScoringRule {
+        ScoringRule {
+            rule_id: self.rule_id.clone(),
+            event_type: self.event_type.clone(),
+            weight: self.weight,
+            half_life_days: self.half_life_days,
+            active: self.active,
+            start_at: self.start_at.as_deref().and_then(crate::time::parse),
+            end_at: self.end_at.as_deref().and_then(crate::time::parse),
+        }
+    }
+}
+
+/// `POST /v1/rules` and `PUT /v1/rules/{id}`. The kenbun schema lists the stored fields
+/// (rule_id, org_id, unit_id, created_at, …) in the body too; they are accepted and
+/// ignored, since the server owns them.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RuleInput {
+    pub ruleset_id: Option<String>,
+    pub event_type: Option<String>,
+    pub weight: Option<i64>,
+    /// 1–730, or null for no decay.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub half_life_days: Option<Option<i64>>,
+    pub icon: Option<String>,
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub start_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub end_at: Option<Option<String>>,
+    // server-owned, ignored
+    #[serde(default)]
+    #[schema(ignore)]
+    pub rule_id: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub org_id: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub unit_id: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub created_at: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub updated_at: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub created_by: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub updated_by: Option<serde_json::Value>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
+fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The checked fields of a rule (a create fills every field; an update only those sent).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RulePatch {
+    pub ruleset_id: Option<String>,
+    pub event_type: Option<String>,
+    pub weight: Option<i64>,
+    pub half_life_days: Option<Option<u32>>,
+    pub icon: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub start_at: Option<Option<Timestamp>>,
+    pub end_at: Option<Option<Timestamp>>,
+}
+
+/// Largest absolute rule weight.
+pub const MAX_WEIGHT: i64 = 1_000_000;
+
+impl RuleInput {
+    /// Checks what was sent. `create` requires `event_type` and `weight`.
+    pub fn validate(self, create: bool) -> Result<RulePatch, DomainError> {
+        let event_type = match self.event_type {
+            Some(t) => Some(validate::name("event_type", &t, 1, 100)?),
+            None if create => return Err(DomainError::invalid("event_type", "is required")),
+            None => None,
+        };
+        let weight = match self.weight {
+            Some(w) if w.abs() > MAX_WEIGHT => {
+                return Err(DomainError::invalid(
+                    "weight",
+                    format!("must be between -{MAX_WEIGHT} and {MAX_WEIGHT}"),
+                ))
+            }
+            Some(w) => Some(w),
+            None if create => return Err(DomainError::invalid("weight", "is required")),
+            None => None,
+        };
+        let half_life_days = match self.half_life_days {
+            Some(Some(h)) if !(1..=730).contains(&h) => {
+                return Err(DomainError::invalid(
+                    "half_life_days",
+                    "must be between 1 and 730, or null",
+                ))
+            }
+            Some(Some(h)) => Some(Some(h as u32)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let time = |field: &str,
+                    v: Option<Option<String>>|
+         -> Result<Option<Option<Timestamp>>, DomainError> {
+            match v {
+                None => Ok(None),
+                Some(None) => Ok(Some(None)),
+                Some(Some(s)) if s.trim().is_empty() => Ok(Some(None)),
+                Some(Some(s)) => crate::time::parse(&s)
+                    .map(|t| Some(Some(t)))
+                    .ok_or_else(|| DomainError::invalid(field, "must be an RFC 3339 date-time")),
+            }
+        };
+        let start_at = time("start_at", self.start_at)?;
+        let end_at = time("end_at", self.end_at)?;
+        if let (Some(Some(s)), Some(Some(e))) = (start_at, end_at) {
+            if e < s {
+                return Err(DomainError::invalid(
+                    "end_at",
+                    "must not be before start_at",
+                ));
+            }
+        }
+        let icon = match self.icon {
+            Some(i) if i.chars().count() > 64 => {
+                return Err(DomainError::invalid(
+                    "icon",
+                    "must be at most 64 characters",
+                ))
+            }
+            Some(i) if i.trim().is_empty() => Some(None),
+            Some(i) => Some(Some(i.trim().to_string())),
+            None => None,
+        };
+        Ok(RulePatch {
+            ruleset_id: self.ruleset_id,
+            event_type,
+            weight,
+            half_life_days,
+            icon,
+            active: self.active,
+            start_at,
+            end_at,
+        })
+    }
+}
+
+/// Compiles stored rulesets and rules into the engine's config rulesets, rules in
+/// priority order.
+pub fn compile(rulesets: &[Ruleset], rules: &[Rule]) -> Vec<ScoringRuleset> {
+    rulesets
+        .iter()
+        .map(|rs| {
+            let mut own: Vec<&Rule> = rules
+                .iter()
+                .filter(|r| r.ruleset_id == rs.ruleset_id)
+                .collect();
+            own.sort_by(|a, b| {
+                (a.priority, &a.created_at, &a.rule_id).cmp(&(
+                    b.priority,
+                    &b.created_at,
+                    &b.rule_id,
+                ))
+            });
+            ScoringRuleset {
+                ruleset_id: rs.ruleset_id.clone(),
+                is_primary: rs.is_primary,
+                rules: own.into_iter().map(Rule::compile).collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule_input(v: serde_json::Value) -> RuleInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_rule_needs_type_and_weight_and_a_sane_half_life() {
+        let field = |v: serde_json::Value, create: bool| {
+            rule_input(v).validate(create).unwrap_err().details.unwrap()["field"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(field(json!({"weight": 5}), true), "event_type");
+        assert_eq!(field(json!({"event_type": "x"}), true), "weight");
+        assert_eq!(
+            field(
+                json!({"event_type": "x", "weight": 5, "half_life_days": 0}),
+                true
+            ),
+            "half_life_days"
+        );
+        assert_eq!(
+            field(
+                json!({"event_type": "x", "weight": 5, "half_life_days": 731}),
+                true
+            ),
+            "half_life_days"
+        );
+        assert_eq!(
+            field(
+                json!({"event_type": "x", "weight": 5, "start_at": "2026-02-01T00:00:00Z", "end_at": "2026-01-01T00:00:00Z"}),
+                true
+            ),
+            "end_at"
+        );
+        let ok = rule_input(
+            json!({"event_type": "x", "weight": 5, "half_life_days": null, "rule_id": "ignored"}),
+        )
+        .validate(true)
+        .unwrap();
+        assert_eq!(ok.half_life_days, Some(None));
+        // an update may send only what changes
+        let patch = rule_input(json!({"weight": 7})).validate(false).unwrap();
+        assert_eq!((patch.weight, patch.event_type), (Some(7), None));
+    }
+
+    #[test]
+    fn score_columns_are_identifiers() {
+        let bad = RulesetInput {
+            name: "M".into(),
+            score_column: Some("total score".into()),
+            is_primary: false,
+        };
+        assert!(bad.validate().is_err());
+        let ok = RulesetInput {
+            name: " Marketing ".into(),
+            score_column: None,
+            is_primary: true,
+        };
+        assert_eq!(
+            ok.validate().unwrap(),
+            ("Marketing".into(), "total_score".into())
+        );
+    }
+}
