@@ -44,6 +44,9 @@ pub struct ConfigArgs {
     /// Largest accepted request body in bytes (default 10485760 = 10 MiB).
     #[arg(long, global = true, env = "LEADWIRE_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Seconds a lead's live actor may sit idle before it is passivated (default 300).
+    #[arg(long, global = true, env = "LEADWIRE_LEAD_IDLE_SECONDS")]
+    pub lead_idle_seconds: Option<u64>,
     /// Whether rate limiting is on (default true).
     #[arg(long, global = true, env = "LEADWIRE_RATE_LIMIT_ENABLED")]
     pub rate_limit_enabled: Option<bool>,
@@ -110,6 +113,7 @@ pub struct FileConfig {
     pub jwt_secret: Option<String>,
     pub jwt_ttl_seconds: Option<i64>,
     pub max_body_bytes: Option<usize>,
+    pub lead_idle_seconds: Option<u64>,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
     pub org_name: Option<String>,
@@ -150,6 +154,7 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     pub jwt_ttl_seconds: i64,
     pub max_body_bytes: usize,
+    pub lead_idle_seconds: u64,
     pub rate_limit: RateLimitConfig,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -198,6 +203,7 @@ impl Config {
                 .max_body_bytes
                 .or(f.max_body_bytes)
                 .unwrap_or(10 * 1024 * 1024),
+            lead_idle_seconds: a.lead_idle_seconds.or(f.lead_idle_seconds).unwrap_or(300),
             rate_limit: RateLimitConfig {
                 enabled: a
                     .rate_limit_enabled
@@ -230,6 +236,10 @@ impl Config {
 
     fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.jwt_ttl_seconds > 0, "jwt_ttl_seconds must be positive");
+        anyhow::ensure!(
+            self.lead_idle_seconds >= 1,
+            "lead_idle_seconds must be at least 1"
+        );
         anyhow::ensure!(
             self.max_body_bytes >= 1024,
             "max_body_bytes must be at least 1024"

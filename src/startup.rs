@@ -58,7 +58,10 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
         jwt_secret: config.jwt_secret.clone(),
         jwt_ttl_seconds: config.jwt_ttl_seconds,
     };
-    Ok(Core::start(store, auth).await?)
+    let engine = leadwire_actors::engine::EngineConfig {
+        lead_idle_timeout: std::time::Duration::from_secs(config.lead_idle_seconds),
+    };
+    Ok(Core::start(store, auth, engine).await?)
 }
 
 /// On an empty database: the org, its default OU and the first admin.

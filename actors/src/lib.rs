@@ -6,6 +6,8 @@
 //! the bus and the scheduler. A capability is written once, here, and called by all three.
 
 pub mod auth;
+pub mod engagement;
+pub mod engine;
 pub mod metrics;
 pub mod tenancy;
 
@@ -24,6 +26,7 @@ pub struct CoreInner {
     pub store: Store,
     pub metrics: Metrics,
     pub auth: auth::JwtKeys,
+    pub engine: engine::Engine,
 }
 
 impl std::ops::Deref for Core {
@@ -36,7 +39,11 @@ impl std::ops::Deref for Core {
 impl Core {
     /// Builds the core on an opened store. The JWT signing secret comes from `auth.jwt_secret`
     /// or, when not configured, from the store (generated on first start and kept).
-    pub async fn start(store: Store, auth: AuthConfig) -> Result<Core, leadwire_store::StoreError> {
+    pub async fn start(
+        store: Store,
+        auth: AuthConfig,
+        engine_config: engine::EngineConfig,
+    ) -> Result<Core, leadwire_store::StoreError> {
         let secret = match &auth.jwt_secret {
             Some(s) => s.clone(),
             None => {
@@ -46,10 +53,13 @@ impl Core {
             }
         };
         let keys = auth::JwtKeys::new(secret.as_bytes(), auth.jwt_ttl_seconds);
+        let metrics = Metrics::new();
+        let engine = engine::Engine::start(store.clone(), metrics.clone(), engine_config);
         Ok(Core(Arc::new(CoreInner {
             store,
-            metrics: Metrics::new(),
+            metrics,
             auth: keys,
+            engine,
         })))
     }
 }

@@ -46,10 +46,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     req.extensions_mut().insert(ClientIp(ip.clone()));
-    let header = req
+    let header: Option<String> = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
+        .map(|v| v.to_str().unwrap_or("").to_string())
+        .or_else(|| stream_query_token(&req));
+    let header = header.as_deref();
     // a failed authentication still spends a token of the client IP's bucket, so that
     // guessing credentials is rate limited like everything else
     let (caller, refusal) = match header {
@@ -80,6 +82,23 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         req.extensions_mut().insert(c);
     }
     next.run(req).await
+}
+
+/// `GET /v1/stream?access_token=…`: browsers' `EventSource` cannot send headers, so the
+/// stream (and only the stream) takes a bearer token from the query.
+fn stream_query_token(req: &Request) -> Option<String> {
+    if req.uri().path() != "/v1/stream" {
+        return None;
+    }
+    let query = req.uri().query()?;
+    url_token(query).map(|t| format!("Bearer {t}"))
+}
+
+fn url_token(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "access_token" && !v.is_empty()).then(|| v.to_string())
+    })
 }
 
 /// Takes a token of the request's bucket; the 429 response when it is empty (and enforced).

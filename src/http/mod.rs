@@ -70,7 +70,11 @@ impl AppState {
         (name = "members", description = "Org members"),
         (name = "settings", description = "API credentials and personal access tokens"),
         (name = "me", description = "The caller's own settings"),
-        (name = "admin", description = "Administration")
+        (name = "admin", description = "Administration"),
+        (name = "events", description = "Engagement event ingestion"),
+        (name = "leads", description = "Leads and their live scores"),
+        (name = "rules", description = "Engagement rulesets and scoring rules"),
+        (name = "stream", description = "Server-sent events")
     )
 )]
 struct ApiDoc;
@@ -132,6 +136,28 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::settings::revoke_token))
         .routes(routes!(routes::me::rate_limit))
         .routes(routes!(routes::admin::audit_logs))
+        .routes(routes!(
+            routes::rules::list_rulesets,
+            routes::rules::create_ruleset
+        ))
+        .routes(routes!(routes::rules::delete_ruleset))
+        .routes(routes!(routes::rules::ruleset_rules))
+        .routes(routes!(routes::rules::reorder_rules))
+        .routes(routes!(
+            routes::rules::list_rules,
+            routes::rules::create_rule
+        ))
+        .routes(routes!(
+            routes::rules::update_rule,
+            routes::rules::delete_rule
+        ))
+        .routes(routes!(routes::events::ingest))
+        .routes(routes!(routes::events::ingest_batch))
+        .routes(routes!(routes::leads::create))
+        .routes(routes!(routes::leads::get))
+        .routes(routes!(routes::leads::score))
+        .routes(routes!(routes::leads::events))
+        .routes(routes!(routes::stream::stream))
         .split_for_parts()
 }
 

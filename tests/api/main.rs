@@ -7,4 +7,5 @@ mod helpers;
 mod mcp;
 mod openapi;
 mod operator;
+mod scoring;
 mod tenancy;

@@ -3,8 +3,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod events;
+pub mod leads;
 pub mod me;
 pub mod members;
 pub mod org_units;
 pub mod root;
+pub mod rules;
 pub mod settings;
+pub mod stream;

@@ -1,0 +1,71 @@
+//! The per-OU bus: a broadcast of what just happened (an event stored, a score changed),
+//! heard by SSE streams, GraphQL subscriptions and (later) triggers. Messages are published
+//! only after the write they describe committed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How many messages a slow listener may fall behind before it misses some.
+const CAPACITY: usize = 4096;
+
+/// One message on an OU's bus.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BusEvent {
+    EventIngested {
+        event_id: String,
+        lead_id: String,
+        event_type: String,
+        occurred_at: String,
+        channel: String,
+    },
+    ScoreUpdate {
+        lead_id: String,
+        ruleset_id: String,
+        before: f64,
+        after: f64,
+        delta: f64,
+        /// What changed the score: `event:<id>`, `decay`, `reset`, `rescore`, `config`.
+        cause: String,
+    },
+}
+
+impl BusEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BusEvent::EventIngested { .. } => "event_ingested",
+            BusEvent::ScoreUpdate { .. } => "score_update",
+        }
+    }
+}
+
+/// Every OU's broadcast channel, made on first use.
+#[derive(Clone, Default)]
+pub struct Bus {
+    channels: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<BusEvent>>>>>,
+}
+
+impl Bus {
+    fn sender(&self, ou_id: &str) -> broadcast::Sender<Arc<BusEvent>> {
+        self.channels
+            .lock()
+            .entry(ou_id.to_string())
+            .or_insert_with(|| broadcast::channel(CAPACITY).0)
+            .clone()
+    }
+
+    /// Listens to an OU's bus from now on.
+    pub fn subscribe(&self, ou_id: &str) -> broadcast::Receiver<Arc<BusEvent>> {
+        self.sender(ou_id).subscribe()
+    }
+
+    /// Publishes to an OU's listeners (none listening is fine).
+    pub fn publish(&self, ou_id: &str, event: BusEvent) {
+        let _ = self.sender(ou_id).send(Arc::new(event));
+    }
+}

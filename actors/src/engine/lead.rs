@@ -1,0 +1,287 @@
+//! `LeadActor`: one per live lead. Holds the lead's [`LeadBook`] (events in time order and
+//! what they earn under the OU's config), scores new events with the pure engine, and
+//! hands the result to the group-commit writer. Spawned on demand by its OU actor,
+//! rehydrated from the store, passivated after an idle timeout.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leadwire_models::events::{NewEvent, StoredEvent};
+use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoreDelta, ScoringConfig};
+use leadwire_models::time::{self, Timestamp};
+use leadwire_models::DomainError;
+use leadwire_store::engagement::event_row;
+use leadwire_store::{ScoreUpdate, Store, WriteBatch};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use super::bus::BusEvent;
+use super::ou::OuMsg;
+use super::writer::WriterHandle;
+
+/// An event on its way into a lead, with the id and receipt time it was given.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    pub event_id: String,
+    pub event: NewEvent,
+    pub received_at: Timestamp,
+}
+
+/// What the caller of an ingest hears once the event is durable.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IngestAck {
+    pub event_id: String,
+    pub lead_id: String,
+    /// Whether this event created the lead (its aliases were new).
+    pub lead_created: bool,
+    /// The score change per ruleset.
+    pub deltas: Vec<ScoreDelta>,
+}
+
+pub type IngestReply = oneshot::Sender<Result<Vec<IngestAck>, DomainError>>;
+
+/// A lead's current scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadScores {
+    pub lead_id: String,
+    /// The highest score across rulesets (0 without rulesets).
+    pub score: f64,
+    pub scores: BTreeMap<String, f64>,
+}
+
+pub enum LeadMsg {
+    /// Score and store events. `creates` carries the lead and alias rows when the OU
+    /// actor just resolved new identities to this lead: they commit with the events.
+    Ingest {
+        events: Vec<PendingEvent>,
+        creates: WriteBatch,
+        lead_created: bool,
+        reply: IngestReply,
+    },
+    Scores(RpcReplyPort<LeadScores>),
+    /// The OU's scoring config changed: rescore the same events.
+    Reconfigure(Arc<ScoringConfig>),
+    /// A write failed: forget the in-memory state and rebuild it from the store.
+    Reload,
+    /// Timer: passivate when idle long enough.
+    IdleCheck,
+}
+
+pub struct LeadActor;
+
+pub struct LeadArgs {
+    pub org_id: String,
+    pub ou_id: String,
+    pub lead_id: String,
+    pub config: Arc<ScoringConfig>,
+    pub store: Store,
+    pub writer: WriterHandle,
+    pub ou: ActorRef<OuMsg>,
+    pub idle_timeout: Duration,
+}
+
+pub struct LeadState {
+    args: LeadArgs,
+    book: LeadBook,
+    last_used: Instant,
+}
+
+async fn load_book(args: &LeadArgs) -> Result<LeadBook, DomainError> {
+    let lead = args
+        .store
+        .lead(&args.org_id, &args.ou_id, &args.lead_id)
+        .await?;
+    let reset_at = lead
+        .as_ref()
+        .and_then(|l| l.score_reset_at.as_deref())
+        .and_then(time::parse);
+    let events = args
+        .store
+        .lead_events(&args.org_id, &args.ou_id, &args.lead_id)
+        .await?;
+    let facts = events.iter().filter_map(fact_of).collect();
+    Ok(LeadBook::rebuild(&args.config, facts, reset_at))
+}
+
+fn fact_of(e: &StoredEvent) -> Option<EventFact> {
+    Some(EventFact {
+        event_id: e.event_id.clone(),
+        event_type: Arc::from(e.event_type.as_str()),
+        occurred_at: time::parse(&e.occurred_at)?,
+    })
+}
+
+impl LeadState {
+    fn scores(&self, now: Timestamp) -> LeadScores {
+        let scores: BTreeMap<String, f64> = self
+            .book
+            .scores(&self.args.config, now)
+            .into_iter()
+            .map(|(k, v)| (k, round2(v)))
+            .collect();
+        let score = scores
+            .values()
+            .copied()
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        LeadScores {
+            lead_id: self.args.lead_id.clone(),
+            score: score.unwrap_or(0.0),
+            scores,
+        }
+    }
+
+    fn score_update(&self, now: Timestamp, with_last_event: bool) -> ScoreUpdate {
+        let s = self.scores(now);
+        ScoreUpdate {
+            ou_id: self.args.ou_id.clone(),
+            lead_id: self.args.lead_id.clone(),
+            score: s.score,
+            scores: s.scores,
+            scored_at: time::format(&now),
+            decaying: self.book.decays(),
+            last_event: if with_last_event {
+                self.book
+                    .events()
+                    .last()
+                    .map(|e| (time::format(&e.occurred_at), e.event_type.to_string()))
+            } else {
+                None
+            },
+            score_reset_at: self.book.reset_at().map(|r| time::format(&r)),
+        }
+    }
+}
+
+impl Actor for LeadActor {
+    type Msg = LeadMsg;
+    type State = LeadState;
+    type Arguments = LeadArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<LeadMsg>,
+        args: LeadArgs,
+    ) -> Result<LeadState, ActorProcessingErr> {
+        let book = load_book(&args).await?;
+        let period = (args.idle_timeout / 2).max(Duration::from_millis(50));
+        myself.send_interval(period, || LeadMsg::IdleCheck);
+        Ok(LeadState {
+            args,
+            book,
+            last_used: Instant::now(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<LeadMsg>,
+        msg: LeadMsg,
+        state: &mut LeadState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            LeadMsg::Ingest {
+                events,
+                creates,
+                lead_created,
+                reply,
+            } => {
+                state.last_used = Instant::now();
+                let now = time::now();
+                let mut batch = creates;
+                let mut publish = Vec::new();
+                let mut acks = Vec::with_capacity(events.len());
+                let count = events.len();
+                for p in events {
+                    let fact = EventFact {
+                        event_id: p.event_id.clone(),
+                        event_type: Arc::from(p.event.event_type.as_str()),
+                        occurred_at: p.event.occurred_at,
+                    };
+                    let deltas = state.book.add(&state.args.config, fact, now);
+                    let stored = StoredEvent {
+                        event_id: p.event_id.clone(),
+                        org_id: state.args.org_id.clone(),
+                        unit_id: state.args.ou_id.clone(),
+                        lead_id: state.args.lead_id.clone(),
+                        event_type: p.event.event_type.clone(),
+                        occurred_at: time::format(&p.event.occurred_at),
+                        received_at: time::format(&p.received_at),
+                        channel: p.event.channel.to_string(),
+                        metadata: p.event.metadata,
+                        deltas: deltas
+                            .iter()
+                            .map(|d| (d.ruleset_id.clone(), d.clone()))
+                            .collect(),
+                    };
+                    batch.events.push(event_row(&stored));
+                    publish.push(BusEvent::EventIngested {
+                        event_id: stored.event_id.clone(),
+                        lead_id: stored.lead_id.clone(),
+                        event_type: stored.event_type.clone(),
+                        occurred_at: stored.occurred_at.clone(),
+                        channel: stored.channel.clone(),
+                    });
+                    for d in deltas.iter().filter(|d| d.delta != 0.0) {
+                        publish.push(BusEvent::ScoreUpdate {
+                            lead_id: stored.lead_id.clone(),
+                            ruleset_id: d.ruleset_id.clone(),
+                            before: d.before,
+                            after: d.after,
+                            delta: d.delta,
+                            cause: format!("event:{}", stored.event_id),
+                        });
+                    }
+                    acks.push(IngestAck {
+                        event_id: stored.event_id,
+                        lead_id: stored.lead_id,
+                        lead_created: lead_created && acks.is_empty(),
+                        deltas,
+                    });
+                }
+                batch.score_updates.push(state.score_update(now, true));
+                let committed = state
+                    .args
+                    .writer
+                    .submit(state.args.ou_id.clone(), batch, publish, count)
+                    .await;
+                // the actor goes on with the next message; the caller waits for the commit
+                tokio::spawn(async move {
+                    let result = match committed.await {
+                        Ok(Ok(())) => Ok(acks),
+                        Ok(Err(e)) => {
+                            let _ = myself.send_message(LeadMsg::Reload);
+                            Err(e)
+                        }
+                        Err(_) => {
+                            let _ = myself.send_message(LeadMsg::Reload);
+                            Err(DomainError::unavailable("the writer dropped the write"))
+                        }
+                    };
+                    let _ = reply.send(result);
+                });
+            }
+            LeadMsg::Scores(reply) => {
+                state.last_used = Instant::now();
+                let _ = reply.send(state.scores(time::now()));
+            }
+            LeadMsg::Reconfigure(config) => {
+                state.args.config = config;
+                state.book.reconfigure(&state.args.config);
+            }
+            LeadMsg::Reload => {
+                state.book = load_book(&state.args).await?;
+            }
+            LeadMsg::IdleCheck => {
+                if state.last_used.elapsed() >= state.args.idle_timeout {
+                    let _ = state.args.ou.send_message(OuMsg::Idle {
+                        lead_id: state.args.lead_id.clone(),
+                        actor: myself.get_id(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}

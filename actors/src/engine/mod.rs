@@ -1,0 +1,206 @@
+//! The live scoring engine: OU actors, lead actors, the group-commit writer and the bus,
+//! behind one handle, [`Engine`]. Callers never build actor messages themselves.
+
+pub mod bus;
+pub mod lead;
+pub mod ou;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use leadwire_models::events::NewEvent;
+use leadwire_models::time;
+use leadwire_models::{ids, DomainError};
+use leadwire_store::Store;
+use ractor::{Actor, ActorRef, RactorErr};
+
+pub use bus::{Bus, BusEvent};
+pub use lead::{IngestAck, LeadScores};
+use lead::{LeadMsg, PendingEvent};
+use ou::{OuActor, OuArgs, OuMsg};
+use writer::WriterHandle;
+
+use crate::Metrics;
+
+/// How long a call into an actor may take before the caller gets 504.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ingest may wait for its commit.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// A lead actor idle this long is passivated (its state stays in the store).
+    pub lead_idle_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            lead_idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The engine handle: cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    writer: WriterHandle,
+    pub bus: Bus,
+    config: EngineConfig,
+    ous: std::sync::Arc<tokio::sync::Mutex<HashMap<String, ActorRef<OuMsg>>>>,
+}
+
+/// Maps an actor messaging failure: a timeout is 504, anything else 503.
+fn actor_error<T>(e: RactorErr<T>) -> DomainError {
+    match e {
+        RactorErr::Timeout => DomainError::new(
+            leadwire_models::ErrorCode::Timeout,
+            "the scoring engine did not answer in time",
+        ),
+        other => {
+            tracing::error!(error = %other, "actor-call-failed");
+            DomainError::unavailable("the scoring engine is unavailable; retry")
+        }
+    }
+}
+
+impl Engine {
+    pub fn start(store: Store, metrics: Metrics, config: EngineConfig) -> Engine {
+        let bus = Bus::default();
+        let writer = WriterHandle::start(store.clone(), bus.clone(), metrics);
+        Engine {
+            store,
+            writer,
+            bus,
+            config,
+            ous: Default::default(),
+        }
+    }
+
+    /// The OU's actor, spawned on first use (and again if it died).
+    async fn ou(&self, org_id: &str, ou_id: &str) -> Result<ActorRef<OuMsg>, DomainError> {
+        let mut ous = self.ous.lock().await;
+        if let Some(a) = ous.get(ou_id) {
+            if a.get_status() == ractor::ActorStatus::Running {
+                return Ok(a.clone());
+            }
+        }
+        let args = OuArgs {
+            org_id: org_id.to_string(),
+            ou_id: ou_id.to_string(),
+            store: self.store.clone(),
+            writer: self.writer.clone(),
+            idle_timeout: self.config.lead_idle_timeout,
+        };
+        let (actor, _) = Actor::spawn(None, OuActor, args).await.map_err(|e| {
+            tracing::error!(error = %e, ou_id, "ou-actor-spawn-failed");
+            DomainError::unavailable("the org unit's scoring engine could not start")
+        })?;
+        ous.insert(ou_id.to_string(), actor.clone());
+        Ok(actor)
+    }
+
+    /// Ingests events of one OU; the result for each event, in order, once durable.
+    pub async fn ingest(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Result<IngestAck, DomainError>>, DomainError> {
+        let received_at = time::now();
+        let n = events.len();
+        let pending: Vec<PendingEvent> = events
+            .into_iter()
+            .map(|event| PendingEvent {
+                event_id: ids::new_id(ids::prefix::EVENT),
+                event,
+                received_at,
+            })
+            .collect();
+        let ou = self.ou(org_id, ou_id).await?;
+        let (routed, failed) = ractor::call_t!(
+            ou,
+            |reply| OuMsg::Ingest {
+                events: pending,
+                reply
+            },
+            CALL_TIMEOUT.as_millis() as u64
+        )
+        .map_err(actor_error)?;
+        let mut results: Vec<Option<Result<IngestAck, DomainError>>> = vec![None; n];
+        for (i, e) in failed {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(Err(e));
+            }
+        }
+        let waits = routed.into_iter().map(|(positions, rx)| async move {
+            let r = match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err(DomainError::unavailable("the lead actor stopped; retry")),
+                Err(_) => Err(DomainError::new(
+                    leadwire_models::ErrorCode::Timeout,
+                    "the write did not commit in time",
+                )),
+            };
+            (positions, r)
+        });
+        for (positions, r) in futures::future::join_all(waits).await {
+            match r {
+                Ok(acks) => {
+                    for (i, ack) in positions.into_iter().zip(acks) {
+                        results[i] = Some(Ok(ack));
+                    }
+                }
+                Err(e) => {
+                    for i in positions {
+                        results[i] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(DomainError::internal())))
+            .collect())
+    }
+
+    /// The live scores of a lead; `None` when the OU has no such lead.
+    pub async fn scores(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<Option<LeadScores>, DomainError> {
+        let ou = self.ou(org_id, ou_id).await?;
+        let lead = ractor::call_t!(
+            ou,
+            |reply| OuMsg::Lead {
+                lead_id: lead_id.to_string(),
+                reply
+            },
+            CALL_TIMEOUT.as_millis() as u64
+        )
+        .map_err(actor_error)??;
+        let Some(lead) = lead else {
+            return Ok(None);
+        };
+        let scores = ractor::call_t!(lead, LeadMsg::Scores, CALL_TIMEOUT.as_millis() as u64)
+            .map_err(actor_error)?;
+        Ok(Some(scores))
+    }
+
+    /// Recompiles the OU's rules and rescores its live leads (after any rule change).
+    pub async fn reload(&self, org_id: &str, ou_id: &str) -> Result<(), DomainError> {
+        let ou = self.ou(org_id, ou_id).await?;
+        ractor::call_t!(ou, OuMsg::Reload, CALL_TIMEOUT.as_millis() as u64).map_err(actor_error)?
+    }
+
+    /// How many lead actors of the OU are live.
+    pub async fn live_leads(&self, org_id: &str, ou_id: &str) -> Result<usize, DomainError> {
+        let ou = self.ou(org_id, ou_id).await?;
+        ractor::call_t!(ou, OuMsg::LiveLeads, CALL_TIMEOUT.as_millis() as u64).map_err(actor_error)
+    }
+}

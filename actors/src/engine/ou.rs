@@ -1,0 +1,355 @@
+//! `OuActor`: one per org unit. Holds the OU's compiled scoring config, resolves identity
+//! (aliases → lead, creating the lead when every alias is new) and keeps the registry of
+//! live lead actors, which it spawns, supervises and passivates.
+//!
+//! Identity is resolved here, one message at a time, so two events carrying the same new
+//! alias can never create two leads.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadwire_models::events::{Alias, LeadRef};
+use leadwire_models::leads::Lead;
+use leadwire_models::scoring::{ScoringConfig, SurgePolicy};
+use leadwire_models::time;
+use leadwire_models::{ids, rules, DomainError};
+use leadwire_store::engagement::{alias_row, lead_row};
+use leadwire_store::{Store, WriteBatch};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use tokio::sync::oneshot;
+
+use super::lead::{IngestAck, LeadActor, LeadArgs, LeadMsg, PendingEvent};
+use super::writer::WriterHandle;
+
+/// Where each event of an ingest went: the positions (in the caller's list) of the events
+/// one lead actor took, and the receiver of that lead's acknowledgement.
+pub type Routed = Vec<(
+    Vec<usize>,
+    oneshot::Receiver<Result<Vec<IngestAck>, DomainError>>,
+)>;
+
+/// One lead's share of an ingest: lead id, positions, events, rows to create, created?
+type LeadGroup = (String, Vec<usize>, Vec<PendingEvent>, WriteBatch, bool);
+
+pub enum OuMsg {
+    /// Resolve and hand events to their lead actors. Events that cannot be placed (an
+    /// unknown `lead_id`) are answered in `failed` with their position.
+    Ingest {
+        events: Vec<PendingEvent>,
+        reply: RpcReplyPort<(Routed, Vec<(usize, DomainError)>)>,
+    },
+    /// The live actor of a lead (spawned if needed); `None` when the lead does not exist.
+    Lead {
+        lead_id: String,
+        reply: RpcReplyPort<Result<Option<ActorRef<LeadMsg>>, DomainError>>,
+    },
+    /// Rules changed: recompile and rescore every live lead.
+    Reload(RpcReplyPort<Result<(), DomainError>>),
+    /// A lead actor has been idle: stop it once its queued messages are done.
+    Idle { lead_id: String, actor: ActorId },
+    /// How many lead actors are live (tests, metrics).
+    LiveLeads(RpcReplyPort<usize>),
+}
+
+pub struct OuActor;
+
+pub struct OuArgs {
+    pub org_id: String,
+    pub ou_id: String,
+    pub store: Store,
+    pub writer: WriterHandle,
+    pub idle_timeout: Duration,
+}
+
+pub struct OuState {
+    args: OuArgs,
+    config: Arc<ScoringConfig>,
+    leads: HashMap<String, ActorRef<LeadMsg>>,
+    /// Aliases already resolved (including ones whose lead is still being written).
+    aliases: HashMap<Alias, String>,
+}
+
+/// Compiles the OU's stored rulesets and rules.
+pub async fn load_config(
+    store: &Store,
+    org_id: &str,
+    ou_id: &str,
+) -> Result<ScoringConfig, DomainError> {
+    let rulesets = store.rulesets(org_id, ou_id).await?;
+    let rules = store.rules(org_id, ou_id, None).await?;
+    Ok(ScoringConfig {
+        rulesets: rules::compile(&rulesets, &rules),
+        surge: SurgePolicy::default(),
+        allow_negative_scores: false,
+    })
+}
+
+impl OuState {
+    /// The live actor of a lead known to exist, spawning (and rehydrating) it if needed.
+    async fn spawn_lead(
+        &mut self,
+        myself: &ActorRef<OuMsg>,
+        lead_id: &str,
+    ) -> Result<ActorRef<LeadMsg>, DomainError> {
+        if let Some(a) = self.leads.get(lead_id) {
+            return Ok(a.clone());
+        }
+        let args = LeadArgs {
+            org_id: self.args.org_id.clone(),
+            ou_id: self.args.ou_id.clone(),
+            lead_id: lead_id.to_string(),
+            config: self.config.clone(),
+            store: self.args.store.clone(),
+            writer: self.args.writer.clone(),
+            ou: myself.clone(),
+            idle_timeout: self.args.idle_timeout,
+        };
+        let (actor, _) = Actor::spawn_linked(None, LeadActor, args, myself.get_cell())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, lead_id, "lead-actor-spawn-failed");
+                DomainError::unavailable("the lead could not be loaded")
+            })?;
+        self.leads.insert(lead_id.to_string(), actor.clone());
+        Ok(actor)
+    }
+
+    /// The live actor of an existing lead, or `None` when the OU has no such lead.
+    async fn existing_lead(
+        &mut self,
+        myself: &ActorRef<OuMsg>,
+        lead_id: &str,
+    ) -> Result<Option<(String, ActorRef<LeadMsg>)>, DomainError> {
+        if let Some(a) = self.leads.get(lead_id) {
+            return Ok(Some((lead_id.to_string(), a.clone())));
+        }
+        match self
+            .args
+            .store
+            .lead(&self.args.org_id, &self.args.ou_id, lead_id)
+            .await?
+        {
+            Some(l) if l.merged_into.is_none() => {
+                let actor = self.spawn_lead(myself, lead_id).await?;
+                Ok(Some((lead_id.to_string(), actor)))
+            }
+            Some(l) => {
+                // events for a merged lead go to the lead it was merged into
+                let target = l.merged_into.unwrap_or_default();
+                Box::pin(self.existing_lead(myself, &target)).await
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Resolves aliases to a lead: the lead of the first known alias, else a new lead.
+    /// Returns the lead id, the rows to write (new lead, newly seen aliases), and whether
+    /// the lead is new.
+    async fn resolve_aliases(
+        &mut self,
+        aliases: &[Alias],
+    ) -> Result<(String, WriteBatch, bool), DomainError> {
+        let unknown: Vec<Alias> = aliases
+            .iter()
+            .filter(|a| !self.aliases.contains_key(*a))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            for (alias, lead_id) in self
+                .args
+                .store
+                .leads_by_alias(&self.args.ou_id, &unknown)
+                .await?
+            {
+                self.aliases.insert(alias, lead_id);
+            }
+        }
+        let known = aliases.iter().find_map(|a| self.aliases.get(a).cloned());
+        let now = time::format(&time::now());
+        let (lead_id, mut batch, created) = match known {
+            Some(id) => (id, WriteBatch::default(), false),
+            None => {
+                let id = ids::new_id(ids::prefix::LEAD);
+                let lead = Lead {
+                    id: id.clone(),
+                    org_id: self.args.org_id.clone(),
+                    unit_id: self.args.ou_id.clone(),
+                    account_id: None,
+                    owner_id: None,
+                    owner_name: None,
+                    created_at: now.clone(),
+                    updated_at: now.clone(),
+                    merged_into: None,
+                    metadata: Default::default(),
+                    score: 0.0,
+                    scores: Default::default(),
+                    last_event_at: None,
+                    last_event_type: None,
+                    score_reset_at: None,
+                };
+                let batch = WriteBatch {
+                    leads: vec![lead_row(&lead)],
+                    ..WriteBatch::default()
+                };
+                (id, batch, true)
+            }
+        };
+        for a in aliases {
+            if !self.aliases.contains_key(a) {
+                batch.aliases.push(alias_row(
+                    &self.args.org_id,
+                    &self.args.ou_id,
+                    &lead_id,
+                    a,
+                    &now,
+                ));
+                self.aliases.insert(a.clone(), lead_id.clone());
+            }
+        }
+        Ok((lead_id, batch, created))
+    }
+}
+
+impl Actor for OuActor {
+    type Msg = OuMsg;
+    type State = OuState;
+    type Arguments = OuArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<OuMsg>,
+        args: OuArgs,
+    ) -> Result<OuState, ActorProcessingErr> {
+        let config = load_config(&args.store, &args.org_id, &args.ou_id).await?;
+        Ok(OuState {
+            args,
+            config: Arc::new(config),
+            leads: HashMap::new(),
+            aliases: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<OuMsg>,
+        msg: OuMsg,
+        state: &mut OuState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            OuMsg::Ingest { events, reply } => {
+                // group by lead, keeping each lead's events in arrival order
+                let mut groups: Vec<LeadGroup> = Vec::new();
+                let mut failed = Vec::new();
+                for (i, p) in events.into_iter().enumerate() {
+                    let placed = match &p.event.lead {
+                        LeadRef::Id(id) => match state.existing_lead(&myself, id).await {
+                            Ok(Some((lead_id, _))) => Ok((lead_id, WriteBatch::default(), false)),
+                            Ok(None) => Err(DomainError::not_found("lead")),
+                            Err(e) => Err(e),
+                        },
+                        LeadRef::Aliases(aliases) => state.resolve_aliases(aliases).await,
+                    };
+                    match placed {
+                        Ok((lead_id, creates, created)) => {
+                            match groups.iter_mut().find(|g| g.0 == lead_id) {
+                                Some(g) => {
+                                    g.1.push(i);
+                                    g.2.push(p);
+                                    g.3.extend(creates);
+                                    g.4 |= created;
+                                }
+                                None => groups.push((lead_id, vec![i], vec![p], creates, created)),
+                            }
+                        }
+                        Err(e) => failed.push((i, e)),
+                    }
+                }
+                let mut routed: Routed = Vec::with_capacity(groups.len());
+                for (lead_id, positions, events, creates, created) in groups {
+                    let (tx, rx) = oneshot::channel();
+                    let actor = match state.spawn_lead(&myself, &lead_id).await {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // forget aliases that pointed at a lead we could not load
+                            state.aliases.retain(|_, l| *l != lead_id);
+                            failed.extend(positions.into_iter().map(|i| (i, e.clone())));
+                            continue;
+                        }
+                    };
+                    let msg = LeadMsg::Ingest {
+                        events,
+                        creates,
+                        lead_created: created,
+                        reply: tx,
+                    };
+                    if actor.send_message(msg).is_err() {
+                        state.leads.remove(&lead_id);
+                        state.aliases.retain(|_, l| *l != lead_id);
+                        let e = DomainError::unavailable("the lead actor stopped; retry");
+                        failed.extend(positions.into_iter().map(|i| (i, e.clone())));
+                        continue;
+                    }
+                    routed.push((positions, rx));
+                }
+                let _ = reply.send((routed, failed));
+            }
+            OuMsg::Lead { lead_id, reply } => {
+                let found = state.existing_lead(&myself, &lead_id).await;
+                let _ = reply.send(found.map(|l| l.map(|(_, a)| a)));
+            }
+            OuMsg::Reload(reply) => {
+                let result =
+                    load_config(&state.args.store, &state.args.org_id, &state.args.ou_id).await;
+                let result = result.map(|config| {
+                    state.config = Arc::new(config);
+                    for actor in state.leads.values() {
+                        let _ = actor.send_message(LeadMsg::Reconfigure(state.config.clone()));
+                    }
+                });
+                let _ = reply.send(result);
+            }
+            OuMsg::Idle { lead_id, actor } => {
+                if state
+                    .leads
+                    .get(&lead_id)
+                    .is_some_and(|a| a.get_id() == actor)
+                {
+                    if let Some(a) = state.leads.remove(&lead_id) {
+                        tracing::debug!(lead_id, "lead-passivated");
+                        // finishes what is queued, then stops
+                        let _ = a.drain();
+                    }
+                }
+            }
+            OuMsg::LiveLeads(reply) => {
+                let _ = reply.send(state.leads.len());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<OuMsg>,
+        event: SupervisionEvent,
+        state: &mut OuState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorFailed(cell, err) = &event {
+            // the next message for this lead respawns it from the store
+            let id = cell.get_id();
+            state.leads.retain(|lead_id, a| {
+                let dead = a.get_id() == id;
+                if dead {
+                    tracing::error!(lead_id, error = %err, "lead-actor-failed");
+                }
+                !dead
+            });
+        }
+        if let SupervisionEvent::ActorTerminated(cell, _, _) = &event {
+            let id = cell.get_id();
+            state.leads.retain(|_, a| a.get_id() != id);
+        }
+        Ok(())
+    }
+}

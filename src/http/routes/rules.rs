@@ -1,0 +1,132 @@
+//! Engagement rulesets and rules of the active OU.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use leadwire_models::rules::{Rule, RuleInput, Ruleset, RulesetInput};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{Json, Path, Scoped};
+use crate::http::AppState;
+
+/// The scoring rulesets of the active OU.
+#[utoipa::path(get, path = "/v1/rulesets", tag = "rules",
+    responses((status = 200, body = Vec<Ruleset>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn list_rulesets(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<Ruleset>>> {
+    Ok(Json(state.core.list_rulesets(&t).await?))
+}
+
+/// Create a ruleset (name unique in the OU; `score_column` defaults to `total_score`). A
+/// primary ruleset takes the primary flag from the others; an OU's first ruleset is primary.
+#[utoipa::path(post, path = "/v1/rulesets", tag = "rules", request_body = RulesetInput,
+    responses((status = 201, body = Ruleset), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn create_ruleset(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<RulesetInput>,
+) -> ApiResult<(StatusCode, Json<Ruleset>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.core.create_ruleset(&t, b).await?),
+    ))
+}
+
+/// Delete a ruleset and its rules; live scores drop its contributions at once.
+#[utoipa::path(delete, path = "/v1/rulesets/{id}", tag = "rules", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn delete_ruleset(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.core.delete_ruleset(&t, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The rules of one ruleset in priority order.
+#[utoipa::path(get, path = "/v1/rulesets/{id}/rules", tag = "rules", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Rule>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn ruleset_rules(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Rule>>> {
+    Ok(Json(state.core.list_rules(&t, Some(&id)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOrder {
+    /// Every rule of the ruleset, highest priority first.
+    pub rule_ids: Vec<String>,
+}
+
+/// Atomically set the priority order of a ruleset's rules (first = highest). Within a
+/// ruleset an event is scored by the first matching rule.
+#[utoipa::path(put, path = "/v1/rulesets/{id}/rules/order", tag = "rules", params(("id" = String, Path)), request_body = RuleOrder,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn reorder_rules(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Json(b): Json<RuleOrder>,
+) -> ApiResult<StatusCode> {
+    state.core.reorder_rules(&t, &id, b.rule_ids).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every scoring rule of the active OU.
+#[utoipa::path(get, path = "/v1/rules", tag = "rules",
+    responses((status = 200, body = Vec<Rule>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<Rule>>> {
+    Ok(Json(state.core.list_rules(&t, None).await?))
+}
+
+/// Create a rule: `event_type` and `weight` required; `half_life_days` 1–730 or null; goes
+/// into `ruleset_id` or the primary ruleset (a "Default" one is made when none exists).
+#[utoipa::path(post, path = "/v1/rules", tag = "rules", request_body = RuleInput,
+    responses((status = 201, body = Rule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn create_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<RuleInput>,
+) -> ApiResult<(StatusCode, Json<Rule>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.core.create_rule(&t, b).await?),
+    ))
+}
+
+/// Update the fields sent (null clears `half_life_days`, `start_at`, `end_at`); live scores
+/// follow at once.
+#[utoipa::path(put, path = "/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), request_body = RuleInput,
+    responses((status = 200, body = Rule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn update_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Json(b): Json<RuleInput>,
+) -> ApiResult<Json<Rule>> {
+    Ok(Json(state.core.update_rule(&t, &id, b).await?))
+}
+
+/// Delete a rule.
+#[utoipa::path(delete, path = "/v1/rules/{id}", tag = "rules", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.core.delete_rule(&t, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,422 @@
+//! Engagement scoring end to end: rules, ingestion, live scores, the stream.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+async fn rule(app: &TestApp, body: Value) -> Value {
+    let (s, r) = app.post("/v1/rules", &app.admin_token, body).await;
+    assert_eq!(s, 201, "{r}");
+    r
+}
+
+async fn ingest(app: &TestApp, body: Value) -> (u16, Value) {
+    app.post("/v1/events", &app.admin_token, body).await
+}
+
+#[tokio::test]
+async fn an_event_changes_the_score_by_exactly_the_rule() {
+    let app = spawn_app().await;
+    let r = rule(&app, json!({"event_type": "Demo Request", "weight": 10})).await;
+    // the first rule of an OU creates its primary "Default" ruleset
+    let (_, sets) = app.get("/v1/rulesets", &app.admin_token).await;
+    assert_eq!(sets[0]["name"], "Default");
+    assert_eq!(sets[0]["is_primary"], true);
+    assert_eq!(r["ruleset_id"], sets[0]["ruleset_id"]);
+
+    let (s, first) = ingest(
+        &app,
+        json!({"event_type": "Demo Request", "aliases": [{"alias_kind": "email", "raw_value": "Alex@Example.com"}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{first}");
+    assert_eq!(first["message"], "event ingested");
+    let ack = &first["metadata"];
+    assert_eq!(ack["lead_created"], true);
+    assert_eq!(ack["deltas"][0]["delta"], 10.0);
+    let lead = ack["lead_id"].as_str().unwrap().to_string();
+
+    // the same alias (any case) finds the same lead; the standard surge policy makes the
+    // third event of a session worth 1.25×
+    let (_, second) = ingest(
+        &app,
+        json!({"event_type": "Demo Request", "aliases": [{"alias_kind": "email", "raw_value": "alex@example.com"}]}),
+    )
+    .await;
+    assert_eq!(second["metadata"]["lead_id"], lead.as_str());
+    assert_eq!(second["metadata"]["lead_created"], false);
+    let (_, third) = ingest(&app, json!({"event_type": "Demo Request", "lead_id": lead})).await;
+    assert_eq!(third["metadata"]["deltas"][0]["before"], 20.0);
+    assert_eq!(third["metadata"]["deltas"][0]["delta"], 12.5);
+    // an event no rule scores changes nothing but is stored
+    let (s, other) = ingest(&app, json!({"event_type": "Page View", "lead_id": lead})).await;
+    assert_eq!(
+        (s, other["metadata"]["deltas"][0]["delta"].as_f64()),
+        (201, Some(0.0))
+    );
+
+    let (s, score) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    assert_eq!((s, score["score"].as_f64()), (200, Some(32.5)));
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert_eq!(l["score"], 32.5);
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 4);
+
+    // editing the rule rescores the live lead at once: 3 events × 4 (× surge 1, 1, 1.25)
+    let rule_id = r["rule_id"].as_str().unwrap();
+    let (s, _) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/rules/{rule_id}"),
+                &app.admin_token,
+            )
+            .json(&json!({"weight": 4})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, score) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    assert_eq!(score["score"], 13.0);
+}
+
+#[tokio::test]
+async fn half_life_decay_at_a_known_age() {
+    let app = spawn_app().await;
+    rule(
+        &app,
+        json!({"event_type": "Webinar", "weight": 10, "half_life_days": 7}),
+    )
+    .await;
+    let week_ago = leadwire_models::time::format(&(chrono::Utc::now() - chrono::Duration::days(7)));
+    let (s, r) = ingest(
+        &app,
+        json!({"event_type": "Webinar", "timestamp": week_ago, "aliases": [{"alias_kind": "external_id", "raw_value": "crm-1"}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    let lead = r["metadata"]["lead_id"].as_str().unwrap();
+    let (_, score) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    // 10 × 0.5^(7/7) = 5, give or take the seconds the test took
+    let s = score["score"].as_f64().unwrap();
+    assert!((4.99..=5.0).contains(&s), "{s}");
+}
+
+#[tokio::test]
+async fn the_stream_hears_the_score_change() {
+    let app = spawn_app().await;
+    rule(&app, json!({"event_type": "Trial Start", "weight": 25})).await;
+    let mut resp = app
+        .client
+        .get(app.url(&format!("/v1/stream?access_token={}", app.admin_token)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let (s, r) = ingest(
+        &app,
+        json!({"event_type": "Trial Start", "aliases": [{"alias_kind": "cookie", "raw_value": "c-42"}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    let lead = r["metadata"]["lead_id"].as_str().unwrap().to_string();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("event: score_update") || !seen.contains("\"delta\":25.0") {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("the stream speaks within 10 s")
+            .unwrap()
+            .expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: event_ingested"), "{seen}");
+    assert!(seen.contains(&lead), "{seen}");
+
+    // without credentials the stream is refused
+    let r = app.client.get(app.url("/v1/stream")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn bad_events_are_refused_and_store_nothing() {
+    let app = spawn_app().await;
+    rule(&app, json!({"event_type": "Demo", "weight": 5})).await;
+    let cases = [
+        (json!({"event_type": "Demo"}), 422),
+        (json!({"event_type": "", "lead_id": "ld_x"}), 422),
+        (json!({"event_type": "Demo", "lead_id": "ld_missing"}), 404),
+        (
+            json!({"event_type": "Demo", "unit_id": "ou_x", "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+            422,
+        ),
+        (
+            json!({"event_type": "Demo", "aliases": [{"alias_kind": "fax", "raw_value": "1"}]}),
+            422,
+        ),
+        (
+            json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "not-an-email"}]}),
+            422,
+        ),
+        (
+            json!({"event_type": "Demo", "timestamp": "yesterday", "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+            422,
+        ),
+        (
+            json!({"event_type": "Demo", "metadata": {"blob": "x".repeat(101 * 1024)}, "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+            413,
+        ),
+    ];
+    for (body, status) in cases {
+        let (s, e) = ingest(&app, body.clone()).await;
+        assert_eq!(s, status, "{body} -> {e}");
+        assert!(e["error"]["code"].is_string(), "{e}");
+    }
+    // nothing was stored: the alias is still unknown and the first good event makes the lead
+    let (s, ok) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+    )
+    .await;
+    assert_eq!(
+        (s, ok["metadata"]["lead_created"].as_bool()),
+        (201, Some(true))
+    );
+    let lead = ok["metadata"]["lead_id"].as_str().unwrap();
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 1);
+
+    // a Viewer may read but not ingest
+    let (_, viewer) = app.ou_member("viewer@example.com", "Viewer").await;
+    let (s, e) = app
+        .post("/v1/events", &viewer, json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}))
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("forbidden")));
+}
+
+#[tokio::test]
+async fn a_batch_reports_each_item_and_ingests_the_good_ones() {
+    let app = spawn_app().await;
+    rule(&app, json!({"event_type": "Open", "weight": 1})).await;
+    let good = |i: usize| json!({"event_type": "Open", "aliases": [{"alias_kind": "external_id", "raw_value": format!("u-{}", i % 3)}]});
+    let mut events: Vec<Value> = (0..9).map(good).collect();
+    events.insert(2, json!({"event_type": "Open"}));
+    events.insert(5, json!({"event_type": "Open", "lead_id": 7}));
+    let (s, r) = app
+        .post(
+            "/v1/events/batch",
+            &app.admin_token,
+            json!({ "events": events }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["accepted"].as_u64(), r["rejected"].as_u64()),
+        (Some(9), Some(2))
+    );
+    assert_eq!(r["items"][2]["status"], 422);
+    assert_eq!(r["items"][5]["status"], 422);
+    assert_eq!(r["items"][0]["status"], 201);
+    // three distinct identities made three leads, three events each
+    let leads: std::collections::BTreeSet<&str> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["result"]["lead_id"].as_str())
+        .collect();
+    assert_eq!(leads.len(), 3);
+    for lead in leads {
+        let (_, score) = app
+            .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+            .await;
+        // 1 + 1 + 1.25 (the third event of the session)
+        assert_eq!(score["score"], 3.25, "{lead}");
+    }
+    // over the limit
+    let too_many: Vec<Value> = (0..1001).map(good).collect();
+    let (s, e) = app
+        .post(
+            "/v1/events/batch",
+            &app.admin_token,
+            json!({ "events": too_many }),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+}
+
+#[tokio::test]
+async fn leads_and_rules_of_another_ou_are_not_found() {
+    let app = spawn_app().await;
+    let r = rule(&app, json!({"event_type": "Demo", "weight": 5})).await;
+    let (s, lead) = app
+        .post(
+            "/v1/leads",
+            &app.admin_token,
+            json!({"id": "crm-lead-7", "metadata": {"plan": "Pro"}}),
+        )
+        .await;
+    assert_eq!((s, lead["id"].as_str()), (201, Some("crm-lead-7")));
+    let (s, _) = app
+        .post("/v1/leads", &app.admin_token, json!({"id": "crm-lead-7"}))
+        .await;
+    assert_eq!(s, 409);
+    let (s, _) = ingest(&app, json!({"event_type": "Demo", "lead_id": "crm-lead-7"})).await;
+    assert_eq!(s, 201);
+
+    let (_, _, other) = app.second_org().await;
+    let rule_id = r["rule_id"].as_str().unwrap();
+    for path in [
+        "/v1/leads/crm-lead-7".to_string(),
+        "/v1/leads/crm-lead-7/score".to_string(),
+        "/v1/leads/crm-lead-7/events".to_string(),
+        format!("/v1/rulesets/{}/rules", r["ruleset_id"].as_str().unwrap()),
+    ] {
+        let (s, e) = app.get(&path, &other).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+    let (s, _) = app
+        .call(app.req(Method::DELETE, &format!("/v1/rules/{rule_id}"), &other))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .post(
+            "/v1/events",
+            &other,
+            json!({"event_type": "Demo", "lead_id": "crm-lead-7"}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    // the same client id in the other org is another lead
+    let (s, _) = app
+        .post("/v1/leads", &other, json!({"id": "crm-lead-7"}))
+        .await;
+    assert_eq!(s, 201);
+}
+
+#[tokio::test]
+async fn rules_validate_and_reorder_atomically() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (json!({"weight": 5}), "event_type"),
+        (json!({"event_type": "x"}), "weight"),
+        (
+            json!({"event_type": "x", "weight": 5, "half_life_days": 0}),
+            "half_life_days",
+        ),
+        (
+            json!({"event_type": "x", "weight": 5, "half_life_days": 731}),
+            "half_life_days",
+        ),
+        (
+            json!({"event_type": "x", "weight": 5, "ruleset_id": "rs_nope"}),
+            "",
+        ),
+    ] {
+        let (s, e) = app.post("/v1/rules", &app.admin_token, body.clone()).await;
+        if field.is_empty() {
+            assert_eq!(s, 404, "{body}");
+        } else {
+            assert_eq!(
+                (s, e["error"]["details"]["field"].as_str()),
+                (422, Some(field)),
+                "{body}"
+            );
+        }
+    }
+    let (_, rs) = app
+        .post(
+            "/v1/rulesets",
+            &app.admin_token,
+            json!({"name": "Marketing"}),
+        )
+        .await;
+    let rs = rs["ruleset_id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(
+            "/v1/rulesets",
+            &app.admin_token,
+            json!({"name": "Marketing"}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    let a = rule(
+        &app,
+        json!({"event_type": "Demo", "weight": 30, "ruleset_id": rs}),
+    )
+    .await;
+    let b = rule(
+        &app,
+        json!({"event_type": "Demo", "weight": 5, "ruleset_id": rs}),
+    )
+    .await;
+    let (a, b) = (
+        a["rule_id"].as_str().unwrap(),
+        b["rule_id"].as_str().unwrap(),
+    );
+    // the first rule in priority order scores the event
+    let (_, r) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "p@q.io"}]}),
+    )
+    .await;
+    assert_eq!(r["metadata"]["deltas"][0]["delta"], 30.0);
+    let lead = r["metadata"]["lead_id"].as_str().unwrap().to_string();
+    // an order that leaves a rule out is refused and changes nothing
+    let (s, _) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/rulesets/{rs}/rules/order"),
+                &app.admin_token,
+            )
+            .json(&json!({"rule_ids": [b]})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/rulesets/{rs}/rules/order"),
+                &app.admin_token,
+            )
+            .json(&json!({"rule_ids": [b, a]})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (_, rules) = app
+        .get(&format!("/v1/rulesets/{rs}/rules"), &app.admin_token)
+        .await;
+    assert_eq!(rules[0]["rule_id"], b);
+    // the live lead is rescored under the new order
+    let (_, score) = app
+        .get(
+            &format!("/v1/leads/{lead}/score?ruleset_id={rs}"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(score["score"], 5.0);
+}
