@@ -8,6 +8,7 @@ use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{ids, time, DomainError, Result};
 
 use crate::engine::IngestAck;
+use crate::tenancy::duplicate_as;
 use crate::Core;
 
 /// The outcome of one item of a batch ingest.
@@ -47,12 +48,7 @@ impl Core {
         self.store
             .create_ruleset(&t.caller.org_id, &t.ou_id, &rs)
             .await
-            .map_err(|e| match e {
-                leadwire_store::StoreError::Duplicate(_) => {
-                    DomainError::conflict("a ruleset with this name already exists")
-                }
-                other => other.into(),
-            })?;
+            .map_err(|e| duplicate_as(e, "a ruleset with this name already exists"))?;
         self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
         Ok(rs)
     }
@@ -319,12 +315,10 @@ impl Core {
             last_event_type: None,
             score_reset_at: None,
         };
-        self.store.create_lead(&lead).await.map_err(|e| match e {
-            leadwire_store::StoreError::Duplicate(_) => {
-                DomainError::conflict("a lead with this id already exists")
-            }
-            other => other.into(),
-        })?;
+        self.store
+            .create_lead(&lead)
+            .await
+            .map_err(|e| duplicate_as(e, "a lead with this id already exists"))?;
         Ok(lead)
     }
 

@@ -75,7 +75,8 @@ pub struct MemberUpdate {
     pub password: Option<String>,
 }
 
-fn duplicate_as(e: StoreError, message: &str) -> DomainError {
+/// A unique-index refusal as 409 with `message`; other store errors as usual.
+pub(crate) fn duplicate_as(e: StoreError, message: &str) -> DomainError {
     match e {
         StoreError::Duplicate(_) => DomainError::conflict(message),
         other => other.into(),

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use leadwire_actors::Core;
-use leadwire_models::tenancy::{AuthKind, Caller, Tenant};
+use leadwire_models::tenancy::{AuthKind, Caller, Tenant, OU_HEADER};
 use leadwire_models::DomainError;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::Extension;
@@ -22,9 +22,6 @@ use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
 use serde::Serialize;
 
 pub use tokio_util::sync::CancellationToken;
-
-/// The header that picks the org unit a tool works in (as for REST).
-pub const OU_HEADER: &str = "x-ou-id";
 
 /// The MCP service: one [`LeadwireTools`] per session, sharing the core.
 pub type McpService = StreamableHttpService<LeadwireTools, LocalSessionManager>;

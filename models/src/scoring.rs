@@ -127,55 +127,33 @@ impl Default for SurgePolicy {
     fn default() -> Self {
         SurgePolicy {
             mode: SurgeMode::Standard,
-            bands: SurgePolicy::standard_bands(),
+            bands: STANDARD_BANDS.to_vec(),
             idle_reset_seconds: 1800,
             multiplier_cap: 2.0,
         }
     }
 }
 
+const fn band(min_events: u32, multiplier: f64) -> SurgeBand {
+    SurgeBand {
+        min_events,
+        multiplier,
+    }
+}
+
+/// The Standard mode's bands.
+pub const STANDARD_BANDS: [SurgeBand; 3] = [band(1, 1.0), band(3, 1.25), band(5, 1.5)];
+/// The Gentle mode's bands.
+pub const GENTLE_BANDS: [SurgeBand; 3] = [band(1, 1.0), band(3, 1.1), band(5, 1.2)];
+
 impl SurgePolicy {
-    pub fn standard_bands() -> Vec<SurgeBand> {
-        vec![
-            SurgeBand {
-                min_events: 1,
-                multiplier: 1.0,
-            },
-            SurgeBand {
-                min_events: 3,
-                multiplier: 1.25,
-            },
-            SurgeBand {
-                min_events: 5,
-                multiplier: 1.5,
-            },
-        ]
-    }
-
-    pub fn gentle_bands() -> Vec<SurgeBand> {
-        vec![
-            SurgeBand {
-                min_events: 1,
-                multiplier: 1.0,
-            },
-            SurgeBand {
-                min_events: 3,
-                multiplier: 1.1,
-            },
-            SurgeBand {
-                min_events: 5,
-                multiplier: 1.2,
-            },
-        ]
-    }
-
     /// The bands in force for the mode (custom: the policy's own).
-    pub fn effective_bands(&self) -> Vec<SurgeBand> {
+    pub fn effective_bands(&self) -> &[SurgeBand] {
         match self.mode {
-            SurgeMode::Off => Vec::new(),
-            SurgeMode::Standard => Self::standard_bands(),
-            SurgeMode::Gentle => Self::gentle_bands(),
-            SurgeMode::Custom => self.bands.clone(),
+            SurgeMode::Off => &[],
+            SurgeMode::Standard => &STANDARD_BANDS,
+            SurgeMode::Gentle => &GENTLE_BANDS,
+            SurgeMode::Custom => &self.bands,
         }
     }
 

@@ -40,6 +40,9 @@ impl OuRole {
     }
 }
 
+/// The header naming the org unit a request acts in (REST, GraphQL, MCP, SSE).
+pub const OU_HEADER: &str = "x-ou-id";
+
 /// How a request proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -30,8 +30,7 @@ pub struct Query<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
-/// The header naming the OU a request acts in.
-pub const OU_HEADER: &str = "x-ou-id";
+pub use leadwire_models::tenancy::OU_HEADER;
 /// The cookie set by `POST /v1/org-units/active`.
 pub const OU_COOKIE: &str = "activeOu";
 
@@ -67,11 +66,11 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 /// The OU a request asks for: `X-OU-Id` header, else the `activeOu` cookie.
-pub fn requested_ou(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(OU_HEADER).and_then(|v| v.to_str().ok()) {
+pub fn requested_ou(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(OU_HEADER).and_then(|v| v.to_str().ok()) {
         return Some(v.trim().to_string());
     }
-    CookieJar::from_headers(&parts.headers)
+    CookieJar::from_headers(headers)
         .get(OU_COOKIE)
         .map(|c| c.value().to_string())
 }
@@ -83,7 +82,7 @@ impl FromRequestParts<AppState> for Scoped {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Auth(caller) = Auth::from_request_parts(parts, state).await?;
-        let requested = requested_ou(parts);
+        let requested = requested_ou(&parts.headers);
         let tenant = state
             .core
             .resolve_tenant(&caller, requested.as_deref())

@@ -148,9 +148,11 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
         .get::<ClientIp>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
-    let (parts, body) = req.into_parts();
-    let fallback_ou = caller.bound_ou.clone().or_else(|| requested_ou(&parts));
-    let res = next.run(Request::from_parts(parts, body)).await;
+    let fallback_ou = caller
+        .bound_ou
+        .clone()
+        .or_else(|| requested_ou(req.headers()));
+    let res = next.run(req).await;
     let ou_id = slot.0.lock().clone().or(fallback_ou);
     let entry = AuditEntry {
         id: new_id(leadwire_models::ids::prefix::AUDIT),

@@ -254,16 +254,7 @@ async fn graphql_handler(
     if let Some(axum::Extension(caller)) = caller {
         req = req.data(caller);
     }
-    let requested_ou = headers
-        .get(extract::OU_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
-        .or_else(|| {
-            axum_extra::extract::CookieJar::from_headers(&headers)
-                .get(extract::OU_COOKIE)
-                .map(|c| c.value().to_string())
-        });
-    if let Some(ou) = requested_ou {
+    if let Some(ou) = extract::requested_ou(&headers) {
         req = req.data(leadwire_graphql::RequestedOu(ou));
     }
     async_graphql_axum::GraphQLResponse::from(state.graphql.execute(req).await).into_response()

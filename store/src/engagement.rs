@@ -349,12 +349,20 @@ impl Store {
     /// duplicate key fails the whole batch), score updates merged into their leads.
     /// Returns only after the transaction committed (fsync'd on SurrealKV).
     pub async fn commit(&self, batch: &WriteBatch) -> Result<()> {
-        if batch.is_empty() {
+        self.commit_all(&[batch]).await
+    }
+
+    /// Writes several callers' batches in one transaction (group commit), in order.
+    pub async fn commit_all(&self, batches: &[&WriteBatch]) -> Result<()> {
+        if batches.iter().all(|b| b.is_empty()) {
             return Ok(());
         }
-        let updates: Vec<Value> = batch
-            .score_updates
+        let rows = |pick: fn(&WriteBatch) -> &Vec<Value>| -> Vec<&Value> {
+            batches.iter().flat_map(|b| pick(b)).collect()
+        };
+        let updates: Vec<Value> = batches
             .iter()
+            .flat_map(|b| &b.score_updates)
             .map(|u| {
                 let mut patch = Map::new();
                 patch.insert("score".into(), json!(u.score));
@@ -379,9 +387,9 @@ impl Store {
              FOR $u IN $updates { UPDATE type::record('lead', $u.key) MERGE $u.patch; };
              COMMIT;",
             json!({
-                "leads": batch.leads,
-                "aliases": batch.aliases,
-                "events": batch.events,
+                "leads": rows(|b| &b.leads),
+                "aliases": rows(|b| &b.aliases),
+                "events": rows(|b| &b.events),
                 "updates": updates,
             }),
         )

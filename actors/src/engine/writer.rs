@@ -72,11 +72,8 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
     let mut group: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         metrics.queue_depth.set(rx.len() as i64);
-        let mut merged = WriteBatch::default();
-        for r in &group {
-            merged.extend(r.batch.clone());
-        }
-        match store.commit(&merged).await {
+        let batches: Vec<&WriteBatch> = group.iter().map(|r| &r.batch).collect();
+        match store.commit_all(&batches).await {
             Ok(()) => {
                 for r in group.drain(..) {
                     finish(r, Ok(()), &bus, &metrics);

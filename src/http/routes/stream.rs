@@ -14,14 +14,14 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Auth, Query};
+use crate::http::extract::{requested_ou, Auth, Query};
 use crate::http::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
-    /// The OU to stream (default: the active OU).
+    /// The OU to stream (default: `X-OU-Id`, else the `activeOu` cookie, else your first OU).
     #[serde(rename = "ouId")]
     #[param(rename = "ouId")]
     pub ou_id: Option<String>,
@@ -41,50 +41,25 @@ pub async fn stream(
     headers: axum::http::HeaderMap,
     Query(q): Query<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let requested = q.ou_id.or_else(|| {
-        headers
-            .get(crate::http::extract::OU_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
+    let requested = q.ou_id.or_else(|| requested_ou(&headers));
     let tenant = state
         .core
         .resolve_tenant(&caller, requested.as_deref())
         .await?;
-    let mut rx = state.core.engine.bus.subscribe(&tenant.ou_id);
-    let events = async_stream(move |tx| async move {
-        loop {
-            let event = match rx.recv().await {
-                Ok(e) => Event::default()
-                    .event(e.name())
-                    .json_data(e.as_ref())
-                    .unwrap_or_else(|_| Event::default().event("error")),
-                Err(RecvError::Lagged(n)) => Event::default()
-                    .event("lagged")
-                    .data(format!("{{\"missed\":{n}}}")),
-                Err(RecvError::Closed) => break,
-            };
-            if tx.send(Ok(event)).await.is_err() {
-                break;
-            }
-        }
+    let rx = state.core.engine.bus.subscribe(&tenant.ou_id);
+    // ends when the bus closes; axum drops it when the client goes away
+    let events = futures::stream::unfold(rx, |mut rx| async move {
+        let event = match rx.recv().await {
+            Ok(e) => Event::default()
+                .event(e.name())
+                .json_data(e.as_ref())
+                .unwrap_or_else(|_| Event::default().event("error")),
+            Err(RecvError::Lagged(n)) => Event::default()
+                .event("lagged")
+                .data(format!("{{\"missed\":{n}}}")),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// A stream fed by a task (no extra crate): the task ends when the client goes away.
-fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
-where
-    F: FnOnce(tokio::sync::mpsc::Sender<Result<Event, Infallible>>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(256);
-    tokio::spawn(f(tx));
-    tokio_stream_from(rx)
-}
-
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<Event, Infallible>>,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
