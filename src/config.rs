@@ -47,6 +47,9 @@ pub struct ConfigArgs {
     /// Seconds a lead's live actor may sit idle before it is passivated (default 300).
     #[arg(long, global = true, env = "LEADWIRE_LEAD_IDLE_SECONDS")]
     pub lead_idle_seconds: Option<u64>,
+    /// Seconds between refreshes of stored decaying scores (default 60).
+    #[arg(long, global = true, env = "LEADWIRE_SCORE_REFRESH_SECONDS")]
+    pub score_refresh_seconds: Option<u64>,
     /// Whether rate limiting is on (default true).
     #[arg(long, global = true, env = "LEADWIRE_RATE_LIMIT_ENABLED")]
     pub rate_limit_enabled: Option<bool>,
@@ -114,6 +117,7 @@ pub struct FileConfig {
     pub jwt_ttl_seconds: Option<i64>,
     pub max_body_bytes: Option<usize>,
     pub lead_idle_seconds: Option<u64>,
+    pub score_refresh_seconds: Option<u64>,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
     pub org_name: Option<String>,
@@ -155,6 +159,7 @@ pub struct Config {
     pub jwt_ttl_seconds: i64,
     pub max_body_bytes: usize,
     pub lead_idle_seconds: u64,
+    pub score_refresh_seconds: u64,
     pub rate_limit: RateLimitConfig,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -204,6 +209,10 @@ impl Config {
                 .or(f.max_body_bytes)
                 .unwrap_or(10 * 1024 * 1024),
             lead_idle_seconds: a.lead_idle_seconds.or(f.lead_idle_seconds).unwrap_or(300),
+            score_refresh_seconds: a
+                .score_refresh_seconds
+                .or(f.score_refresh_seconds)
+                .unwrap_or(60),
             rate_limit: RateLimitConfig {
                 enabled: a
                     .rate_limit_enabled
@@ -239,6 +248,10 @@ impl Config {
         anyhow::ensure!(
             self.lead_idle_seconds >= 1,
             "lead_idle_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.score_refresh_seconds >= 1,
+            "score_refresh_seconds must be at least 1"
         );
         anyhow::ensure!(
             self.max_body_bytes >= 1024,

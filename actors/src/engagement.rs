@@ -2,7 +2,6 @@
 //! ingestion, leads and their live scores.
 
 use leadwire_models::events::{EventInput, MAX_BATCH};
-use leadwire_models::leads::{Lead, LeadInput, LeadScore};
 use leadwire_models::rules::{Rule, RuleInput, Ruleset, RulesetInput};
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{ids, time, DomainError, Result};
@@ -65,7 +64,7 @@ impl Core {
         self.engine.reload(&t.caller.org_id, &t.ou_id).await
     }
 
-    async fn ruleset_in(&self, t: &Tenant, id: &str) -> Result<Ruleset> {
+    pub(crate) async fn ruleset_in(&self, t: &Tenant, id: &str) -> Result<Ruleset> {
         self.store
             .rulesets(&t.caller.org_id, &t.ou_id)
             .await?
@@ -291,106 +290,6 @@ impl Core {
             .map(|(i, item)| item.unwrap_or_else(|| failed_item(i, DomainError::internal())))
             .collect())
     }
-
-    // ----- leads -----
-
-    pub async fn create_lead(&self, t: &Tenant, input: LeadInput) -> Result<Lead> {
-        t.require(Access::Write)?;
-        let new = input.validate()?;
-        let now = time::format(&time::now());
-        let lead = Lead {
-            id: new.id,
-            org_id: t.caller.org_id.clone(),
-            unit_id: t.ou_id.clone(),
-            account_id: new.account_id,
-            owner_id: None,
-            owner_name: None,
-            created_at: now.clone(),
-            updated_at: now,
-            merged_into: None,
-            metadata: new.metadata,
-            score: 0.0,
-            scores: Default::default(),
-            last_event_at: None,
-            last_event_type: None,
-            score_reset_at: None,
-        };
-        self.store
-            .create_lead(&lead)
-            .await
-            .map_err(|e| duplicate_as(e, "a lead with this id already exists"))?;
-        Ok(lead)
-    }
-
-    /// A lead of the OU with its live scores.
-    pub async fn get_lead(&self, t: &Tenant, lead_id: &str) -> Result<Lead> {
-        t.require(Access::Read)?;
-        let mut lead = self
-            .store
-            .lead(&t.caller.org_id, &t.ou_id, lead_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("lead"))?;
-        if lead.merged_into.is_none() {
-            if let Some(s) = self
-                .engine
-                .scores(&t.caller.org_id, &t.ou_id, lead_id)
-                .await?
-            {
-                lead.score = s.score;
-                lead.scores = s.scores;
-            }
-        }
-        Ok(lead)
-    }
-
-    /// A lead's live score: the highest across rulesets, or one ruleset's.
-    pub async fn lead_score(
-        &self,
-        t: &Tenant,
-        lead_id: &str,
-        ruleset_id: Option<&str>,
-    ) -> Result<LeadScore> {
-        t.require(Access::Read)?;
-        let scores = self
-            .engine
-            .scores(&t.caller.org_id, &t.ou_id, lead_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("lead"))?;
-        let score = match ruleset_id {
-            None => scores.score,
-            Some(id) => {
-                self.ruleset_in(t, id).await?;
-                scores.scores.get(id).copied().unwrap_or(0.0)
-            }
-        };
-        Ok(LeadScore {
-            lead_id: lead_id.to_string(),
-            score,
-            ruleset_id: ruleset_id.map(str::to_string),
-            disqualified: false,
-        })
-    }
-
-    /// A lead's events in time order.
-    pub async fn lead_events(
-        &self,
-        t: &Tenant,
-        lead_id: &str,
-    ) -> Result<Vec<leadwire_models::events::StoredEvent>> {
-        t.require(Access::Read)?;
-        if self
-            .store
-            .lead(&t.caller.org_id, &t.ou_id, lead_id)
-            .await?
-            .is_none()
-        {
-            return Err(DomainError::not_found("lead"));
-        }
-        Ok(self
-            .store
-            .lead_events(&t.caller.org_id, &t.ou_id, lead_id)
-            .await?)
-    }
 }
 
 fn failed_item(index: usize, e: DomainError) -> BatchItem {
@@ -399,5 +298,312 @@ fn failed_item(index: usize, e: DomainError) -> BatchItem {
         status: e.code.http_status(),
         result: None,
         error: Some(e.body()["error"].clone()),
+    }
+}
+
+/// Most events one batch delete may name.
+pub const MAX_DELETE_EVENTS: usize = 1000;
+/// Most events one CSV export writes.
+pub const EVENT_EXPORT_LIMIT: u32 = 100_000;
+/// How many of a type's newest events are sampled for its metadata keys.
+pub const PROPERTY_SAMPLE: u32 = 1000;
+
+impl Core {
+    // ----- event queries -----
+
+    /// A page of the OU's events, newest first.
+    pub async fn list_events(
+        &self,
+        t: &Tenant,
+        params: leadwire_models::events::EventListParams,
+    ) -> Result<Vec<leadwire_models::events::StoredEvent>> {
+        t.require(Access::Read)?;
+        let f = params.validate()?;
+        Ok(self
+            .store
+            .list_events(&t.caller.org_id, &t.ou_id, &f)
+            .await?)
+    }
+
+    /// The OU's events matching the filters as CSV (up to [`EVENT_EXPORT_LIMIT`]).
+    pub async fn export_events(
+        &self,
+        t: &Tenant,
+        mut params: leadwire_models::events::EventListParams,
+    ) -> Result<String> {
+        t.require(Access::Read)?;
+        params.page = Some(1);
+        params.limit = Some(leadwire_models::page::MAX_LIMIT);
+        let mut f = params.validate()?;
+        let mut w = crate::leads::csv_writer(&[
+            "id",
+            "lead_id",
+            "event_type",
+            "timestamp",
+            "channel",
+            "metadata",
+        ]);
+        let mut written = 0u32;
+        loop {
+            let events = self
+                .store
+                .list_events(&t.caller.org_id, &t.ou_id, &f)
+                .await?;
+            let n = events.len();
+            for e in events {
+                let metadata = serde_json::to_string(&e.metadata).unwrap_or_default();
+                w.row(&[
+                    &e.event_id,
+                    &e.lead_id,
+                    &e.event_type,
+                    &e.occurred_at,
+                    &e.channel,
+                    &metadata,
+                ]);
+                written += 1;
+            }
+            if n < f.page.limit as usize || written >= EVENT_EXPORT_LIMIT {
+                break;
+            }
+            f.page.page += 1;
+        }
+        Ok(w.finish())
+    }
+
+    /// What one event did to each ruleset's score.
+    pub async fn explain_event(
+        &self,
+        t: &Tenant,
+        event_id: &str,
+    ) -> Result<leadwire_models::events::EventExplanation> {
+        t.require(Access::Read)?;
+        let e = self
+            .store
+            .event(&t.caller.org_id, &t.ou_id, event_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("event"))?;
+        Ok(e.into())
+    }
+
+    /// Deletes events of the OU by id; their leads are rescored without them.
+    pub async fn delete_events(
+        &self,
+        t: &Tenant,
+        input: leadwire_models::events::EventIdsInput,
+    ) -> Result<leadwire_models::events::DeletedEvents> {
+        t.require(Access::Write)?;
+        if input.ids.is_empty() || input.ids.len() > MAX_DELETE_EVENTS {
+            return Err(DomainError::invalid(
+                "ids",
+                format!("must list 1-{MAX_DELETE_EVENTS} event ids"),
+            ));
+        }
+        let mut ids = input.ids;
+        ids.sort();
+        ids.dedup();
+        let found = self
+            .store
+            .events_by_ids(&t.caller.org_id, &t.ou_id, &ids)
+            .await?;
+        let mut by_lead: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for e in &found {
+            by_lead
+                .entry(e.lead_id.clone())
+                .or_default()
+                .push(e.event_id.clone());
+        }
+        let mut deleted = 0u64;
+        for (lead_id, event_ids) in by_lead {
+            let n = event_ids.len() as u64;
+            self.engine
+                .remove_events(&t.caller.org_id, &t.ou_id, &lead_id, event_ids)
+                .await?;
+            deleted += n;
+        }
+        let missing = ids
+            .into_iter()
+            .filter(|id| !found.iter().any(|e| &e.event_id == id))
+            .collect();
+        Ok(leadwire_models::events::DeletedEvents { deleted, missing })
+    }
+
+    pub async fn event_types(&self, t: &Tenant) -> Result<Vec<String>> {
+        t.require(Access::Read)?;
+        Ok(self.store.event_types(&t.caller.org_id, &t.ou_id).await?)
+    }
+
+    pub async fn event_properties(
+        &self,
+        t: &Tenant,
+        event_type: &str,
+    ) -> Result<leadwire_models::events::EventTypeProperties> {
+        t.require(Access::Read)?;
+        let properties = self
+            .store
+            .event_properties(&t.caller.org_id, &t.ou_id, event_type, PROPERTY_SAMPLE)
+            .await?;
+        Ok(leadwire_models::events::EventTypeProperties {
+            event_type: event_type.to_string(),
+            properties,
+        })
+    }
+
+    pub async fn channels(&self, t: &Tenant) -> Result<Vec<String>> {
+        t.require(Access::Read)?;
+        Ok(self.store.channels(&t.caller.org_id, &t.ou_id).await?)
+    }
+}
+
+impl Core {
+    // ----- dry run and rescore -----
+
+    /// Tries a rule against a lead's stored history without changing anything.
+    pub async fn test_rule(
+        &self,
+        t: &Tenant,
+        input: leadwire_models::rules::RuleTestInput,
+    ) -> Result<leadwire_models::rules::RuleTestResult> {
+        use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoringRuleset};
+        t.require(Access::Read)?;
+        let p = input.rule.validate(true)?;
+        let lead = self
+            .store
+            .lead(&t.caller.org_id, &t.ou_id, &input.lead_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("lead"))?;
+        let mut config =
+            crate::engine::ou::load_config(&self.store, &t.caller.org_id, &t.ou_id).await?;
+        let ruleset_id = match &p.ruleset_id {
+            Some(id) => Some(self.ruleset_in(t, id).await?.ruleset_id),
+            None => config.primary().map(|r| r.ruleset_id.clone()),
+        };
+        let now = time::now();
+        let event_type = p.event_type.clone().unwrap_or_default();
+        let candidate = leadwire_models::scoring::ScoringRule {
+            rule_id: "dry-run".into(),
+            event_type: event_type.clone(),
+            weight: p.weight.unwrap_or_default(),
+            half_life_days: p.half_life_days.flatten(),
+            active: p.active.unwrap_or(true),
+            start_at: p.start_at.flatten(),
+            end_at: p.end_at.flatten(),
+        };
+        let key = ruleset_id.clone().unwrap_or_else(|| "dry-run".into());
+        let reset_at = lead.score_reset_at.as_deref().and_then(time::parse);
+        let events = self
+            .store
+            .lead_events(&t.caller.org_id, &t.ou_id, &lead.id)
+            .await?;
+        let facts: Vec<EventFact> = events
+            .iter()
+            .filter(|e| !e.system)
+            .filter_map(|e| {
+                Some(EventFact {
+                    event_id: e.event_id.clone(),
+                    event_type: std::sync::Arc::from(e.event_type.as_str()),
+                    occurred_at: time::parse(&e.occurred_at)?,
+                })
+            })
+            .collect();
+        let current =
+            round2(LeadBook::rebuild(&config, facts.clone(), reset_at).score(&config, &key, now));
+        match config.rulesets.iter_mut().find(|r| r.ruleset_id == key) {
+            Some(rs) => rs.rules.insert(0, candidate.clone()),
+            None => config.rulesets.push(ScoringRuleset {
+                ruleset_id: key.clone(),
+                is_primary: true,
+                rules: vec![candidate.clone()],
+            }),
+        }
+        let counted = |e: &&EventFact| reset_at.is_none_or(|r| e.occurred_at >= r);
+        let of_type = facts
+            .iter()
+            .filter(counted)
+            .filter(|e| *e.event_type == *event_type)
+            .count() as u64;
+        let matching = facts
+            .iter()
+            .filter(counted)
+            .filter(|e| candidate.matches(&e.event_type, e.occurred_at))
+            .count() as u64;
+        let projected =
+            round2(LeadBook::rebuild(&config, facts, reset_at).score(&config, &key, now));
+        let reason = if !candidate.active {
+            "the rule is inactive, so it scores nothing".to_string()
+        } else if of_type == 0 {
+            format!("the lead has no \"{event_type}\" events")
+        } else if matching == 0 {
+            format!(
+                "all {of_type} \"{event_type}\" events fall outside the rule's start/end window"
+            )
+        } else {
+            format!(
+                "matches {matching} of the lead's \"{event_type}\" events; the score would change by {}",
+                round2(projected - current)
+            )
+        };
+        Ok(leadwire_models::rules::RuleTestResult {
+            matches: matching > 0,
+            reason,
+            ruleset_id,
+            current_score: current,
+            projected_score: projected,
+            matching_events: matching,
+        })
+    }
+
+    /// Replays every lead of the OU through the scoring engine and stores the scores.
+    pub async fn rescore_ruleset(
+        &self,
+        t: &Tenant,
+        dimension: &str,
+        ruleset_id: &str,
+    ) -> Result<leadwire_models::rules::RescoreResult> {
+        t.require(Access::Write)?;
+        match dimension {
+            "engagement" => {}
+            "profile" | "account" | "deal" => {
+                return Err(DomainError::invalid(
+                    "dimension",
+                    format!(
+                        "{dimension} scoring has no rulesets yet; only engagement can be rescored"
+                    ),
+                ))
+            }
+            _ => {
+                return Err(DomainError::invalid(
+                    "dimension",
+                    "must be engagement, profile, account or deal",
+                ))
+            }
+        }
+        self.ruleset_in(t, ruleset_id).await?;
+        // pick up any rule change first, so the replay uses the stored rules
+        self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
+        let ids = self.store.lead_ids(&t.caller.org_id, &t.ou_id).await?;
+        let mut changed = 0;
+        for chunk in ids.chunks(500) {
+            // "changed" is against the stored score, which lists and sorts use
+            let stored: std::collections::HashMap<String, Option<f64>> = self
+                .store
+                .leads_by_ids(&t.caller.org_id, &t.ou_id, chunk)
+                .await?
+                .into_iter()
+                .map(|l| (l.id, l.scores.get(ruleset_id).copied()))
+                .collect();
+            for id in chunk {
+                let r = self.engine.rescore(&t.caller.org_id, &t.ou_id, id).await?;
+                let before = stored.get(id).copied().flatten().unwrap_or(0.0);
+                if r.after.get(ruleset_id).copied().unwrap_or(0.0) != before {
+                    changed += 1;
+                }
+            }
+        }
+        Ok(leadwire_models::rules::RescoreResult {
+            dimension: dimension.to_string(),
+            ruleset_id: ruleset_id.to_string(),
+            leads: ids.len() as u64,
+            changed,
+        })
     }
 }

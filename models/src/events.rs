@@ -414,7 +414,160 @@ pub struct StoredEvent {
     pub channel: String,
     #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
+    /// A timeline entry written by the server (e.g. `score_reset`), never scored.
+    #[serde(default)]
+    pub system: bool,
     /// The score change the event caused in each ruleset when it was scored.
     #[serde(default)]
     pub deltas: std::collections::BTreeMap<String, crate::scoring::ScoreDelta>,
+}
+
+/// How repeated `metadata=key:value` filters combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterLogic {
+    #[default]
+    And,
+    Or,
+}
+
+/// `GET /v1/events` query (`metadata` may repeat).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EventListParams {
+    /// Page number, from 1 (default 1).
+    pub page: Option<u32>,
+    /// Events per page, 1–500 (default 50).
+    pub limit: Option<u32>,
+    /// Repeatable `key:value` metadata filter, e.g. `utm_campaign:fall2025`.
+    #[serde(default)]
+    pub metadata: Vec<String>,
+    /// Combine metadata filters with `and` (default) or `or`.
+    pub logic: Option<FilterLogic>,
+    /// Only this lead's events.
+    pub lead_id: Option<String>,
+    /// Only events of this type.
+    pub event_type: Option<String>,
+}
+
+/// A checked metadata filter: the key and the values it may equal (the text as given,
+/// and the number or boolean it spells, since metadata keeps JSON types).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataFilter {
+    pub key: String,
+    pub values: Vec<Value>,
+}
+
+/// Checked event list filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventFilter {
+    pub page: crate::page::PageRequest,
+    pub metadata: Vec<MetadataFilter>,
+    pub logic: FilterLogic,
+    pub lead_id: Option<String>,
+    pub event_type: Option<String>,
+}
+
+/// The most metadata filters one list may combine.
+pub const MAX_METADATA_FILTERS: usize = 20;
+
+impl EventListParams {
+    pub fn validate(self) -> Result<EventFilter, DomainError> {
+        let page = crate::page::PageParams {
+            page: self.page,
+            limit: self.limit,
+        }
+        .validate()?;
+        if self.metadata.len() > MAX_METADATA_FILTERS {
+            return Err(DomainError::invalid(
+                "metadata",
+                format!("at most {MAX_METADATA_FILTERS} filters"),
+            ));
+        }
+        let metadata = self
+            .metadata
+            .iter()
+            .map(|f| {
+                let (k, v) = f
+                    .split_once(':')
+                    .filter(|(k, _)| !k.trim().is_empty() && k.len() <= 128)
+                    .ok_or_else(|| {
+                        DomainError::invalid("metadata", "each filter must be key:value")
+                    })?;
+                let mut values = vec![Value::String(v.to_string())];
+                if let Ok(n) = v.parse::<i64>() {
+                    values.push(Value::from(n));
+                } else if let Ok(n) = v.parse::<f64>() {
+                    values.push(Value::from(n));
+                }
+                if let Ok(b) = v.parse::<bool>() {
+                    values.push(Value::Bool(b));
+                }
+                Ok(MetadataFilter {
+                    key: k.trim().to_string(),
+                    values,
+                })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        Ok(EventFilter {
+            page,
+            metadata,
+            logic: self.logic.unwrap_or_default(),
+            lead_id: self.lead_id.filter(|l| !l.is_empty()),
+            event_type: self.event_type.filter(|e| !e.is_empty()),
+        })
+    }
+}
+
+/// `GET /v1/events/{id}/explain`: what one event did to each ruleset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventExplanation {
+    pub event_id: String,
+    pub lead_id: String,
+    pub event_type: String,
+    pub occurred_at: String,
+    pub deltas: Vec<crate::scoring::ScoreDelta>,
+    /// The lead's highest score across rulesets just before and just after the event.
+    pub total_before: f64,
+    pub total_after: f64,
+}
+
+impl From<StoredEvent> for EventExplanation {
+    fn from(e: StoredEvent) -> Self {
+        let max = |f: fn(&crate::scoring::ScoreDelta) -> f64| {
+            e.deltas.values().map(f).fold(0.0_f64, f64::max)
+        };
+        EventExplanation {
+            total_before: max(|d| d.before),
+            total_after: max(|d| d.after),
+            deltas: e.deltas.values().cloned().collect(),
+            event_id: e.event_id,
+            lead_id: e.lead_id,
+            event_type: e.event_type,
+            occurred_at: e.occurred_at,
+        }
+    }
+}
+
+/// `POST /v1/events/batch-delete`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventIdsInput {
+    pub ids: Vec<String>,
+}
+
+/// What a batch delete did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeletedEvents {
+    pub deleted: u64,
+    /// Ids that name no event of this OU.
+    pub missing: Vec<String>,
+}
+
+/// `GET /v1/event-types/{type}/properties`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventTypeProperties {
+    pub event_type: String,
+    pub properties: Vec<String>,
 }

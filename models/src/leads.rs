@@ -2,10 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
+use crate::page::{PageParams, PageRequest};
+use crate::time::Timestamp;
 use crate::{ids, DomainError};
 
 /// A lead (kenbun field names). `score` is the highest current score across the OU's
@@ -65,12 +68,10 @@ impl LeadInput {
         };
         let metadata = self.metadata.unwrap_or_default();
         crate::events::check_metadata_size(&metadata)?;
-        let account_id = match self.account_id {
-            Some(a) if !ids::is_plausible_id(&a) => {
-                return Err(DomainError::invalid("account_id", "not a valid account id"))
-            }
-            other => other,
-        };
+        if let Some(a) = &self.account_id {
+            check_account_id(a)?;
+        }
+        let account_id = self.account_id;
         Ok(NewLead {
             id,
             metadata,
@@ -88,4 +89,485 @@ pub struct LeadScore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ruleset_id: Option<String>,
     pub disqualified: bool,
+}
+
+/// `GET /v1/leads/{id}`: the lead and its account (null until the lead has one that
+/// exists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeadWithAccount {
+    pub lead: Lead,
+    #[schema(value_type = Option<Object>)]
+    pub account: Option<Value>,
+}
+
+/// `PUT /v1/leads/{id}`: replaces the metadata; `account_id` is changed only when sent
+/// (`null` unlinks).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeadUpdate {
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub account_id: Option<Option<String>>,
+}
+
+impl LeadUpdate {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        crate::events::check_metadata_size(&self.metadata)?;
+        if let Some(Some(a)) = &self.account_id {
+            check_account_id(a)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_account_id(a: &str) -> Result<(), DomainError> {
+    if ids::is_plausible_id(a) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid("account_id", "not a valid account id"))
+    }
+}
+
+/// Metadata keys written through the API: 1–64 characters of letters, digits, `_`, `-`,
+/// `.` or spaces.
+pub fn check_attribute_keys(field: &str, attrs: &Map<String, Value>) -> Result<(), DomainError> {
+    for k in attrs.keys() {
+        let ok = (1..=64).contains(&k.chars().count())
+            && k.chars().all(|c| c.is_alphanumeric() || "_-. ".contains(c));
+        if !ok {
+            return Err(DomainError::invalid(
+                &format!("{field}.{k}"),
+                "keys must be 1-64 characters of letters, digits, _ - . or space",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A named window over `created_at` (`range=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreatedRange {
+    All,
+    Today,
+    Yesterday,
+    #[serde(rename = "last_24h")]
+    Last24h,
+    #[serde(rename = "last_7d")]
+    Last7d,
+    #[serde(rename = "last_30d")]
+    Last30d,
+    #[serde(rename = "last_90d")]
+    Last90d,
+}
+
+impl CreatedRange {
+    /// `[from, to)` at `now`; `None` for all time.
+    pub fn bounds(self, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        let midnight = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map(|m| m.and_utc())
+            .unwrap_or(now);
+        let far = now + Duration::days(1);
+        Some(match self {
+            CreatedRange::All => return None,
+            CreatedRange::Today => (midnight, far),
+            CreatedRange::Yesterday => (midnight - Duration::days(1), midnight),
+            CreatedRange::Last24h => (now - Duration::hours(24), far),
+            CreatedRange::Last7d => (now - Duration::days(7), far),
+            CreatedRange::Last30d => (now - Duration::days(30), far),
+            CreatedRange::Last90d => (now - Duration::days(90), far),
+        })
+    }
+}
+
+/// Lead list sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadSortBy {
+    Score,
+    CreatedAt,
+    UpdatedAt,
+    LastEventAt,
+    Id,
+}
+
+impl LeadSortBy {
+    /// The stored column it sorts by.
+    pub fn column(self) -> &'static str {
+        match self {
+            LeadSortBy::Score => "score",
+            LeadSortBy::CreatedAt => "created_at",
+            LeadSortBy::UpdatedAt => "updated_at",
+            LeadSortBy::LastEventAt => "last_event_at",
+            LeadSortBy::Id => "lead_id",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// `GET /v1/leads` and `GET /v1/leads/export` filters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LeadListParams {
+    /// Page number, from 1 (default 1).
+    pub page: Option<u32>,
+    /// Leads per page, 1–500 (default 50).
+    pub limit: Option<u32>,
+    /// Created in this window.
+    pub range: Option<CreatedRange>,
+    /// Minimum (materialised) score.
+    pub min_score: Option<f64>,
+    /// Maximum (materialised) score.
+    pub max_score: Option<f64>,
+    /// The type of the lead's last event.
+    pub event_type: Option<String>,
+    /// `any`, `7d` or `30d`: last event within that many days.
+    pub last_active: Option<String>,
+    /// Include disqualified leads (default false).
+    pub include_disqualified: Option<bool>,
+    /// Lead id prefix or alias value (≥ 2 characters).
+    pub search: Option<String>,
+    /// Sort key (default `score`).
+    pub sort_by: Option<LeadSortBy>,
+    /// `asc` or `desc` (default `desc`).
+    pub sort_order: Option<SortOrder>,
+}
+
+/// Checked lead list filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadFilter {
+    pub page: PageRequest,
+    pub created: Option<(Timestamp, Timestamp)>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub event_type: Option<String>,
+    pub active_since: Option<Timestamp>,
+    pub include_disqualified: bool,
+    /// Lower-cased search text.
+    pub search: Option<String>,
+    pub sort_by: LeadSortBy,
+    pub descending: bool,
+}
+
+impl LeadListParams {
+    pub fn validate(self, now: Timestamp) -> Result<LeadFilter, DomainError> {
+        let page = PageParams {
+            page: self.page,
+            limit: self.limit,
+        }
+        .validate()?;
+        if let (Some(lo), Some(hi)) = (self.min_score, self.max_score) {
+            if lo > hi {
+                return Err(DomainError::invalid(
+                    "min_score",
+                    "must not be greater than max_score",
+                ));
+            }
+        }
+        let active_since = match self.last_active.as_deref() {
+            None | Some("any") => None,
+            Some(s) => {
+                let days = s
+                    .strip_suffix('d')
+                    .and_then(|d| d.parse::<i64>().ok())
+                    .filter(|d| (1..=3650).contains(d))
+                    .ok_or_else(|| {
+                        DomainError::invalid("last_active", "must be any, 7d, 30d or <days>d")
+                    })?;
+                Some(now - Duration::days(days))
+            }
+        };
+        let search = match self.search.map(|s| s.trim().to_lowercase()) {
+            Some(s) if s.is_empty() => None,
+            Some(s) if s.chars().count() < 2 => {
+                return Err(DomainError::invalid(
+                    "search",
+                    "must be at least 2 characters",
+                ))
+            }
+            other => other,
+        };
+        Ok(LeadFilter {
+            page,
+            created: self.range.and_then(|r| r.bounds(now)),
+            min_score: self.min_score,
+            max_score: self.max_score,
+            event_type: self.event_type.filter(|e| !e.is_empty()),
+            active_since,
+            include_disqualified: self.include_disqualified.unwrap_or(false),
+            search,
+            sort_by: self.sort_by.unwrap_or(LeadSortBy::Score),
+            descending: self.sort_order != Some(SortOrder::Asc),
+        })
+    }
+}
+
+/// A page of leads (`GET /v1/leads`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeadPage {
+    pub leads: Vec<Lead>,
+    pub total: u64,
+    pub page: u32,
+    pub limit: u32,
+}
+
+/// `PUT /v1/leads/{id}/owner` (nulls unassign).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerInput {
+    pub owner_id: Option<String>,
+    pub owner_name: Option<String>,
+}
+
+/// `POST /v1/leads/bulk-owner`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkOwnerInput {
+    pub lead_ids: Vec<String>,
+    pub owner_id: Option<String>,
+    pub owner_name: Option<String>,
+}
+
+/// The most leads one bulk request may name.
+pub const MAX_BULK_LEADS: usize = 500;
+
+/// Checks a list of lead ids: 1..=`max`, each plausible; duplicates removed, order kept.
+pub fn check_lead_ids(
+    field: &str,
+    ids_in: &[String],
+    max: usize,
+) -> Result<Vec<String>, DomainError> {
+    if ids_in.is_empty() || ids_in.len() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must list 1-{max} lead ids"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(ids_in.len());
+    for (i, id) in ids_in.iter().enumerate() {
+        if !ids::is_plausible_id(id) {
+            return Err(DomainError::invalid(
+                &format!("{field}[{i}]"),
+                "not a valid lead id",
+            ));
+        }
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// `{"status":"ok","affected":N}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Affected {
+    pub status: String,
+    pub affected: u64,
+}
+
+/// One alias of a lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeadAlias {
+    pub alias_kind: crate::events::AliasKind,
+    pub value: String,
+    pub created_at: String,
+}
+
+/// `GET /v1/leads/lookup`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LookupParams {
+    /// Alias kind (default `email`).
+    pub kind: Option<crate::events::AliasKind>,
+    /// The alias value, e.g. an email address.
+    pub value: String,
+}
+
+/// The lead an alias names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LookupResult {
+    pub lead_id: String,
+    /// The lead's first email alias, if any.
+    pub email: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+}
+
+/// `POST /v1/leads/update-by-alias`: merge attributes into metadata (no timeline entry)
+/// and/or link an account.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateByAliasInput {
+    pub alias_kind: Option<crate::events::AliasKind>,
+    pub alias_value: String,
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<Map<String, Value>>,
+    pub account_id: Option<String>,
+}
+
+impl UpdateByAliasInput {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.attributes.is_none() && self.account_id.is_none() {
+            return Err(DomainError::invalid(
+                "attributes",
+                "send attributes, account_id or both",
+            ));
+        }
+        if let Some(a) = &self.attributes {
+            check_attribute_keys("attributes", a)?;
+            crate::events::check_metadata_size(a)?;
+        }
+        if let Some(a) = &self.account_id {
+            check_account_id(a)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateByAliasResult {
+    pub lead_id: String,
+    /// How many attributes were written.
+    pub updated: usize,
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+    pub account_linked: bool,
+}
+
+/// How a merge trims the combined history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TruncatePolicy {
+    /// Keep every event (default).
+    #[default]
+    None,
+    /// Keep only the newest `max_events` events of the merged lead.
+    KeepLatest,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TruncateInput {
+    #[serde(default)]
+    pub policy: TruncatePolicy,
+    pub max_events: Option<u32>,
+}
+
+/// `POST /v1/leads/merge`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MergeInput {
+    pub target_lead_id: String,
+    pub source_lead_ids: Vec<String>,
+    pub truncate: Option<TruncateInput>,
+}
+
+/// The most sources one merge may name.
+pub const MAX_MERGE_SOURCES: usize = 50;
+
+/// A checked merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergePlan {
+    pub target: String,
+    pub sources: Vec<String>,
+    /// Keep at most this many (newest) events; `None` keeps all.
+    pub keep_latest: Option<u32>,
+}
+
+impl MergeInput {
+    pub fn validate(self) -> Result<MergePlan, DomainError> {
+        if !ids::is_plausible_id(&self.target_lead_id) {
+            return Err(DomainError::invalid("targetLeadId", "not a valid lead id"));
+        }
+        let sources = check_lead_ids("sourceLeadIds", &self.source_lead_ids, MAX_MERGE_SOURCES)?;
+        if sources.contains(&self.target_lead_id) {
+            return Err(DomainError::invalid(
+                "sourceLeadIds",
+                "must not contain the target lead",
+            ));
+        }
+        let t = self.truncate.unwrap_or_default();
+        let keep_latest = match (t.policy, t.max_events) {
+            (TruncatePolicy::None, None) => None,
+            (TruncatePolicy::None, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "truncate.max_events",
+                    "only applies with policy keep_latest",
+                ))
+            }
+            (TruncatePolicy::KeepLatest, Some(n)) if n >= 1 => Some(n),
+            (TruncatePolicy::KeepLatest, _) => {
+                return Err(DomainError::invalid(
+                    "truncate.max_events",
+                    "keep_latest needs max_events of 1 or more",
+                ))
+            }
+        };
+        Ok(MergePlan {
+            target: self.target_lead_id,
+            sources,
+            keep_latest,
+        })
+    }
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeResult {
+    pub target: Lead,
+    pub merged_sources: Vec<String>,
+    pub moved_events: u64,
+    pub moved_aliases: u64,
+    pub truncated_events: u64,
+    pub rescore: RescoreSummary,
+}
+
+/// A lead's scores before and after a rescore, per ruleset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RescoreSummary {
+    pub before: BTreeMap<String, f64>,
+    pub after: BTreeMap<String, f64>,
+}
+
+/// `POST /v1/leads/{id}/reset-score`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ResetResult {
+    pub status: String,
+    pub lead_id: String,
+    pub previous_scores: BTreeMap<String, f64>,
+    pub reset_at: String,
+}
+
+/// `GET /v1/leads/{id}/deletion-status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeletionStatus {
+    pub lead_id: String,
+    /// `completed` once the lead, its aliases and events are gone.
+    pub status: String,
+    pub requested_at: String,
+    pub completed_at: Option<String>,
+    pub deleted_events: u64,
+    pub deleted_aliases: u64,
+}
+
+/// `POST /v1/leads/scores`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchScoresInput {
+    pub lead_ids: Vec<String>,
+    /// `primary` (default) or a ruleset id or name.
+    pub ruleset: Option<String>,
 }

@@ -107,15 +107,15 @@ pub struct RuleInput {
     pub event_type: Option<String>,
     pub weight: Option<i64>,
     /// 1–730, or null for no decay.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<u32>)]
     pub half_life_days: Option<Option<i64>>,
     pub icon: Option<String>,
     pub active: Option<bool>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<String>)]
     pub start_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<String>)]
     pub end_at: Option<Option<String>>,
     // server-owned, ignored
@@ -140,15 +140,6 @@ pub struct RuleInput {
     #[serde(default)]
     #[schema(ignore)]
     pub updated_by: Option<serde_json::Value>,
-}
-
-/// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
-fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The checked fields of a rule (a create fills every field; an update only those sent).
@@ -338,4 +329,37 @@ mod tests {
             ("Marketing".into(), "total_score".into())
         );
     }
+}
+
+/// `POST /v1/rules/test`: a rule tried against one lead's history, nothing stored.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTestInput {
+    pub lead_id: String,
+    pub rule: RuleInput,
+}
+
+/// What a rule would do to a lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RuleTestResult {
+    /// Whether the rule matches at least one of the lead's (post-reset) events.
+    pub matches: bool,
+    pub reason: String,
+    /// The ruleset the rule was tried in (its own, else the primary one).
+    pub ruleset_id: Option<String>,
+    pub current_score: f64,
+    /// The ruleset's score if the rule were its first rule.
+    pub projected_score: f64,
+    pub matching_events: u64,
+}
+
+/// `POST /v1/scoring/{dimension}/rulesets/{id}/rescore`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RescoreResult {
+    pub dimension: String,
+    pub ruleset_id: String,
+    /// Leads replayed through the scoring engine.
+    pub leads: u64,
+    /// Leads whose score in the ruleset changed.
+    pub changed: u64,
 }

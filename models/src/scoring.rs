@@ -50,7 +50,8 @@ pub fn age_days(occurred_at: Timestamp, now: Timestamp) -> f64 {
 
 /// Rounds a score for reporting (2 decimals).
 pub fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns a negative zero into zero
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 /// One engagement scoring rule as the engine sees it.
@@ -245,6 +246,34 @@ impl Contribution {
     }
 }
 
+/// A ruleset's score as a closed form of elapsed time, so stored scores can be brought
+/// up to date without the events: at `d` days after the anchor the score is
+/// `fixed + Σ value × 0.5^(d / half_life_days)`, floored at 0 when `floor` is set.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScoreTerms {
+    pub fixed: f64,
+    /// `(half_life_days, value at the anchor)`, one per half-life.
+    pub decaying: Vec<(u32, f64)>,
+    pub floor: bool,
+}
+
+impl ScoreTerms {
+    /// The (unrounded) score `days` after the anchor.
+    pub fn value_after(&self, days: f64) -> f64 {
+        let raw = self.fixed
+            + self
+                .decaying
+                .iter()
+                .map(|(h, v)| v * half_life_factor(days, Some(*h)))
+                .sum::<f64>();
+        if self.floor {
+            raw.max(0.0)
+        } else {
+            raw
+        }
+    }
+}
+
 /// The score change one event caused in one ruleset, as recorded with the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScoreDelta {
@@ -323,6 +352,31 @@ impl LeadBook {
         } else {
             raw.max(0.0)
         }
+    }
+
+    /// Each ruleset's score at `now` as [`ScoreTerms`] anchored at `now`.
+    pub fn terms(&self, config: &ScoringConfig, now: Timestamp) -> BTreeMap<String, ScoreTerms> {
+        config
+            .rulesets
+            .iter()
+            .map(|r| {
+                let mut t = ScoreTerms {
+                    floor: !config.allow_negative_scores,
+                    ..ScoreTerms::default()
+                };
+                for c in self.contributions(&r.ruleset_id) {
+                    match c.half_life_days {
+                        None => t.fixed += c.points,
+                        Some(h) => match t.decaying.iter_mut().find(|(k, _)| *k == h) {
+                            Some((_, v)) => *v += c.value_at(now),
+                            None => t.decaying.push((h, c.value_at(now))),
+                        },
+                    }
+                }
+                t.decaying.sort_by_key(|(h, _)| *h);
+                (r.ruleset_id.clone(), t)
+            })
+            .collect()
     }
 
     /// Scores of every ruleset of the config at `now`.
@@ -600,6 +654,45 @@ mod tests {
         let d = book.add(&c, ev("ev_2", "Demo", later), later);
         assert_eq!((d[0].before, d[0].after), (0.0, 10.0));
         assert_eq!(book.events().len(), 3);
+    }
+
+    #[test]
+    fn score_terms_bring_a_stored_score_up_to_date() {
+        let cfg = config(
+            vec![
+                rule("r1", "Demo", 10, Some(7)),
+                rule("r2", "Visit", 3, Some(30)),
+                rule("r3", "Signup", 4, None),
+                rule("r4", "Bounce", -20, Some(7)),
+            ],
+            SurgeMode::Off,
+        );
+        let book = LeadBook::rebuild(
+            &cfg,
+            vec![
+                ev("e1", "Demo", t0()),
+                ev("e2", "Visit", t0() + Duration::days(2)),
+                ev("e3", "Signup", t0() + Duration::days(3)),
+                ev("e4", "Demo", t0() + Duration::days(4)),
+            ],
+            None,
+        );
+        let anchor = t0() + Duration::days(5);
+        let terms = book.terms(&cfg, anchor);
+        let t = &terms["rs_1"];
+        assert_eq!(t.fixed, 4.0);
+        assert_eq!(t.decaying.len(), 2);
+        for later in [0.0, 1.5, 7.0, 40.0] {
+            let at = anchor + Duration::milliseconds((later * 86_400_000.0) as i64);
+            let live = book.score(&cfg, "rs_1", at);
+            assert!(
+                (t.value_after(later) - live).abs() < 1e-9,
+                "{later}: {live}"
+            );
+        }
+        // the floor applies to the total, as the live score does
+        let neg = LeadBook::rebuild(&cfg, vec![ev("e5", "Bounce", t0())], None);
+        assert_eq!(neg.terms(&cfg, t0())["rs_1"].value_after(3.0), 0.0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
+use serde::Deserialize;
 
 use crate::error::{DomainError, Result};
 
@@ -72,6 +73,16 @@ pub fn slugify(name: &str) -> String {
     } else {
         out
     }
+}
+
+/// Serde helper for PATCH-like fields: absent → `None`, `null` → `Some(None)`, a value →
+/// `Some(Some(v))`. Use with `#[serde(default, deserialize_with = ...)]`.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[cfg(test)]

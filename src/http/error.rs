@@ -96,6 +96,20 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+impl From<axum_extra::extract::QueryRejection> for ApiError {
+    fn from(r: axum_extra::extract::QueryRejection) -> Self {
+        use axum::response::IntoResponse;
+        let text = match r {
+            axum_extra::extract::QueryRejection::FailedToDeserializeQueryString(e) => e.to_string(),
+            other => format!("{:?}", other.into_response().status()),
+        };
+        ApiError(DomainError::new(
+            ErrorCode::ValidationFailed,
+            format!("invalid query: {text}"),
+        ))
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         rejection(

@@ -25,6 +25,12 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
 
+/// A query string whose keys may repeat (`?metadata=a:1&metadata=b:2` into a `Vec`),
+/// with rejections as [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum_extra::extract::Query), rejection(ApiError))]
+pub struct MultiQuery<T>(pub T);
+
 /// `axum::extract::Path` whose rejections are [`ApiError`]s.
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]

@@ -151,10 +151,34 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::rules::update_rule,
             routes::rules::delete_rule
         ))
-        .routes(routes!(routes::events::ingest))
+        .routes(routes!(routes::rules::test_rule))
+        .routes(routes!(routes::rules::rescore))
+        .routes(routes!(routes::events::ingest, routes::events::list))
+        .routes(routes!(routes::events::export))
+        .routes(routes!(routes::events::batch_delete))
+        .routes(routes!(routes::events::explain))
+        .routes(routes!(routes::events::event_types))
+        .routes(routes!(routes::events::properties))
+        .routes(routes!(routes::events::channels))
         .routes(routes!(routes::events::ingest_batch))
-        .routes(routes!(routes::leads::create))
-        .routes(routes!(routes::leads::get))
+        .routes(routes!(routes::leads::create, routes::leads::list))
+        .routes(routes!(routes::leads::export))
+        .routes(routes!(routes::leads::search))
+        .routes(routes!(routes::leads::lookup))
+        .routes(routes!(routes::leads::update_by_alias))
+        .routes(routes!(routes::leads::bulk_owner))
+        .routes(routes!(routes::leads::merge))
+        .routes(routes!(routes::leads::batch_scores))
+        .routes(routes!(
+            routes::leads::get,
+            routes::leads::update,
+            routes::leads::patch,
+            routes::leads::delete
+        ))
+        .routes(routes!(routes::leads::deletion_status))
+        .routes(routes!(routes::leads::aliases))
+        .routes(routes!(routes::leads::owner))
+        .routes(routes!(routes::leads::reset_score))
         .routes(routes!(routes::leads::score))
         .routes(routes!(routes::leads::events))
         .routes(routes!(routes::stream::stream))

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use leadwire_models::events::{Alias, StoredEvent};
-use leadwire_models::leads::Lead;
+use leadwire_models::events::{Alias, EventFilter, FilterLogic, StoredEvent};
+use leadwire_models::leads::{DeletionStatus, Lead, LeadAlias, LeadFilter};
 use leadwire_models::rules::{Rule, Ruleset};
+use leadwire_models::scoring::ScoreTerms;
 use serde_json::{json, Map, Value};
 
 use crate::db::content;
@@ -74,6 +75,7 @@ pub fn event_row(e: &StoredEvent) -> Value {
         "channel": e.channel,
         "metadata": e.metadata,
         "deltas": e.deltas,
+        "system": e.system,
     })
 }
 
@@ -89,14 +91,56 @@ pub struct ScoreUpdate {
     /// Set when the change came from a new event (its time and type).
     pub last_event: Option<(String, String)>,
     pub score_reset_at: Option<String>,
+    /// Each ruleset's score as a closed form of time from `scored_at` (the scheduler
+    /// refreshes stored scores from these).
+    pub terms: BTreeMap<String, ScoreTerms>,
 }
 
-/// Everything one group commit writes, in one transaction.
+/// A lead whose stored score decays, as the scheduler reads it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct DecayingLead {
+    pub key: String,
+    pub org_id: String,
+    pub ou_id: String,
+    pub lead_id: String,
+    #[serde(default)]
+    pub scores: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub score_terms: BTreeMap<String, ScoreTerms>,
+    pub scored_at: Option<String>,
+}
+
+/// Events and aliases of one lead handed to another (a merge).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadMove {
+    pub ou_id: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// A lead to delete with its aliases and events, leaving a deletion record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadDeletion {
+    pub org_id: String,
+    pub ou_id: String,
+    pub lead_id: String,
+    pub requested_at: String,
+}
+
+/// Everything one group commit writes, in one transaction, in this order: inserts
+/// (leads, aliases, events), moves, event deletions, lead deletions, lead patches, score
+/// updates.
 #[derive(Debug, Clone, Default)]
 pub struct WriteBatch {
     pub leads: Vec<Value>,
     pub aliases: Vec<Value>,
     pub events: Vec<Value>,
+    pub moves: Vec<LeadMove>,
+    /// Event ids to delete.
+    pub delete_events: Vec<String>,
+    pub deletions: Vec<LeadDeletion>,
+    /// `(lead key, fields to merge)`.
+    pub patches: Vec<(String, Value)>,
     pub score_updates: Vec<ScoreUpdate>,
 }
 
@@ -105,6 +149,10 @@ impl WriteBatch {
         self.leads.is_empty()
             && self.aliases.is_empty()
             && self.events.is_empty()
+            && self.moves.is_empty()
+            && self.delete_events.is_empty()
+            && self.deletions.is_empty()
+            && self.patches.is_empty()
             && self.score_updates.is_empty()
     }
 
@@ -113,9 +161,62 @@ impl WriteBatch {
         self.leads.extend(other.leads);
         self.aliases.extend(other.aliases);
         self.events.extend(other.events);
+        self.moves.extend(other.moves);
+        self.delete_events.extend(other.delete_events);
+        self.deletions.extend(other.deletions);
+        self.patches.extend(other.patches);
         self.score_updates.extend(other.score_updates);
     }
 }
+
+/// The WHERE clause and variables of a lead list filter (shared by page and count).
+fn lead_filter_clause(org_id: &str, ou_id: &str, f: &LeadFilter) -> (String, Map<String, Value>) {
+    let mut w = vec!["org_id = $org", "ou_id = $ou", "merged_into = NONE"];
+    let mut v = Map::new();
+    v.insert("org".into(), json!(org_id));
+    v.insert("ou".into(), json!(ou_id));
+    if let Some((from, to)) = f.created {
+        w.push("created_at >= $created_from AND created_at < $created_to");
+        v.insert(
+            "created_from".into(),
+            json!(leadwire_models::time::format(&from)),
+        );
+        v.insert(
+            "created_to".into(),
+            json!(leadwire_models::time::format(&to)),
+        );
+    }
+    if let Some(m) = f.min_score {
+        w.push("score >= $min_score");
+        v.insert("min_score".into(), json!(m));
+    }
+    if let Some(m) = f.max_score {
+        w.push("score <= $max_score");
+        v.insert("max_score".into(), json!(m));
+    }
+    if let Some(t) = &f.event_type {
+        w.push("last_event_type = $event_type");
+        v.insert("event_type".into(), json!(t));
+    }
+    if let Some(since) = f.active_since {
+        w.push("last_event_at >= $active_since");
+        v.insert(
+            "active_since".into(),
+            json!(leadwire_models::time::format(&since)),
+        );
+    }
+    if !f.include_disqualified {
+        w.push("disqualified = false");
+    }
+    if let Some(q) = &f.search {
+        w.push("(string::starts_with(string::lowercase(lead_id), $q) OR lead_id IN (SELECT VALUE lead_id FROM lead_alias WHERE ou_id = $ou AND string::contains(value, $q)))");
+        v.insert("q".into(), json!(q));
+    }
+    (w.join(" AND "), v)
+}
+
+/// The stored fields of a lead as the API shows them.
+const LEAD_FIELDS: &str = "lead_id, org_id, ou_id, account_id, owner_id, owner_name, created_at, updated_at, merged_into, metadata, score, scores, last_event_at, last_event_type, score_reset_at";
 
 impl Store {
     // ----- rulesets -----
@@ -299,6 +400,236 @@ impl Store {
         .await
     }
 
+    /// A page of the OU's leads (merged ones excluded) and the total matching.
+    pub async fn list_leads(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        f: &LeadFilter,
+    ) -> Result<(Vec<Lead>, u64)> {
+        let (clause, mut vars) = lead_filter_clause(org_id, ou_id, f);
+        vars.insert("limit".into(), json!(f.page.limit));
+        vars.insert("start".into(), json!(f.page.offset()));
+        let dir = if f.descending { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {LEAD_FIELDS} FROM lead WHERE {clause} ORDER BY {col} {dir}, lead_id ASC LIMIT $limit START $start;
+             SELECT count() FROM lead WHERE {clause} GROUP ALL;",
+            col = f.sort_by.column()
+        );
+        let mut res = self.run(&sql, Value::Object(vars)).await?;
+        let leads: Vec<Lead> = crate::db::take_rows(&mut res, 0)?;
+        let total: Option<Value> = res.take(1)?;
+        let total = total
+            .and_then(|v| v.get("count").and_then(Value::as_u64))
+            .unwrap_or(0);
+        Ok((leads, total))
+    }
+
+    /// Up to `limit` leads whose id starts with `q` or one of whose aliases contains it
+    /// (`q` lower-cased), best scores first.
+    pub async fn search_leads(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        q: &str,
+        limit: u32,
+    ) -> Result<Vec<Lead>> {
+        self.rows(
+            &format!(
+                "SELECT {LEAD_FIELDS} FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE
+                 AND (string::starts_with(string::lowercase(lead_id), $q)
+                      OR lead_id IN (SELECT VALUE lead_id FROM lead_alias WHERE ou_id = $ou AND string::contains(value, $q)))
+                 ORDER BY score DESC, lead_id ASC LIMIT $limit"
+            ),
+            json!({ "org": org_id, "ou": ou_id, "q": q, "limit": limit }),
+            0,
+        )
+        .await
+    }
+
+    /// The ids of the OU's leads that were not merged away.
+    pub async fn lead_ids(&self, org_id: &str, ou_id: &str) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT VALUE lead_id FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE ORDER BY lead_id",
+            json!({ "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
+    /// Leads of the OU by id (absent ids are simply missing), in one query.
+    pub async fn leads_by_ids(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Lead>> {
+        let keys: Vec<String> = ids.iter().map(|id| lead_key(ou_id, id)).collect();
+        self.rows(
+            &format!(
+                "SELECT {LEAD_FIELDS} FROM lead WHERE id IN $keys.map(|$k| type::record('lead', $k)) AND org_id = $org"
+            ),
+            json!({ "keys": keys, "org": org_id }),
+            0,
+        )
+        .await
+    }
+
+    /// Replaces a lead's metadata (and its account when `account` is `Some`); the lead
+    /// after the change, `None` when the OU has no such (unmerged) lead.
+    pub async fn replace_lead_metadata(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+        metadata: &Map<String, Value>,
+        account: Option<Option<&str>>,
+    ) -> Result<Option<Lead>> {
+        self.row(
+            &format!(
+                "UPDATE type::record('lead', $key) SET metadata = $m, updated_at = $now,
+                     account_id = IF $set_account THEN ($account ?? NONE) ELSE account_id END
+                 WHERE org_id = $org AND merged_into = NONE RETURN {LEAD_FIELDS}"
+            ),
+            json!({
+                "key": lead_key(ou_id, lead_id), "org": org_id, "m": metadata,
+                "set_account": account.is_some(), "account": account.flatten(),
+                "now": leadwire_models::time::format(&leadwire_models::time::now()),
+            }),
+            0,
+        )
+        .await
+    }
+
+    /// Merges `patch` into a lead's metadata (a `null` value removes the key) and links
+    /// an account when given; the lead after the change, `None` when there is no such
+    /// (unmerged) lead in the OU.
+    pub async fn patch_lead_metadata(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+        patch: &Map<String, Value>,
+        account_id: Option<&str>,
+    ) -> Result<Option<Lead>> {
+        let (set, remove): (Map<String, Value>, Vec<String>) = {
+            let mut set = Map::new();
+            let mut remove = Vec::new();
+            for (k, v) in patch {
+                if v.is_null() {
+                    remove.push(k.clone());
+                } else {
+                    set.insert(k.clone(), v.clone());
+                }
+            }
+            (set, remove)
+        };
+        self.row(
+            &format!(
+                "UPDATE type::record('lead', $key)
+                 SET metadata = object::from_entries(object::entries(object::extend(metadata, $set)).filter(|$e| $e[0] NOTINSIDE $remove)),
+                     updated_at = $now,
+                     account_id = IF $account != NONE AND $account != NULL THEN $account ELSE account_id END
+                 WHERE org_id = $org AND merged_into = NONE RETURN {LEAD_FIELDS}"
+            ),
+            json!({
+                "key": lead_key(ou_id, lead_id), "org": org_id, "set": set, "remove": remove,
+                "account": account_id,
+                "now": leadwire_models::time::format(&leadwire_models::time::now()),
+            }),
+            0,
+        )
+        .await
+    }
+
+    /// Sets (or clears) the owner of the listed leads of the OU; how many were changed.
+    pub async fn set_owner(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_ids: &[String],
+        owner_id: Option<&str>,
+        owner_name: Option<&str>,
+    ) -> Result<u64> {
+        let keys: Vec<String> = lead_ids.iter().map(|id| lead_key(ou_id, id)).collect();
+        let rows: Vec<Value> = self
+            .rows(
+                "UPDATE lead SET owner_id = $owner ?? NONE, owner_name = $name ?? NONE, updated_at = $now
+                 WHERE id IN $keys.map(|$k| type::record('lead', $k)) AND org_id = $org AND merged_into = NONE
+                 RETURN lead_id",
+                json!({
+                    "keys": keys, "org": org_id, "owner": owner_id, "name": owner_name,
+                    "now": leadwire_models::time::format(&leadwire_models::time::now()),
+                }),
+                0,
+            )
+            .await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// A lead's aliases with when each was first seen.
+    pub async fn lead_aliases(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<Vec<LeadAlias>> {
+        self.rows(
+            "SELECT alias_kind, value, created_at FROM lead_alias WHERE org_id = $org AND ou_id = $ou AND lead_id = $lead ORDER BY created_at, alias_kind, value",
+            json!({ "org": org_id, "ou": ou_id, "lead": lead_id }),
+            0,
+        )
+        .await
+    }
+
+    /// The deletion record of a lead, if it was deleted.
+    pub async fn deletion_status(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<Option<DeletionStatus>> {
+        self.row(
+            "SELECT lead_id, status, requested_at, completed_at, deleted_events, deleted_aliases FROM type::record('lead_deletion', $key) WHERE org_id = $org",
+            json!({ "key": lead_key(ou_id, lead_id), "org": org_id }),
+            0,
+        )
+        .await
+    }
+
+    /// Leads whose scores decay, in pages after `after` (a lead record key), for the
+    /// scheduler: `(org, ou, lead, scores, terms, scored_at)`.
+    pub async fn decaying_leads(&self, after: &str, limit: u32) -> Result<Vec<DecayingLead>> {
+        self.rows(
+            "SELECT meta::id(id) AS key, org_id, ou_id, lead_id, scores, score_terms, scored_at FROM lead
+             WHERE decaying = true AND meta::id(id) > $after ORDER BY key LIMIT $limit",
+            json!({ "after": after, "limit": limit }),
+            0,
+        )
+        .await
+    }
+
+    /// Stores refreshed scores of a lead unless a newer score was written meanwhile
+    /// (`scored_at` changed); whether it was stored.
+    pub async fn refresh_scores(
+        &self,
+        key: &str,
+        scored_at: &str,
+        score: f64,
+        scores: &BTreeMap<String, f64>,
+        decaying: bool,
+    ) -> Result<bool> {
+        let rows: Vec<Value> = self
+            .rows(
+                "UPDATE type::record('lead', $key) SET score = $score, scores = $scores, decaying = $decaying
+                 WHERE scored_at = $scored_at RETURN lead_id",
+                json!({ "key": key, "scored_at": scored_at, "score": score, "scores": scores, "decaying": decaying }),
+                0,
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
     /// Creates a lead (409 when the id exists in the OU).
     pub async fn create_lead(&self, lead: &Lead) -> Result<()> {
         self.commit(&WriteBatch {
@@ -332,6 +663,129 @@ impl Store {
             0,
         )
         .await
+    }
+
+    /// A page of the OU's events, newest first, by the list filters.
+    pub async fn list_events(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        f: &EventFilter,
+    ) -> Result<Vec<StoredEvent>> {
+        let mut w = vec!["org_id = $org".to_string(), "ou_id = $ou".to_string()];
+        let mut v = Map::new();
+        v.insert("org".into(), json!(org_id));
+        v.insert("ou".into(), json!(ou_id));
+        if let Some(l) = &f.lead_id {
+            w.push("lead_id = $lead".into());
+            v.insert("lead".into(), json!(l));
+        }
+        if let Some(t) = &f.event_type {
+            w.push("event_type = $event_type".into());
+            v.insert("event_type".into(), json!(t));
+        }
+        if !f.metadata.is_empty() {
+            let parts: Vec<String> = f
+                .metadata
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    v.insert(format!("mk{i}"), json!(m.key));
+                    v.insert(format!("mv{i}"), json!(m.values));
+                    format!("metadata[$mk{i}] IN $mv{i}")
+                })
+                .collect();
+            let joiner = match f.logic {
+                FilterLogic::And => " AND ",
+                FilterLogic::Or => " OR ",
+            };
+            w.push(format!("({})", parts.join(joiner)));
+        }
+        v.insert("limit".into(), json!(f.page.limit));
+        v.insert("start".into(), json!(f.page.offset()));
+        self.rows(
+            &format!(
+                "SELECT * FROM event WHERE {} ORDER BY occurred_at DESC, id DESC LIMIT $limit START $start",
+                w.join(" AND ")
+            ),
+            Value::Object(v),
+            0,
+        )
+        .await
+    }
+
+    /// Events of the OU by id (absent ids are simply missing).
+    pub async fn events_by_ids(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<StoredEvent>> {
+        self.rows(
+            "SELECT * FROM event WHERE id IN $ids.map(|$k| type::record('event', $k)) AND org_id = $org AND ou_id = $ou",
+            json!({ "ids": ids, "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
+    /// The distinct event types of the OU's events and rules (server entries excluded).
+    pub async fn event_types(&self, org_id: &str, ou_id: &str) -> Result<Vec<String>> {
+        let mut res = self
+            .run(
+                "SELECT event_type FROM event WHERE org_id = $org AND ou_id = $ou AND system = false GROUP BY event_type;
+                 SELECT event_type FROM rule WHERE org_id = $org AND ou_id = $ou GROUP BY event_type;",
+                json!({ "org": org_id, "ou": ou_id }),
+            )
+            .await?;
+        let events: Vec<Value> = res.take(0)?;
+        let rules: Vec<Value> = res.take(1)?;
+        let mut types: Vec<String> = events
+            .iter()
+            .chain(&rules)
+            .filter_map(|r| r.get("event_type")?.as_str().map(str::to_string))
+            .collect();
+        types.sort();
+        types.dedup();
+        Ok(types)
+    }
+
+    /// The metadata keys seen on the newest `sample` events of a type.
+    pub async fn event_properties(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        event_type: &str,
+        sample: u32,
+    ) -> Result<Vec<String>> {
+        let keys: Vec<Vec<String>> = self
+            .rows(
+                "SELECT VALUE object::keys(metadata) FROM event WHERE org_id = $org AND ou_id = $ou AND event_type = $t ORDER BY occurred_at DESC LIMIT $n",
+                json!({ "org": org_id, "ou": ou_id, "t": event_type, "n": sample }),
+                0,
+            )
+            .await?;
+        let mut keys: Vec<String> = keys.into_iter().flatten().collect();
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// The distinct channels of the OU's events.
+    pub async fn channels(&self, org_id: &str, ou_id: &str) -> Result<Vec<String>> {
+        let rows: Vec<Value> = self
+            .rows(
+                "SELECT channel FROM event WHERE org_id = $org AND ou_id = $ou GROUP BY channel",
+                json!({ "org": org_id, "ou": ou_id }),
+                0,
+            )
+            .await?;
+        let mut c: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.get("channel")?.as_str().map(str::to_string))
+            .collect();
+        c.sort();
+        Ok(c)
     }
 
     pub async fn count_events(&self, org_id: &str, ou_id: &str) -> Result<u64> {
@@ -376,21 +830,71 @@ impl Store {
                 if let Some(r) = &u.score_reset_at {
                     patch.insert("score_reset_at".into(), json!(r));
                 }
+                patch.insert("score_terms".into(), json!(u.terms));
                 json!({ "key": lead_key(&u.ou_id, &u.lead_id), "patch": patch })
             })
+            .collect();
+        let moves: Vec<Value> = batches
+            .iter()
+            .flat_map(|b| &b.moves)
+            .map(|m| json!({ "ou": m.ou_id, "from": m.from, "to": m.to }))
+            .collect();
+        let delete_events: Vec<&String> = batches.iter().flat_map(|b| &b.delete_events).collect();
+        let deletions: Vec<Value> = batches
+            .iter()
+            .flat_map(|b| &b.deletions)
+            .map(|d| {
+                json!({
+                    "key": lead_key(&d.ou_id, &d.lead_id),
+                    "org": d.org_id,
+                    "ou": d.ou_id,
+                    "lead": d.lead_id,
+                    "at": d.requested_at,
+                })
+            })
+            .collect();
+        let patches: Vec<Value> = batches
+            .iter()
+            .flat_map(|b| &b.patches)
+            .map(|(key, patch)| json!({ "key": key, "patch": patch }))
             .collect();
         self.run(
             "BEGIN;
              IF array::len($leads) > 0 { INSERT INTO lead $leads; };
              IF array::len($aliases) > 0 { INSERT INTO lead_alias $aliases; };
              IF array::len($events) > 0 { INSERT INTO event $events; };
+             FOR $m IN $moves {
+                 UPDATE event SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
+                 UPDATE lead_alias SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
+             };
+             IF array::len($delete_events) > 0 {
+                 DELETE event WHERE id IN $delete_events.map(|$k| type::record('event', $k));
+             };
+             FOR $d IN $deletions {
+                 LET $ne = (SELECT count() FROM event WHERE ou_id = $d.ou AND lead_id = $d.lead GROUP ALL)[0].count ?? 0;
+                 LET $na = (SELECT count() FROM lead_alias WHERE ou_id = $d.ou AND lead_id = $d.lead GROUP ALL)[0].count ?? 0;
+                 DELETE event WHERE ou_id = $d.ou AND lead_id = $d.lead;
+                 DELETE lead_alias WHERE ou_id = $d.ou AND lead_id = $d.lead;
+                 DELETE type::record('lead', $d.key);
+                 UPSERT type::record('lead_deletion', $d.key) CONTENT {
+                     org_id: $d.org, ou_id: $d.ou, lead_id: $d.lead, status: 'completed',
+                     requested_at: $d.at, completed_at: $now,
+                     deleted_events: $ne, deleted_aliases: $na
+                 };
+             };
+             FOR $p IN $patches { UPDATE type::record('lead', $p.key) MERGE $p.patch; };
              FOR $u IN $updates { UPDATE type::record('lead', $u.key) MERGE $u.patch; };
              COMMIT;",
             json!({
                 "leads": rows(|b| &b.leads),
                 "aliases": rows(|b| &b.aliases),
                 "events": rows(|b| &b.events),
+                "moves": moves,
+                "delete_events": delete_events,
+                "deletions": deletions,
+                "patches": patches,
                 "updates": updates,
+                "now": leadwire_models::time::format(&leadwire_models::time::now()),
             }),
         )
         .await?;
@@ -456,6 +960,7 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .clone(),
+            system: false,
             deltas,
         };
         let batch = WriteBatch {
@@ -477,7 +982,9 @@ mod tests {
                 decaying: true,
                 last_event: Some(("2026-01-01T00:00:00.000000Z".into(), "Page View".into())),
                 score_reset_at: None,
+                terms: BTreeMap::new(),
             }],
+            ..WriteBatch::default()
         };
         store.commit(&batch).await.unwrap();
 

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "engagement",
         include_str!("migrations/0002_engagement.surql"),
     ),
+    (3, "leads", include_str!("migrations/0003_leads.surql")),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -2,8 +2,10 @@
 
 mod auth;
 mod errors;
+mod events;
 mod graphql;
 mod helpers;
+mod leads;
 mod mcp;
 mod openapi;
 mod operator;

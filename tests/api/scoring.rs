@@ -63,7 +63,8 @@ async fn an_event_changes_the_score_by_exactly_the_rule() {
     let (_, l) = app
         .get(&format!("/v1/leads/{lead}"), &app.admin_token)
         .await;
-    assert_eq!(l["score"], 32.5);
+    assert_eq!(l["lead"]["score"], 32.5);
+    assert!(l["account"].is_null());
     let (_, events) = app
         .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
         .await;
@@ -419,4 +420,125 @@ async fn rules_validate_and_reorder_atomically() {
         )
         .await;
     assert_eq!(score["score"], 5.0);
+}
+
+#[tokio::test]
+async fn a_rule_dry_run_changes_nothing_and_rescore_replays_history() {
+    let app = spawn_app().await;
+    let r = rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+    let rs = r["ruleset_id"].as_str().unwrap().to_string();
+    let (_, first) = ingest(
+        &app,
+        json!({"event_type": "Webinar", "aliases": [{"alias_kind": "email", "raw_value": "dry@example.com"}],
+               "timestamp": "2026-11-01T10:00:00Z"}),
+    )
+    .await;
+    let lead = first["metadata"]["lead_id"].as_str().unwrap().to_string();
+    for ts in ["2026-11-02T10:00:00Z", "2026-11-03T10:00:00Z"] {
+        ingest(
+            &app,
+            json!({"event_type": "Webinar", "lead_id": lead, "timestamp": ts}),
+        )
+        .await;
+    }
+    ingest(
+        &app,
+        json!({"event_type": "Demo", "lead_id": lead, "timestamp": "2026-11-04T10:00:00Z"}),
+    )
+    .await;
+
+    let (s, t) = app
+        .post(
+            "/v1/rules/test",
+            &app.admin_token,
+            json!({"lead_id": lead, "rule": {"event_type": "Webinar", "weight": 4}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["matches"], true);
+    assert_eq!(t["matching_events"], 3);
+    assert_eq!(
+        (t["current_score"].as_f64(), t["projected_score"].as_f64()),
+        (Some(10.0), Some(22.0))
+    );
+    assert_eq!(t["ruleset_id"], rs.as_str());
+    let (_, t) = app
+        .post("/v1/rules/test", &app.admin_token,
+            json!({"lead_id": lead, "rule": {"event_type": "Webinar", "weight": 4, "start_at": "2026-11-20T00:00:00Z"}}))
+        .await;
+    assert_eq!(
+        (t["matches"].as_bool(), t["projected_score"].as_f64()),
+        (Some(false), Some(10.0))
+    );
+    assert!(t["reason"].as_str().unwrap().contains("window"), "{t}");
+    let (_, t) = app
+        .post(
+            "/v1/rules/test",
+            &app.admin_token,
+            json!({"lead_id": lead, "rule": {"event_type": "Signup", "weight": 4}}),
+        )
+        .await;
+    assert!(
+        t["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no \"Signup\" events"),
+        "{t}"
+    );
+    for (body, status) in [
+        (
+            json!({"lead_id": "nope", "rule": {"event_type": "Demo", "weight": 1}}),
+            404,
+        ),
+        (
+            json!({"lead_id": lead, "rule": {"event_type": "Demo"}}),
+            422,
+        ),
+        (json!({"lead_id": lead}), 422),
+    ] {
+        let (s, _) = app
+            .post("/v1/rules/test", &app.admin_token, body.clone())
+            .await;
+        assert_eq!(s, status, "{body}");
+    }
+    // the dry run stored nothing
+    let (_, sc) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    assert_eq!(sc["score"], 10.0);
+    let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
+    assert_eq!(rules.as_array().unwrap().len(), 1);
+
+    // rescore replays stored history; unknown dimension or ruleset is refused
+    let (s, r) = app
+        .post(
+            &format!("/v1/scoring/engagement/rulesets/{rs}/rescore"),
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["leads"].as_u64(), r["changed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let (s, e) = app
+        .post(
+            &format!("/v1/scoring/mood/rulesets/{rs}/rescore"),
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["details"]["field"].as_str()),
+        (422, Some("dimension"))
+    );
+    let (s, _) = app
+        .post(
+            "/v1/scoring/engagement/rulesets/rs_nope/rescore",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404);
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leadwire_models::events::{NewEvent, StoredEvent};
+use leadwire_models::ids;
+use leadwire_models::leads::{RescoreSummary, ResetResult};
 use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoreDelta, ScoringConfig};
 use leadwire_models::time::{self, Timestamp};
 use leadwire_models::DomainError;
@@ -67,6 +69,26 @@ pub enum LeadMsg {
     Reload,
     /// Timer: passivate when idle long enough.
     IdleCheck,
+    /// Zero the scores at `at`: events dated before stop counting (even backfilled ones);
+    /// a `score_reset` entry goes on the timeline. Answers once durable.
+    Reset {
+        at: Timestamp,
+        reply: oneshot::Sender<Result<ResetResult, DomainError>>,
+    },
+    /// Remove deleted events and rescore. Answers once durable.
+    RemoveEvents {
+        event_ids: Vec<String>,
+        reply: oneshot::Sender<Result<(), DomainError>>,
+    },
+    /// Rebuild from the store (its events changed under it, e.g. a merge) and store the
+    /// new scores; answers with the scores before and after, once durable.
+    Rescore {
+        cause: String,
+        /// The scores before, when the caller knows them better (a fresh actor has
+        /// already loaded the new history).
+        before: Option<BTreeMap<String, f64>>,
+        reply: oneshot::Sender<Result<RescoreSummary, DomainError>>,
+    },
 }
 
 pub struct LeadActor;
@@ -101,7 +123,12 @@ async fn load_book(args: &LeadArgs) -> Result<LeadBook, DomainError> {
         .store
         .lead_events(&args.org_id, &args.ou_id, &args.lead_id)
         .await?;
-    let facts = events.iter().filter_map(fact_of).collect();
+    // timeline entries of the server (score resets) never score
+    let facts = events
+        .iter()
+        .filter(|e| !e.system)
+        .filter_map(fact_of)
+        .collect();
     Ok(LeadBook::rebuild(&args.config, facts, reset_at))
 }
 
@@ -150,7 +177,61 @@ impl LeadState {
                 None
             },
             score_reset_at: self.book.reset_at().map(|r| time::format(&r)),
+            terms: self.book.terms(&self.args.config, now),
         }
+    }
+
+    /// The bus messages for a change of scores from `before` to `after`.
+    fn changes(
+        &self,
+        before: &BTreeMap<String, f64>,
+        after: &BTreeMap<String, f64>,
+        cause: &str,
+    ) -> Vec<BusEvent> {
+        after
+            .iter()
+            .filter_map(|(rs, a)| {
+                let b = before.get(rs).copied().unwrap_or(0.0);
+                (round2(a - b) != 0.0).then(|| BusEvent::ScoreUpdate {
+                    lead_id: self.args.lead_id.clone(),
+                    ruleset_id: rs.clone(),
+                    before: b,
+                    after: *a,
+                    delta: round2(a - b),
+                    cause: cause.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Writes `batch` plus the current scores through the writer and answers `reply`
+    /// with `ok` once committed; on failure the book is reloaded from the store.
+    async fn commit_then<T: Send + 'static>(
+        &self,
+        myself: ActorRef<LeadMsg>,
+        mut batch: WriteBatch,
+        publish: Vec<BusEvent>,
+        ok: T,
+        reply: oneshot::Sender<Result<T, DomainError>>,
+    ) {
+        let now = time::now();
+        batch.score_updates.push(self.score_update(now, false));
+        let committed = self
+            .args
+            .writer
+            .submit(self.args.ou_id.clone(), batch, publish, 0)
+            .await;
+        tokio::spawn(async move {
+            let result = match committed.await {
+                Ok(Ok(())) => Ok(ok),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(DomainError::unavailable("the writer dropped the write")),
+            };
+            if result.is_err() {
+                let _ = myself.send_message(LeadMsg::Reload);
+            }
+            let _ = reply.send(result);
+        });
     }
 }
 
@@ -210,6 +291,7 @@ impl Actor for LeadActor {
                         received_at: time::format(&p.received_at),
                         channel: p.event.channel.to_string(),
                         metadata: p.event.metadata,
+                        system: false,
                         deltas: deltas
                             .iter()
                             .map(|d| (d.ruleset_id.clone(), d.clone()))
@@ -272,6 +354,77 @@ impl Actor for LeadActor {
             }
             LeadMsg::Reload => {
                 state.book = load_book(&state.args).await?;
+            }
+            LeadMsg::Reset { at, reply } => {
+                state.last_used = Instant::now();
+                let now = time::now();
+                let before = state.scores(now).scores;
+                state.book.reset(&state.args.config, at);
+                let after = state.scores(now).scores;
+                let entry = StoredEvent {
+                    event_id: ids::new_id(ids::prefix::EVENT),
+                    org_id: state.args.org_id.clone(),
+                    unit_id: state.args.ou_id.clone(),
+                    lead_id: state.args.lead_id.clone(),
+                    event_type: "score_reset".into(),
+                    occurred_at: time::format(&at),
+                    received_at: time::format(&now),
+                    channel: "system".into(),
+                    metadata: serde_json::json!({ "previous_scores": before })
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                    system: true,
+                    deltas: Default::default(),
+                };
+                let batch = WriteBatch {
+                    events: vec![event_row(&entry)],
+                    ..WriteBatch::default()
+                };
+                let publish = state.changes(&before, &after, "reset");
+                let ok = ResetResult {
+                    status: "ok".into(),
+                    lead_id: state.args.lead_id.clone(),
+                    previous_scores: before,
+                    reset_at: time::format(&at),
+                };
+                state.commit_then(myself, batch, publish, ok, reply).await;
+            }
+            LeadMsg::RemoveEvents { event_ids, reply } => {
+                state.last_used = Instant::now();
+                let now = time::now();
+                let before = state.scores(now).scores;
+                state.book.remove(&state.args.config, &event_ids);
+                let after = state.scores(now).scores;
+                let publish = state.changes(&before, &after, "events_deleted");
+                let batch = WriteBatch {
+                    delete_events: event_ids,
+                    ..WriteBatch::default()
+                };
+                state.commit_then(myself, batch, publish, (), reply).await;
+            }
+            LeadMsg::Rescore {
+                cause,
+                before,
+                reply,
+            } => {
+                state.last_used = Instant::now();
+                let now = time::now();
+                let before = before.unwrap_or_else(|| state.scores(now).scores);
+                match load_book(&state.args).await {
+                    Ok(book) => {
+                        state.book = book;
+                        let after = state.scores(now).scores;
+                        let publish = state.changes(&before, &after, &cause);
+                        let ok = RescoreSummary { before, after };
+                        state
+                            .commit_then(myself, WriteBatch::default(), publish, ok, reply)
+                            .await;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
             }
             LeadMsg::IdleCheck => {
                 if state.last_used.elapsed() >= state.args.idle_timeout {

@@ -4,12 +4,14 @@
 pub mod bus;
 pub mod lead;
 pub mod ou;
+pub mod scheduler;
 pub mod writer;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use leadwire_models::events::NewEvent;
+use leadwire_models::leads::{MergePlan, MergeResult, RescoreSummary, ResetResult};
 use leadwire_models::time;
 use leadwire_models::{ids, DomainError};
 use leadwire_store::Store;
@@ -27,18 +29,23 @@ use crate::Metrics;
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an ingest may wait for its commit.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a merge or a lead deletion may take (it waits for the leads' queued work).
+const MERGE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// A lead actor idle this long is passivated (its state stays in the store).
     pub lead_idle_timeout: Duration,
+    /// How often the scheduler brings decaying stored scores up to date.
+    pub score_refresh_period: Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             lead_idle_timeout: Duration::from_secs(300),
+            score_refresh_period: Duration::from_secs(60),
         }
     }
 }
@@ -71,6 +78,7 @@ impl Engine {
     pub fn start(store: Store, metrics: Metrics, config: EngineConfig) -> Engine {
         let bus = Bus::default();
         let writer = WriterHandle::start(store.clone(), bus.clone(), metrics);
+        scheduler::start(store.clone(), bus.clone(), config.score_refresh_period);
         Engine {
             store,
             writer,
@@ -140,10 +148,7 @@ impl Engine {
             let r = match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(_)) => Err(DomainError::unavailable("the lead actor stopped; retry")),
-                Err(_) => Err(DomainError::new(
-                    leadwire_models::ErrorCode::Timeout,
-                    "the write did not commit in time",
-                )),
+                Err(_) => Err(DomainError::timeout("the write did not commit in time")),
             };
             (positions, r)
         });
@@ -196,6 +201,120 @@ impl Engine {
     pub async fn reload(&self, org_id: &str, ou_id: &str) -> Result<(), DomainError> {
         let ou = self.ou(org_id, ou_id).await?;
         ractor::call_t!(ou, OuMsg::Reload, CALL_TIMEOUT.as_millis() as u64).map_err(actor_error)?
+    }
+
+    /// The live actor of a lead of the OU (404 when there is none).
+    async fn lead_actor(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<ActorRef<LeadMsg>, DomainError> {
+        let ou = self.ou(org_id, ou_id).await?;
+        ractor::call_t!(
+            ou,
+            |reply| OuMsg::Lead {
+                lead_id: lead_id.to_string(),
+                reply
+            },
+            CALL_TIMEOUT.as_millis() as u64
+        )
+        .map_err(actor_error)??
+        .ok_or_else(|| DomainError::not_found("lead"))
+    }
+
+    /// Sends a lead actor a message carrying a reply channel and waits for the answer
+    /// (which its actor gives once the write is durable).
+    async fn ask_lead<T>(
+        &self,
+        lead: ActorRef<LeadMsg>,
+        msg: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, DomainError>>) -> LeadMsg,
+    ) -> Result<T, DomainError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        lead.send_message(msg(tx))
+            .map_err(|_| DomainError::unavailable("the lead actor stopped; retry"))?;
+        match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(DomainError::unavailable("the lead actor stopped; retry")),
+            Err(_) => Err(DomainError::timeout("the write did not commit in time")),
+        }
+    }
+
+    /// Resets a lead's scores at `at` (events kept; earlier ones stop counting).
+    pub async fn reset(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+        at: time::Timestamp,
+    ) -> Result<ResetResult, DomainError> {
+        let lead = self.lead_actor(org_id, ou_id, lead_id).await?;
+        self.ask_lead(lead, |reply| LeadMsg::Reset { at, reply })
+            .await
+    }
+
+    /// Removes deleted events from their leads' scores and the store.
+    pub async fn remove_events(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+        event_ids: Vec<String>,
+    ) -> Result<(), DomainError> {
+        let lead = self.lead_actor(org_id, ou_id, lead_id).await?;
+        self.ask_lead(lead, |reply| LeadMsg::RemoveEvents { event_ids, reply })
+            .await
+    }
+
+    /// Rebuilds a lead from its stored events and stores the scores (on-demand rescore).
+    pub async fn rescore(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<RescoreSummary, DomainError> {
+        let lead = self.lead_actor(org_id, ou_id, lead_id).await?;
+        self.ask_lead(lead, |reply| LeadMsg::Rescore {
+            cause: "rescore".into(),
+            before: None,
+            reply,
+        })
+        .await
+    }
+
+    /// Merges leads of one OU (see [`OuMsg::Merge`]).
+    pub async fn merge(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        plan: MergePlan,
+    ) -> Result<MergeResult, DomainError> {
+        let ou = self.ou(org_id, ou_id).await?;
+        ractor::call_t!(
+            ou,
+            |reply| OuMsg::Merge { plan, reply },
+            MERGE_TIMEOUT.as_millis() as u64
+        )
+        .map_err(actor_error)?
+    }
+
+    /// Deletes a lead with its aliases and events.
+    pub async fn delete_lead(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<(), DomainError> {
+        let ou = self.ou(org_id, ou_id).await?;
+        ractor::call_t!(
+            ou,
+            |reply| OuMsg::Delete {
+                lead_id: lead_id.to_string(),
+                reply
+            },
+            MERGE_TIMEOUT.as_millis() as u64
+        )
+        .map_err(actor_error)?
     }
 
     /// How many lead actors of the OU are live.

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leadwire_models::events::{Alias, LeadRef};
-use leadwire_models::leads::Lead;
+use leadwire_models::leads::{Lead, MergePlan, MergeResult};
 use leadwire_models::scoring::{ScoringConfig, SurgePolicy};
 use leadwire_models::time;
 use leadwire_models::{ids, rules, DomainError};
-use leadwire_store::engagement::{alias_row, lead_row};
+use leadwire_store::engagement::{alias_row, lead_key, lead_row, LeadDeletion, LeadMove};
 use leadwire_store::{Store, WriteBatch};
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::sync::oneshot;
@@ -50,7 +50,21 @@ pub enum OuMsg {
     Idle { lead_id: String, actor: ActorId },
     /// How many lead actors are live (tests, metrics).
     LiveLeads(RpcReplyPort<usize>),
+    /// Merge source leads into a target: events and aliases move, sources are marked
+    /// merged, the target is rescored. Answers once durable.
+    Merge {
+        plan: MergePlan,
+        reply: RpcReplyPort<Result<MergeResult, DomainError>>,
+    },
+    /// Delete a lead with its aliases and events, leaving a deletion record.
+    Delete {
+        lead_id: String,
+        reply: RpcReplyPort<Result<(), DomainError>>,
+    },
 }
+
+/// How long stopping a lead actor (after its queued work) may take.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct OuActor;
 
@@ -211,6 +225,171 @@ impl OuState {
     }
 }
 
+impl OuState {
+    /// Stops a lead's actor after the work it has queued (its writes are queued at the
+    /// writer before anything sent after this returns).
+    async fn retire(&mut self, lead_id: &str) -> Result<(), DomainError> {
+        if let Some(a) = self.leads.remove(lead_id) {
+            a.drain_and_wait(Some(DRAIN_TIMEOUT)).await.map_err(|e| {
+                tracing::error!(error = %e, lead_id, "lead-actor-drain-failed");
+                DomainError::unavailable("the lead is busy; retry")
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A lead of this OU that has not been merged away (404 otherwise; 409 if merged).
+    async fn live_lead_row(&self, lead_id: &str) -> Result<Lead, DomainError> {
+        match self
+            .args
+            .store
+            .lead(&self.args.org_id, &self.args.ou_id, lead_id)
+            .await?
+        {
+            None => Err(DomainError::not_found(&format!("lead {lead_id}"))),
+            Some(l) if l.merged_into.is_some() => Err(DomainError::conflict(format!(
+                "lead {lead_id} was already merged into {}",
+                l.merged_into.unwrap_or_default()
+            ))),
+            Some(l) => Ok(l),
+        }
+    }
+
+    async fn merge(
+        &mut self,
+        myself: &ActorRef<OuMsg>,
+        plan: MergePlan,
+    ) -> Result<MergeResult, DomainError> {
+        self.live_lead_row(&plan.target).await?;
+        for s in &plan.sources {
+            self.live_lead_row(s).await?;
+        }
+        let (org, ou) = (self.args.org_id.clone(), self.args.ou_id.clone());
+        // the target's scores before, then every actor involved stops after its queued work
+        let target = self.spawn_lead(myself, &plan.target).await?;
+        let before = ractor::call_t!(target, LeadMsg::Scores, DRAIN_TIMEOUT.as_millis() as u64)
+            .map_err(|_| DomainError::unavailable("the lead is busy; retry"))?
+            .scores;
+        self.retire(&plan.target).await?;
+        for s in &plan.sources {
+            self.retire(s).await?;
+        }
+        let mut moved_events = 0u64;
+        let mut all = self.args.store.lead_events(&org, &ou, &plan.target).await?;
+        for s in &plan.sources {
+            let events = self.args.store.lead_events(&org, &ou, s).await?;
+            moved_events += events.len() as u64;
+            all.extend(events);
+        }
+        let mut moved_aliases = 0u64;
+        for s in &plan.sources {
+            moved_aliases += self.args.store.lead_aliases(&org, &ou, s).await?.len() as u64;
+        }
+        // keep_latest: the newest engagement events stay, older ones go
+        let delete_events: Vec<String> = match plan.keep_latest {
+            Some(n) => {
+                let mut scored: Vec<_> = all.iter().filter(|e| !e.system).collect();
+                scored.sort_by(|a, b| {
+                    (&b.occurred_at, &b.event_id).cmp(&(&a.occurred_at, &a.event_id))
+                });
+                scored
+                    .into_iter()
+                    .skip(n as usize)
+                    .map(|e| e.event_id.clone())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let now = time::format(&time::now());
+        let batch = WriteBatch {
+            moves: plan
+                .sources
+                .iter()
+                .map(|s| LeadMove {
+                    ou_id: ou.clone(),
+                    from: s.clone(),
+                    to: plan.target.clone(),
+                })
+                .collect(),
+            delete_events: delete_events.clone(),
+            patches: plan
+                .sources
+                .iter()
+                .map(|s| {
+                    (
+                        lead_key(&ou, s),
+                        serde_json::json!({ "merged_into": plan.target, "updated_at": now }),
+                    )
+                })
+                .chain(std::iter::once((
+                    lead_key(&ou, &plan.target),
+                    serde_json::json!({ "updated_at": now }),
+                )))
+                .collect(),
+            ..WriteBatch::default()
+        };
+        self.args
+            .writer
+            .write(ou.clone(), batch, Vec::new())
+            .await?;
+        for lead in self.aliases.values_mut() {
+            if plan.sources.contains(lead) {
+                *lead = plan.target.clone();
+            }
+        }
+        // the target rebuilds from the merged history and stores its new scores
+        let target = self.spawn_lead(myself, &plan.target).await?;
+        let (tx, rx) = oneshot::channel();
+        target
+            .send_message(LeadMsg::Rescore {
+                cause: "merge".into(),
+                before: Some(before),
+                reply: tx,
+            })
+            .map_err(|_| DomainError::unavailable("the lead actor stopped; retry"))?;
+        let rescore = rx
+            .await
+            .map_err(|_| DomainError::unavailable("the lead actor stopped; retry"))??;
+        let target = self.live_lead_row(&plan.target).await?;
+        Ok(MergeResult {
+            target,
+            merged_sources: plan.sources,
+            moved_events,
+            moved_aliases,
+            truncated_events: delete_events.len() as u64,
+            rescore,
+        })
+    }
+
+    async fn delete(&mut self, lead_id: &str) -> Result<(), DomainError> {
+        if self
+            .args
+            .store
+            .lead(&self.args.org_id, &self.args.ou_id, lead_id)
+            .await?
+            .is_none()
+        {
+            return Err(DomainError::not_found("lead"));
+        }
+        self.retire(lead_id).await?;
+        let batch = WriteBatch {
+            deletions: vec![LeadDeletion {
+                org_id: self.args.org_id.clone(),
+                ou_id: self.args.ou_id.clone(),
+                lead_id: lead_id.to_string(),
+                requested_at: time::format(&time::now()),
+            }],
+            ..WriteBatch::default()
+        };
+        self.args
+            .writer
+            .write(self.args.ou_id.clone(), batch, Vec::new())
+            .await?;
+        self.aliases.retain(|_, l| l != lead_id);
+        Ok(())
+    }
+}
+
 impl Actor for OuActor {
     type Msg = OuMsg;
     type State = OuState;
@@ -324,6 +503,12 @@ impl Actor for OuActor {
             }
             OuMsg::LiveLeads(reply) => {
                 let _ = reply.send(state.leads.len());
+            }
+            OuMsg::Merge { plan, reply } => {
+                let _ = reply.send(state.merge(&myself, plan).await);
+            }
+            OuMsg::Delete { lead_id, reply } => {
+                let _ = reply.send(state.delete(&lead_id).await);
             }
         }
         Ok(())

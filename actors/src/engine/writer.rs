@@ -66,6 +66,19 @@ impl WriterHandle {
         }
         rx
     }
+
+    /// Queues a write and waits until it committed.
+    pub async fn write(
+        &self,
+        ou_id: String,
+        batch: WriteBatch,
+        publish: Vec<BusEvent>,
+    ) -> Result<(), DomainError> {
+        self.submit(ou_id, batch, publish, 0)
+            .await
+            .await
+            .unwrap_or_else(|_| Err(DomainError::unavailable("the writer dropped the write")))
+    }
 }
 
 async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metrics: Metrics) {

@@ -2,14 +2,19 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use leadwire_actors::engagement::BatchItem;
 use leadwire_actors::engine::IngestAck;
-use leadwire_models::events::EventInput;
+use leadwire_models::events::{
+    DeletedEvents, EventExplanation, EventIdsInput, EventInput, EventListParams,
+    EventTypeProperties, StoredEvent,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Scoped};
+use crate::http::extract::{Json, MultiQuery, Path, Scoped};
+use crate::http::routes::leads::csv_attachment;
 use crate::http::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -93,4 +98,88 @@ pub async fn ingest_batch(
         rejected: items.len() - accepted,
         items,
     }))
+}
+
+/// List the OU's events, newest first; `metadata=key:value` may repeat (combined by
+/// `logic`, `and` by default).
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventListParams),
+    responses((status = 200, body = Vec<StoredEvent>), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    MultiQuery(q): MultiQuery<EventListParams>,
+) -> ApiResult<Json<Vec<StoredEvent>>> {
+    Ok(Json(state.core.list_events(&t, q).await?))
+}
+
+/// The OU's events (same filters as the list) as CSV.
+#[utoipa::path(get, path = "/v1/events/export", tag = "events", params(EventListParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    MultiQuery(q): MultiQuery<EventListParams>,
+) -> ApiResult<impl IntoResponse> {
+    let body = state.core.export_events(&t, q).await?;
+    Ok(csv_attachment("events.csv", body))
+}
+
+/// Delete events by id; their leads are rescored without them.
+#[utoipa::path(post, path = "/v1/events/batch-delete", tag = "events", request_body = EventIdsInput,
+    responses((status = 200, body = DeletedEvents), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn batch_delete(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<EventIdsInput>,
+) -> ApiResult<Json<DeletedEvents>> {
+    Ok(Json(state.core.delete_events(&t, b).await?))
+}
+
+/// What one event did to each ruleset's score (before, after, delta, rule, multiplier).
+#[utoipa::path(get, path = "/v1/events/{id}/explain", tag = "events", params(("id" = String, Path)),
+    responses((status = 200, body = EventExplanation), (status = 404, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn explain(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EventExplanation>> {
+    Ok(Json(state.core.explain_event(&t, &id).await?))
+}
+
+/// Event types seen in the OU's events or named by its rules.
+#[utoipa::path(get, path = "/v1/event-types", tag = "events",
+    responses((status = 200, body = Vec<String>)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn event_types(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(state.core.event_types(&t).await?))
+}
+
+/// Metadata keys seen on the newest 1,000 events of a type.
+#[utoipa::path(get, path = "/v1/event-types/{event_type}/properties", tag = "events", params(("event_type" = String, Path)),
+    responses((status = 200, body = EventTypeProperties)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn properties(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(event_type): Path<String>,
+) -> ApiResult<Json<EventTypeProperties>> {
+    Ok(Json(state.core.event_properties(&t, &event_type).await?))
+}
+
+/// The channels of the OU's events (web, email, slack, webinar, crm, system).
+#[utoipa::path(get, path = "/v1/channels", tag = "events",
+    responses((status = 200, body = Vec<String>)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn channels(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(state.core.channels(&t).await?))
 }

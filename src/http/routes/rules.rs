@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use leadwire_models::rules::{Rule, RuleInput, Ruleset, RulesetInput};
+use leadwire_models::rules::{
+    RescoreResult, Rule, RuleInput, RuleTestInput, RuleTestResult, Ruleset, RulesetInput,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -129,4 +131,29 @@ pub async fn delete_rule(
 ) -> ApiResult<StatusCode> {
     state.core.delete_rule(&t, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Try a rule against a lead's stored history (dry run: nothing changes).
+#[utoipa::path(post, path = "/v1/rules/test", tag = "rules", request_body = RuleTestInput,
+    responses((status = 200, body = RuleTestResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn test_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<RuleTestInput>,
+) -> ApiResult<Json<RuleTestResult>> {
+    Ok(Json(state.core.test_rule(&t, b).await?))
+}
+
+/// Replay every lead of the OU through the scoring engine and store the scores.
+#[utoipa::path(post, path = "/v1/scoring/{dimension}/rulesets/{id}/rescore", tag = "rules",
+    params(("dimension" = String, Path, description = "engagement, profile, account or deal"), ("id" = String, Path)),
+    responses((status = 200, body = RescoreResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn rescore(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path((dimension, id)): Path<(String, String)>,
+) -> ApiResult<Json<RescoreResult>> {
+    Ok(Json(state.core.rescore_ruleset(&t, &dimension, &id).await?))
 }

@@ -1,0 +1,210 @@
+//! The decay scheduler: keeps the stored (materialised) scores of decaying leads current
+//! as time passes, so lists, sorts and filters never serve hours-old scores. Live reads
+//! (`GET /v1/leads/{id}/score`) are always exact; this keeps the stored copy within one
+//! period of them.
+//!
+//! Each lead row carries its scores as a closed form of time ([`ScoreTerms`], written with
+//! every score change), so a refresh needs no events: it pages through decaying leads,
+//! evaluates the terms at now, and stores and announces the scores that moved. A lead
+//! scored meanwhile by its actor keeps the actor's newer score (the update is conditional
+//! on `scored_at`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use leadwire_models::scoring::{age_days, round2, ScoreTerms};
+use leadwire_models::time;
+use leadwire_store::engagement::DecayingLead;
+use leadwire_store::Store;
+
+use super::bus::{Bus, BusEvent};
+
+/// Leads read per page.
+const PAGE: u32 = 500;
+/// A decaying part smaller than this no longer moves a rounded score.
+const NEGLIGIBLE: f64 = 0.001;
+
+/// Starts the scheduler task, refreshing every `period`.
+pub fn start(store: Store, bus: Bus, period: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match refresh_all(&store, &bus).await {
+                Ok(n) if n > 0 => tracing::debug!(changed = n, "decay-refresh"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "decay-refresh-failed"),
+            }
+        }
+    });
+}
+
+/// One pass over every decaying lead; returns how many leads' scores changed.
+pub async fn refresh_all(store: &Store, bus: &Bus) -> Result<usize, leadwire_store::StoreError> {
+    let mut after = String::new();
+    let mut changed = 0;
+    loop {
+        let page = store.decaying_leads(&after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.key.clone();
+        let n = page.len();
+        for lead in page {
+            if refresh_one(store, bus, lead).await? {
+                changed += 1;
+            }
+        }
+        if n < PAGE as usize {
+            break;
+        }
+    }
+    Ok(changed)
+}
+
+/// The scores `terms` give at `days` after their anchor, and whether any part still decays.
+pub fn evaluate(terms: &BTreeMap<String, ScoreTerms>, days: f64) -> (BTreeMap<String, f64>, bool) {
+    let scores = terms
+        .iter()
+        .map(|(rs, t)| (rs.clone(), round2(t.value_after(days))))
+        .collect();
+    let decaying = terms.values().any(|t| {
+        t.decaying.iter().any(|(h, v)| {
+            (v * leadwire_models::scoring::half_life_factor(days, Some(*h))).abs() >= NEGLIGIBLE
+        })
+    });
+    (scores, decaying)
+}
+
+async fn refresh_one(
+    store: &Store,
+    bus: &Bus,
+    lead: DecayingLead,
+) -> Result<bool, leadwire_store::StoreError> {
+    let Some(scored_at) = lead.scored_at.as_deref() else {
+        return Ok(false);
+    };
+    let Some(anchor) = time::parse(scored_at) else {
+        return Ok(false);
+    };
+    let days = age_days(anchor, time::now());
+    let (scores, decaying) = evaluate(&lead.score_terms, days);
+    let moved: Vec<(&String, f64, f64)> = scores
+        .iter()
+        .filter_map(|(rs, after)| {
+            let before = lead.scores.get(rs).copied().unwrap_or(0.0);
+            (round2(after - before) != 0.0).then_some((rs, before, *after))
+        })
+        .collect();
+    if moved.is_empty() && decaying {
+        return Ok(false);
+    }
+    let score = scores.values().copied().fold(0.0_f64, f64::max);
+    let stored = store
+        .refresh_scores(&lead.key, scored_at, score, &scores, decaying)
+        .await?;
+    if !stored {
+        return Ok(false);
+    }
+    for (rs, before, after) in &moved {
+        bus.publish(
+            &lead.ou_id,
+            BusEvent::ScoreUpdate {
+                lead_id: lead.lead_id.clone(),
+                ruleset_id: (*rs).clone(),
+                before: *before,
+                after: *after,
+                delta: round2(after - before),
+                cause: "decay".into(),
+            },
+        );
+    }
+    Ok(!moved.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadwire_models::leads::Lead;
+    use leadwire_store::engagement::lead_row;
+    use leadwire_store::{ScoreUpdate, WriteBatch};
+
+    #[tokio::test]
+    async fn stored_scores_follow_the_half_life_and_listeners_hear_it() {
+        let store = Store::memory().await.unwrap();
+        let bus = Bus::default();
+        let mut rx = bus.subscribe("ou_a");
+        let week_ago = time::format(&(time::now() - chrono::Duration::days(7)));
+        let lead = Lead {
+            id: "ld_1".into(),
+            org_id: "org_1".into(),
+            unit_id: "ou_a".into(),
+            account_id: None,
+            owner_id: None,
+            owner_name: None,
+            created_at: week_ago.clone(),
+            updated_at: week_ago.clone(),
+            merged_into: None,
+            metadata: Default::default(),
+            score: 0.0,
+            scores: Default::default(),
+            last_event_at: None,
+            last_event_type: None,
+            score_reset_at: None,
+        };
+        let batch = WriteBatch {
+            leads: vec![lead_row(&lead)],
+            score_updates: vec![ScoreUpdate {
+                ou_id: "ou_a".into(),
+                lead_id: "ld_1".into(),
+                score: 12.0,
+                scores: BTreeMap::from([("rs_1".to_string(), 12.0)]),
+                scored_at: week_ago.clone(),
+                decaying: true,
+                last_event: None,
+                score_reset_at: None,
+                terms: BTreeMap::from([(
+                    "rs_1".to_string(),
+                    ScoreTerms {
+                        fixed: 2.0,
+                        decaying: vec![(7, 10.0)],
+                        floor: true,
+                    },
+                )]),
+            }],
+            ..WriteBatch::default()
+        };
+        store.commit(&batch).await.unwrap();
+
+        assert_eq!(refresh_all(&store, &bus).await.unwrap(), 1);
+        let l = store.lead("org_1", "ou_a", "ld_1").await.unwrap().unwrap();
+        assert_eq!((l.score, l.scores["rs_1"]), (7.0, 7.0));
+        match rx.recv().await.unwrap().as_ref() {
+            BusEvent::ScoreUpdate {
+                before,
+                after,
+                cause,
+                ..
+            } => assert_eq!((*before, *after, cause.as_str()), (12.0, 7.0, "decay")),
+            other => panic!("{other:?}"),
+        }
+        // nothing moved since: a second pass changes nothing
+        assert_eq!(refresh_all(&store, &bus).await.unwrap(), 0);
+    }
+
+    #[test]
+    fn terms_decay_to_nothing_and_stop() {
+        let terms = BTreeMap::from([(
+            "rs".to_string(),
+            ScoreTerms {
+                fixed: 2.0,
+                decaying: vec![(7, 10.0)],
+                floor: true,
+            },
+        )]);
+        let (s, d) = evaluate(&terms, 7.0);
+        assert_eq!((s["rs"], d), (7.0, true));
+        let (s, d) = evaluate(&terms, 7.0 * 20.0);
+        assert_eq!((s["rs"], d), (2.0, false));
+    }
+}

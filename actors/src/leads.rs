@@ -1,0 +1,549 @@
+//! Lead operations shared by REST, GraphQL and MCP: create, read, list and search, update,
+//! owners, aliases, merge, reset, delete, and batch scores.
+
+use std::collections::BTreeMap;
+
+use leadwire_models::events::{Alias, AliasKind, StoredEvent};
+use leadwire_models::leads::{
+    check_lead_ids, Affected, BatchScoresInput, BulkOwnerInput, DeletionStatus, Lead, LeadAlias,
+    LeadFilter, LeadInput, LeadListParams, LeadPage, LeadScore, LeadUpdate, LeadWithAccount,
+    LookupResult, MergeInput, MergeResult, OwnerInput, ResetResult, UpdateByAliasInput,
+    UpdateByAliasResult, MAX_BULK_LEADS,
+};
+use leadwire_models::tenancy::{Access, Tenant};
+use leadwire_models::{time, DomainError, Result};
+use serde_json::{Map, Value};
+
+use crate::tenancy::duplicate_as;
+use crate::Core;
+
+/// Most leads a search answers with.
+pub const SEARCH_LIMIT: u32 = 10;
+/// Most leads one CSV export writes.
+pub const EXPORT_LIMIT: u32 = 100_000;
+
+/// One entry of `POST /v1/leads/scores`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchScore {
+    pub lead_id: String,
+    pub score: f64,
+    /// False when the OU has no such lead (its score is then 0).
+    pub found: bool,
+}
+
+impl Core {
+    pub async fn create_lead(&self, t: &Tenant, input: LeadInput) -> Result<Lead> {
+        t.require(Access::Write)?;
+        let new = input.validate()?;
+        let now = time::format(&time::now());
+        let lead = Lead {
+            id: new.id,
+            org_id: t.caller.org_id.clone(),
+            unit_id: t.ou_id.clone(),
+            account_id: new.account_id,
+            owner_id: None,
+            owner_name: None,
+            created_at: now.clone(),
+            updated_at: now,
+            merged_into: None,
+            metadata: new.metadata,
+            score: 0.0,
+            scores: Default::default(),
+            last_event_at: None,
+            last_event_type: None,
+            score_reset_at: None,
+        };
+        self.store
+            .create_lead(&lead)
+            .await
+            .map_err(|e| duplicate_as(e, "a lead with this id already exists"))?;
+        Ok(lead)
+    }
+
+    /// A stored lead of the OU (404 otherwise), merged ones included.
+    async fn stored_lead(&self, t: &Tenant, lead_id: &str) -> Result<Lead> {
+        self.store
+            .lead(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("lead"))
+    }
+
+    /// A lead of the OU with its live scores.
+    pub async fn get_lead(&self, t: &Tenant, lead_id: &str) -> Result<Lead> {
+        t.require(Access::Read)?;
+        let mut lead = self.stored_lead(t, lead_id).await?;
+        if lead.merged_into.is_none() {
+            if let Some(s) = self
+                .engine
+                .scores(&t.caller.org_id, &t.ou_id, lead_id)
+                .await?
+            {
+                lead.score = s.score;
+                lead.scores = s.scores;
+            }
+        }
+        Ok(lead)
+    }
+
+    /// A lead and its account. Accounts are not modelled yet, so `account` is null.
+    pub async fn get_lead_with_account(
+        &self,
+        t: &Tenant,
+        lead_id: &str,
+    ) -> Result<LeadWithAccount> {
+        Ok(LeadWithAccount {
+            lead: self.get_lead(t, lead_id).await?,
+            account: None,
+        })
+    }
+
+    /// A lead's live score: the highest across rulesets, or one ruleset's.
+    pub async fn lead_score(
+        &self,
+        t: &Tenant,
+        lead_id: &str,
+        ruleset_id: Option<&str>,
+    ) -> Result<LeadScore> {
+        t.require(Access::Read)?;
+        let scores = self
+            .engine
+            .scores(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("lead"))?;
+        let score = match ruleset_id {
+            None => scores.score,
+            Some(id) => {
+                self.ruleset_in(t, id).await?;
+                scores.scores.get(id).copied().unwrap_or(0.0)
+            }
+        };
+        Ok(LeadScore {
+            lead_id: lead_id.to_string(),
+            score,
+            ruleset_id: ruleset_id.map(str::to_string),
+            disqualified: false,
+        })
+    }
+
+    /// A lead's events (timeline entries included) in time order.
+    pub async fn lead_events(&self, t: &Tenant, lead_id: &str) -> Result<Vec<StoredEvent>> {
+        t.require(Access::Read)?;
+        self.stored_lead(t, lead_id).await?;
+        Ok(self
+            .store
+            .lead_events(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?)
+    }
+
+    /// A page of the OU's leads by the seed's filters; scores are the stored ones (kept
+    /// current by every event and by the decay scheduler).
+    pub async fn list_leads(&self, t: &Tenant, params: LeadListParams) -> Result<LeadPage> {
+        t.require(Access::Read)?;
+        let f: LeadFilter = params.validate(time::now())?;
+        let (leads, total) = self
+            .store
+            .list_leads(&t.caller.org_id, &t.ou_id, &f)
+            .await?;
+        Ok(LeadPage {
+            leads,
+            total,
+            page: f.page.page,
+            limit: f.page.limit,
+        })
+    }
+
+    /// Every lead matching the filters (up to [`EXPORT_LIMIT`]) as CSV.
+    pub async fn export_leads(&self, t: &Tenant, mut params: LeadListParams) -> Result<String> {
+        t.require(Access::Read)?;
+        params.page = Some(1);
+        params.limit = Some(leadwire_models::page::MAX_LIMIT);
+        let mut f: LeadFilter = params.validate(time::now())?;
+        let mut w = csv_writer(&[
+            "lead_id",
+            "alias",
+            "engagement_score",
+            "account_id",
+            "owner_id",
+            "owner_name",
+            "last_event_at",
+            "last_event_type",
+            "created_at",
+        ]);
+        let mut written = 0u32;
+        loop {
+            let (leads, _) = self
+                .store
+                .list_leads(&t.caller.org_id, &t.ou_id, &f)
+                .await?;
+            let n = leads.len();
+            for l in leads {
+                let alias = self
+                    .store
+                    .lead_aliases(&t.caller.org_id, &t.ou_id, &l.id)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|a| a.value)
+                    .unwrap_or_default();
+                w.row(&[
+                    &l.id,
+                    &alias,
+                    &l.score.to_string(),
+                    l.account_id.as_deref().unwrap_or(""),
+                    l.owner_id.as_deref().unwrap_or(""),
+                    l.owner_name.as_deref().unwrap_or(""),
+                    l.last_event_at.as_deref().unwrap_or(""),
+                    l.last_event_type.as_deref().unwrap_or(""),
+                    &l.created_at,
+                ]);
+                written += 1;
+            }
+            if n < f.page.limit as usize || written >= EXPORT_LIMIT {
+                break;
+            }
+            f.page.page += 1;
+        }
+        Ok(w.finish())
+    }
+
+    /// Up to 10 leads by id prefix or alias (for autocomplete); `q` needs 2+ characters.
+    pub async fn search_leads(&self, t: &Tenant, q: &str) -> Result<Vec<Lead>> {
+        t.require(Access::Read)?;
+        let q = q.trim().to_lowercase();
+        if q.chars().count() < 2 || q.chars().count() > 256 {
+            return Err(DomainError::invalid("q", "must be 2-256 characters"));
+        }
+        Ok(self
+            .store
+            .search_leads(&t.caller.org_id, &t.ou_id, &q, SEARCH_LIMIT)
+            .await?)
+    }
+
+    /// Replaces a lead's metadata (and its account when `account_id` is sent).
+    pub async fn update_lead(&self, t: &Tenant, lead_id: &str, input: LeadUpdate) -> Result<Lead> {
+        t.require(Access::Write)?;
+        input.validate()?;
+        self.store
+            .replace_lead_metadata(
+                &t.caller.org_id,
+                &t.ou_id,
+                lead_id,
+                &input.metadata,
+                input.account_id.as_ref().map(|a| a.as_deref()),
+            )
+            .await?
+            .ok_or_else(|| DomainError::not_found("lead"))
+    }
+
+    /// Merges keys into a lead's metadata; a `null` value removes the key.
+    pub async fn patch_lead(
+        &self,
+        t: &Tenant,
+        lead_id: &str,
+        patch: Map<String, Value>,
+    ) -> Result<Lead> {
+        t.require(Access::Write)?;
+        leadwire_models::events::check_metadata_size(&patch)?;
+        self.store
+            .patch_lead_metadata(&t.caller.org_id, &t.ou_id, lead_id, &patch, None)
+            .await?
+            .ok_or_else(|| DomainError::not_found("lead"))
+    }
+
+    /// Deletes a lead, its aliases and its events; a deletion record remains.
+    pub async fn delete_lead(&self, t: &Tenant, lead_id: &str) -> Result<DeletionStatus> {
+        t.require(Access::Write)?;
+        self.engine
+            .delete_lead(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?;
+        self.deletion_status(t, lead_id).await
+    }
+
+    pub async fn deletion_status(&self, t: &Tenant, lead_id: &str) -> Result<DeletionStatus> {
+        t.require(Access::Read)?;
+        if let Some(s) = self
+            .store
+            .deletion_status(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?
+        {
+            return Ok(s);
+        }
+        // a lead that exists was never deleted; otherwise it is unknown
+        self.stored_lead(t, lead_id).await?;
+        Err(DomainError::not_found("deletion of this lead"))
+    }
+
+    pub async fn lead_aliases(&self, t: &Tenant, lead_id: &str) -> Result<Vec<LeadAlias>> {
+        t.require(Access::Read)?;
+        self.stored_lead(t, lead_id).await?;
+        Ok(self
+            .store
+            .lead_aliases(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?)
+    }
+
+    /// The (unmerged) lead an alias names in the OU.
+    async fn lead_by_alias(
+        &self,
+        t: &Tenant,
+        kind: AliasKind,
+        value: &str,
+        field: &str,
+    ) -> Result<Lead> {
+        let alias = Alias::normalize(kind, value, field)?;
+        let found = self
+            .store
+            .leads_by_alias(&t.ou_id, std::slice::from_ref(&alias))
+            .await?;
+        let lead_id = found
+            .into_iter()
+            .next()
+            .map(|(_, id)| id)
+            .ok_or_else(|| DomainError::not_found("lead with this alias"))?;
+        let lead = self.stored_lead(t, &lead_id).await?;
+        match &lead.merged_into {
+            Some(target) => self.stored_lead(t, target).await,
+            None => Ok(lead),
+        }
+    }
+
+    pub async fn lookup_lead(
+        &self,
+        t: &Tenant,
+        kind: Option<AliasKind>,
+        value: &str,
+    ) -> Result<LookupResult> {
+        t.require(Access::Read)?;
+        let lead = self
+            .lead_by_alias(t, kind.unwrap_or(AliasKind::Email), value, "value")
+            .await?;
+        let email = self
+            .store
+            .lead_aliases(&t.caller.org_id, &t.ou_id, &lead.id)
+            .await?
+            .into_iter()
+            .find(|a| a.alias_kind == AliasKind::Email)
+            .map(|a| a.value);
+        Ok(LookupResult {
+            lead_id: lead.id,
+            email,
+            metadata: lead.metadata,
+        })
+    }
+
+    /// Merges attributes into the metadata of the lead an alias names (no timeline
+    /// entry) and/or links an account.
+    pub async fn update_by_alias(
+        &self,
+        t: &Tenant,
+        input: UpdateByAliasInput,
+    ) -> Result<UpdateByAliasResult> {
+        t.require(Access::Write)?;
+        input.validate()?;
+        let lead = self
+            .lead_by_alias(
+                t,
+                input.alias_kind.unwrap_or(AliasKind::Email),
+                &input.alias_value,
+                "alias_value",
+            )
+            .await?;
+        let attributes = input.attributes.unwrap_or_default();
+        self.store
+            .patch_lead_metadata(
+                &t.caller.org_id,
+                &t.ou_id,
+                &lead.id,
+                &attributes,
+                input.account_id.as_deref(),
+            )
+            .await?
+            .ok_or_else(|| DomainError::not_found("lead"))?;
+        Ok(UpdateByAliasResult {
+            lead_id: lead.id,
+            updated: attributes.len(),
+            attributes,
+            account_linked: input.account_id.is_some(),
+        })
+    }
+
+    /// Checks an owner: a member of the caller's org; the name defaults to theirs.
+    async fn owner(
+        &self,
+        t: &Tenant,
+        owner_id: Option<String>,
+        owner_name: Option<String>,
+    ) -> Result<(Option<String>, Option<String>)> {
+        let Some(id) = owner_id else {
+            return Ok((None, None));
+        };
+        let member = self
+            .store
+            .member(&t.caller.org_id, &id)
+            .await?
+            .ok_or_else(|| DomainError::invalid("owner_id", "not a member of this organization"))?;
+        let name = match owner_name {
+            Some(n) => Some(leadwire_models::validate::name("owner_name", &n, 1, 200)?),
+            None => Some(
+                format!("{} {}", member.first_name, member.last_name)
+                    .trim()
+                    .to_string(),
+            ),
+        };
+        Ok((Some(id), name))
+    }
+
+    pub async fn set_lead_owner(&self, t: &Tenant, lead_id: &str, input: OwnerInput) -> Result<()> {
+        t.require(Access::Write)?;
+        let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
+        let n = self
+            .store
+            .set_owner(
+                &t.caller.org_id,
+                &t.ou_id,
+                &[lead_id.to_string()],
+                owner.as_deref(),
+                name.as_deref(),
+            )
+            .await?;
+        if n == 0 {
+            return Err(DomainError::not_found("lead"));
+        }
+        Ok(())
+    }
+
+    pub async fn bulk_owner(&self, t: &Tenant, input: BulkOwnerInput) -> Result<Affected> {
+        t.require(Access::Write)?;
+        let lead_ids = check_lead_ids("lead_ids", &input.lead_ids, MAX_BULK_LEADS)?;
+        let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
+        let affected = self
+            .store
+            .set_owner(
+                &t.caller.org_id,
+                &t.ou_id,
+                &lead_ids,
+                owner.as_deref(),
+                name.as_deref(),
+            )
+            .await?;
+        Ok(Affected {
+            status: "ok".into(),
+            affected,
+        })
+    }
+
+    pub async fn merge_leads(&self, t: &Tenant, input: MergeInput) -> Result<MergeResult> {
+        t.require(Access::Write)?;
+        let plan = input.validate()?;
+        self.engine.merge(&t.caller.org_id, &t.ou_id, plan).await
+    }
+
+    /// Zeroes a lead's scores now: events are kept, earlier ones stop counting.
+    pub async fn reset_lead_score(&self, t: &Tenant, lead_id: &str) -> Result<ResetResult> {
+        t.require(Access::Write)?;
+        self.engine
+            .reset(&t.caller.org_id, &t.ou_id, lead_id, time::now())
+            .await
+    }
+
+    /// Scores of many leads in one ruleset (`primary` by default, or an id or name);
+    /// without a primary ruleset every score is 0. Read from the stored scores.
+    pub async fn batch_scores(
+        &self,
+        t: &Tenant,
+        input: BatchScoresInput,
+    ) -> Result<Vec<BatchScore>> {
+        t.require(Access::Read)?;
+        let lead_ids = check_lead_ids("lead_ids", &input.lead_ids, MAX_BULK_LEADS)?;
+        let rulesets = self.store.rulesets(&t.caller.org_id, &t.ou_id).await?;
+        let ruleset = match input.ruleset.as_deref() {
+            None | Some("primary") => rulesets.iter().find(|r| r.is_primary),
+            Some(key) => Some(
+                rulesets
+                    .iter()
+                    .find(|r| r.ruleset_id == key || r.name == key)
+                    .ok_or_else(|| {
+                        DomainError::invalid("ruleset", "no such ruleset in this org unit")
+                    })?,
+            ),
+        };
+        let found: BTreeMap<String, Lead> = self
+            .store
+            .leads_by_ids(&t.caller.org_id, &t.ou_id, &lead_ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.id.clone(), l))
+            .collect();
+        Ok(lead_ids
+            .into_iter()
+            .map(|id| {
+                let lead = found.get(&id);
+                let score = match (lead, ruleset) {
+                    (Some(l), Some(rs)) => l.scores.get(&rs.ruleset_id).copied().unwrap_or(0.0),
+                    _ => 0.0,
+                };
+                BatchScore {
+                    found: lead.is_some(),
+                    lead_id: id,
+                    score,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A small CSV writer (RFC 4180 quoting).
+pub struct CsvWriter(String);
+
+pub fn csv_writer(header: &[&str]) -> CsvWriter {
+    let mut w = CsvWriter(String::new());
+    w.row(header);
+    w
+}
+
+impl CsvWriter {
+    pub fn row(&mut self, cells: &[&str]) {
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                self.0.push(',');
+            }
+            // a cell a spreadsheet would run as a formula is defused with a quote mark
+            let formula = c.starts_with(['=', '+', '-', '@']) && c.parse::<f64>().is_err();
+            let defused;
+            let c = if formula {
+                defused = format!("'{c}");
+                defused.as_str()
+            } else {
+                c
+            };
+            if c.contains([',', '"', '\n', '\r']) {
+                self.0.push('"');
+                self.0.push_str(&c.replace('"', "\"\""));
+                self.0.push('"');
+            } else {
+                self.0.push_str(c);
+            }
+        }
+        self.0.push_str("\r\n");
+    }
+
+    pub fn finish(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_when_needed() {
+        let mut w = csv_writer(&["a", "b"]);
+        w.row(&["x,y", "say \"hi\"\nthere"]);
+        w.row(&["=cmd()", "-5"]);
+        assert_eq!(
+            w.finish(),
+            "a,b\r\n\"x,y\",\"say \"\"hi\"\"\nthere\"\r\n'=cmd(),-5\r\n"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! Event queries end to end: list with metadata filters, explain, types, properties,
+//! channels, export, batch delete (which rescores).
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn events_list_filter_explain_export_and_delete() {
+    let app = spawn_app().await;
+    let (s, _) = app
+        .post(
+            "/v1/rules",
+            &app.admin_token,
+            json!({"event_type": "Demo", "weight": 10}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .post(
+            "/v1/rules",
+            &app.admin_token,
+            json!({"event_type": "Webinar", "weight": 4}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let mut ids = Vec::new();
+    for (i, (t, meta)) in [
+        ("Demo", json!({"utm_campaign": "fall", "seats": 5})),
+        (
+            "Page View",
+            json!({"utm_campaign": "spring", "page": "/pricing"}),
+        ),
+        (
+            "Demo",
+            json!({"utm_campaign": "fall", "seats": 10, "channel": "email"}),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, r) = app
+            .post(
+                "/v1/events",
+                &app.admin_token,
+                json!({"event_type": t, "metadata": meta,
+                       "aliases": [{"alias_kind": "email", "raw_value": "ev@example.com"}],
+                       "timestamp": format!("2026-11-2{i}T10:00:00Z")}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+        ids.push(r["metadata"]["event_id"].as_str().unwrap().to_string());
+    }
+    let lead = {
+        let (_, r) = app
+            .get(&format!("/v1/events/{}/explain", ids[0]), &app.admin_token)
+            .await;
+        r["lead_id"].as_str().unwrap().to_string()
+    };
+    let ids_of = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (query, want) in [
+        ("", vec![2, 1, 0]),
+        ("?metadata=utm_campaign:fall", vec![2, 0]),
+        ("?metadata=utm_campaign:fall&metadata=seats:5", vec![0]),
+        (
+            "?metadata=utm_campaign:spring&metadata=seats:10&logic=or",
+            vec![2, 1],
+        ),
+        ("?event_type=Page%20View", vec![1]),
+        ("?limit=1&page=2", vec![1]),
+    ] {
+        let (s, r) = app
+            .get(&format!("/v1/events{query}"), &app.admin_token)
+            .await;
+        assert_eq!(s, 200, "{query}: {r}");
+        let want: Vec<String> = want.into_iter().map(|i| ids[i].clone()).collect();
+        assert_eq!(ids_of(&r), want, "{query}");
+    }
+    for query in ["?metadata=nocolon", "?logic=xor", "?limit=0", "?bogus=1"] {
+        let (s, e) = app
+            .get(&format!("/v1/events{query}"), &app.admin_token)
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{query}"
+        );
+    }
+
+    // explain: the third event was the second Demo in a session of one per day
+    let (s, ex) = app
+        .get(&format!("/v1/events/{}/explain", ids[2]), &app.admin_token)
+        .await;
+    assert_eq!(s, 200, "{ex}");
+    assert_eq!(ex["deltas"][0]["before"], 10.0);
+    assert_eq!(ex["deltas"][0]["after"], 20.0);
+    assert_eq!(
+        (ex["total_before"].as_f64(), ex["total_after"].as_f64()),
+        (Some(10.0), Some(20.0))
+    );
+    let (s, _) = app
+        .get("/v1/events/ev_nope/explain", &app.admin_token)
+        .await;
+    assert_eq!(s, 404);
+    let (_, _, other) = app.second_org().await;
+    let (s, _) = app
+        .get(&format!("/v1/events/{}/explain", ids[0]), &other)
+        .await;
+    assert_eq!(s, 404);
+    let (_, theirs) = app.get("/v1/events", &other).await;
+    assert_eq!(theirs, json!([]));
+
+    // types (events and rules), properties, channels
+    let (_, types) = app.get("/v1/event-types", &app.admin_token).await;
+    assert_eq!(types, json!(["Demo", "Page View", "Webinar"]));
+    let (_, props) = app
+        .get("/v1/event-types/Demo/properties", &app.admin_token)
+        .await;
+    assert_eq!(
+        props["properties"],
+        json!(["channel", "seats", "utm_campaign"])
+    );
+    let (_, channels) = app.get("/v1/channels", &app.admin_token).await;
+    assert_eq!(channels, json!(["email", "web"]));
+
+    // export
+    let csv = app
+        .req(
+            Method::GET,
+            "/v1/events/export?metadata=utm_campaign:fall",
+            &app.admin_token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,lead_id,event_type,timestamp,channel,metadata");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with(&format!("{},{lead},Demo,2026-11-22T10:00:00", ids[2])));
+
+    // batch delete rescores the lead without the deleted event
+    let (_, sc) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    assert_eq!(sc["score"], 20.0);
+    let (s, r) = app
+        .post(
+            "/v1/events/batch-delete",
+            &app.admin_token,
+            json!({"ids": [ids[0], "ev_missing"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r, json!({"deleted": 1, "missing": ["ev_missing"]}));
+    let (_, sc) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    assert_eq!(sc["score"], 10.0);
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 2);
+    let (s, _) = app
+        .post(
+            "/v1/events/batch-delete",
+            &app.admin_token,
+            json!({"ids": []}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    // another org cannot delete ours
+    let (s, r) = app
+        .post("/v1/events/batch-delete", &other, json!({"ids": [ids[1]]}))
+        .await;
+    assert_eq!((s, r["deleted"].as_u64()), (200, Some(0)));
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 2);
+}

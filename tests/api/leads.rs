@@ -1,0 +1,613 @@
+//! Leads end to end: list, search, update, owners, aliases, merge, reset, delete.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Value {
+    let mut rb = app.req(method, path, &app.admin_token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let (s, r) = app.call(rb).await;
+    assert!((200..300).contains(&s), "{path}: {s} {r}");
+    r
+}
+
+async fn event(app: &TestApp, body: Value) -> Value {
+    let (s, r) = app.post("/v1/events", &app.admin_token, body).await;
+    assert_eq!(s, 201, "{r}");
+    r["metadata"].clone()
+}
+
+async fn by_email(app: &TestApp, event_type: &str, email: &str) -> String {
+    let ack = event(
+        app,
+        json!({"event_type": event_type, "aliases": [{"alias_kind": "email", "raw_value": email}]}),
+    )
+    .await;
+    ack["lead_id"].as_str().unwrap().to_string()
+}
+
+async fn score(app: &TestApp, lead: &str) -> f64 {
+    let (_, s) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    s["score"].as_f64().unwrap()
+}
+
+#[tokio::test]
+async fn merge_moves_history_and_rescores_the_target() {
+    let app = spawn_app().await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Demo", "weight": 10})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Visit", "weight": 3})),
+    )
+    .await;
+    // an anonymous visitor (cookie) and a known person (email), each with history
+    let visitor = event(
+        &app,
+        json!({"event_type": "Visit", "aliases": [{"alias_kind": "cookie", "raw_value": "ck-1"}],
+               "timestamp": "2026-01-01T10:00:00Z"}),
+    )
+    .await["lead_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    event(
+        &app,
+        json!({"event_type": "Visit", "lead_id": visitor, "timestamp": "2026-01-01T10:05:00Z"}),
+    )
+    .await;
+    let known = by_email(&app, "Demo", "sam@example.com").await;
+    assert_eq!(score(&app, &visitor).await, 6.0);
+    assert_eq!(score(&app, &known).await, 10.0);
+
+    // bad merges change nothing
+    let (_, _, other) = app.second_org().await;
+    let (s, r) = app
+        .post("/v1/leads", &other, json!({"id": "foreign"}))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    for (body, status) in [
+        (
+            json!({"targetLeadId": known, "sourceLeadIds": [known]}),
+            422,
+        ),
+        (json!({"targetLeadId": known, "sourceLeadIds": []}), 422),
+        (
+            json!({"targetLeadId": known, "sourceLeadIds": ["foreign"]}),
+            404,
+        ),
+        (
+            json!({"targetLeadId": "nope", "sourceLeadIds": [visitor]}),
+            404,
+        ),
+        (
+            json!({"targetLeadId": known, "sourceLeadIds": [visitor], "truncate": {"policy": "keep_latest"}}),
+            422,
+        ),
+        (
+            json!({"targetLeadId": known, "sourceLeadIds": [visitor], "extra": 1}),
+            422,
+        ),
+    ] {
+        let (s, e) = app
+            .post("/v1/leads/merge", &app.admin_token, body.clone())
+            .await;
+        assert_eq!(s, status, "{body}: {e}");
+    }
+    assert_eq!(score(&app, &visitor).await, 6.0);
+
+    let merged = ok(
+        &app,
+        Method::POST,
+        "/v1/leads/merge",
+        Some(json!({"targetLeadId": known, "sourceLeadIds": [visitor]})),
+    )
+    .await;
+    assert_eq!(merged["mergedSources"], json!([visitor]));
+    assert_eq!(merged["movedEvents"], 2);
+    assert_eq!(merged["movedAliases"], 1);
+    assert_eq!(merged["truncatedEvents"], 0);
+    let rs = merged["rescore"]["after"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(merged["rescore"]["before"][&rs], 10.0);
+    assert_eq!(merged["rescore"]["after"][&rs], 16.0);
+    assert_eq!(score(&app, &known).await, 16.0);
+
+    // the history is the target's now, nothing lost; the source is marked merged
+    let (_, events) = app
+        .get(&format!("/v1/leads/{known}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 3);
+    let (_, src) = app
+        .get(&format!("/v1/leads/{visitor}"), &app.admin_token)
+        .await;
+    assert_eq!(src["lead"]["merged_into"], known.as_str());
+    let (_, aliases) = app
+        .get(&format!("/v1/leads/{known}/aliases"), &app.admin_token)
+        .await;
+    let kinds: Vec<&str> = aliases
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alias_kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"cookie") && kinds.contains(&"email"));
+    // the visitor's cookie and its old id now reach the target
+    let ack = event(
+        &app,
+        json!({"event_type": "Visit", "aliases": [{"alias_kind": "cookie", "raw_value": "ck-1"}]}),
+    )
+    .await;
+    assert_eq!(ack["lead_id"], known.as_str());
+    let ack = event(&app, json!({"event_type": "Visit", "lead_id": visitor})).await;
+    assert_eq!(ack["lead_id"], known.as_str());
+    let (_, found) = app
+        .get("/v1/leads/lookup?kind=cookie&value=ck-1", &app.admin_token)
+        .await;
+    assert_eq!(found["lead_id"], known.as_str());
+    // merging it again is a conflict; merged leads are not listed
+    let (s, _) = app
+        .post(
+            "/v1/leads/merge",
+            &app.admin_token,
+            json!({"targetLeadId": known, "sourceLeadIds": [visitor]}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    let (_, list) = app.get("/v1/leads", &app.admin_token).await;
+    assert_eq!(list["total"], 1);
+
+    // keep_latest truncation keeps only the newest events
+    let third = by_email(&app, "Demo", "third@example.com").await;
+    let merged = ok(
+        &app,
+        Method::POST,
+        "/v1/leads/merge",
+        Some(json!({"targetLeadId": third, "sourceLeadIds": [known],
+                    "truncate": {"policy": "keep_latest", "max_events": 2}})),
+    )
+    .await;
+    assert_eq!(merged["truncatedEvents"], 4);
+    let (_, events) = app
+        .get(&format!("/v1/leads/{third}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn reset_zeroes_the_score_keeps_events_and_ignores_backfills() {
+    let app = spawn_app().await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Demo", "weight": 10})),
+    )
+    .await;
+    let lead = by_email(&app, "Demo", "reset@example.com").await;
+    event(&app, json!({"event_type": "Demo", "lead_id": lead})).await;
+    assert_eq!(score(&app, &lead).await, 20.0);
+
+    let mut sse = app
+        .client
+        .get(app.url(&format!("/v1/stream?access_token={}", app.admin_token)))
+        .send()
+        .await
+        .unwrap();
+    let r = ok(
+        &app,
+        Method::POST,
+        &format!("/v1/leads/{lead}/reset-score"),
+        None,
+    )
+    .await;
+    assert_eq!(r["status"], "ok");
+    let prev: Vec<f64> = r["previous_scores"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(prev, vec![20.0]);
+    assert_eq!(score(&app, &lead).await, 0.0);
+    // listeners hear the reset
+    let mut seen = String::new();
+    while !seen.contains("\"cause\":\"reset\"") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), sse.chunk())
+            .await
+            .expect("a score_update for the reset")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains("\"before\":20.0") && seen.contains("\"after\":0.0"),
+        "{seen}"
+    );
+
+    // events are kept, with a score_reset entry on the timeline
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    let entry = events
+        .iter()
+        .find(|e| e["event_type"] == "score_reset")
+        .unwrap();
+    assert_eq!(entry["system"], true);
+    assert_eq!(entry["channel"], "system");
+
+    // a backfill dated before the reset does not undo it; a new event counts
+    let backfill = event(
+        &app,
+        json!({"event_type": "Demo", "lead_id": lead, "timestamp": "2026-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(backfill["deltas"][0]["delta"], 0.0);
+    event(&app, json!({"event_type": "Demo", "lead_id": lead})).await;
+    assert_eq!(score(&app, &lead).await, 10.0);
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert!(l["lead"]["score_reset_at"].is_string());
+
+    // a new actor (after the OU reloads) rebuilds the same state from the store
+    let (s, _) = app
+        .post(
+            &format!("/v1/leads/{lead}/reset-score"),
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post("/v1/leads/nope/reset-score", &app.admin_token, json!({}))
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn leads_list_filter_sort_search_and_export() {
+    let app = spawn_app().await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Demo", "weight": 10})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Visit", "weight": 2})),
+    )
+    .await;
+    let hot = by_email(&app, "Demo", "hot@acme.com").await;
+    event(&app, json!({"event_type": "Demo", "lead_id": hot})).await;
+    let warm = by_email(&app, "Demo", "warm@acme.com").await;
+    let cold = by_email(&app, "Visit", "cold@other.org").await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/leads",
+        Some(json!({"id": "quiet-1"})),
+    )
+    .await;
+
+    let (_, page) = app.get("/v1/leads", &app.admin_token).await;
+    let ids: Vec<&str> = page["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![hot.as_str(), warm.as_str(), cold.as_str(), "quiet-1"]
+    );
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["page"].as_u64(),
+            page["limit"].as_u64()
+        ),
+        (Some(4), Some(1), Some(50))
+    );
+    assert_eq!(page["leads"][0]["score"], 20.0);
+
+    let ids_of = |v: &Value| -> Vec<String> {
+        v["leads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (query, want) in [
+        ("min_score=5&max_score=15", vec![warm.clone()]),
+        (
+            "min_score=1&sort_by=score&sort_order=asc",
+            vec![cold.clone(), warm.clone(), hot.clone()],
+        ),
+        ("event_type=Visit", vec![cold.clone()]),
+        ("last_active=7d&sort_by=id&sort_order=asc", {
+            let mut v = vec![hot.clone(), warm.clone(), cold.clone()];
+            v.sort();
+            v
+        }),
+        ("range=today&min_score=15", vec![hot.clone()]),
+        ("search=acme", vec![hot.clone(), warm.clone()]),
+        ("page=2&limit=3", vec!["quiet-1".to_string()]),
+    ] {
+        let (s, r) = app
+            .get(&format!("/v1/leads?{query}"), &app.admin_token)
+            .await;
+        assert_eq!(s, 200, "{query}: {r}");
+        assert_eq!(ids_of(&r), want, "{query}");
+    }
+    for query in [
+        "limit=0",
+        "limit=501",
+        "page=0",
+        "range=forever",
+        "last_active=soon",
+        "sort_by=nope",
+        "min_score=9&max_score=1",
+        "search=a",
+        "bogus=1",
+    ] {
+        let (s, e) = app
+            .get(&format!("/v1/leads?{query}"), &app.admin_token)
+            .await;
+        assert!(s == 400 || s == 422, "{query}: {s} {e}");
+        assert!(e["error"]["code"].is_string(), "{query}: {e}");
+    }
+
+    // search: id prefix or alias text, at most 10
+    let (_, found) = app.get("/v1/leads/search?q=quiet", &app.admin_token).await;
+    assert_eq!(found[0]["id"], "quiet-1");
+    let (_, found) = app.get("/v1/leads/search?q=COLD@", &app.admin_token).await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["id"], cold.as_str());
+    let (s, _) = app.get("/v1/leads/search?q=x", &app.admin_token).await;
+    assert_eq!(s, 422);
+
+    // export: CSV of the filtered list
+    let res = app
+        .req(
+            Method::GET,
+            "/v1/leads/export?search=acme",
+            &app.admin_token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("lead_id,alias,engagement_score"));
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with(&format!("{hot},hot@acme.com,20")),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn update_owner_aliases_lookup_and_delete() {
+    let app = spawn_app().await;
+    let lead = by_email(&app, "Visit", "pat@example.com").await;
+
+    // PUT replaces metadata; PATCH merges and a null removes a key
+    let l = ok(
+        &app,
+        Method::PUT,
+        &format!("/v1/leads/{lead}"),
+        Some(json!({"metadata": {"plan": "Pro", "seats": 5}, "account_id": "acct_1"})),
+    )
+    .await;
+    assert_eq!(l["metadata"], json!({"plan": "Pro", "seats": 5}));
+    assert_eq!(l["account_id"], "acct_1");
+    let l = ok(
+        &app,
+        Method::PATCH,
+        &format!("/v1/leads/{lead}"),
+        Some(json!({"industry": "SaaS", "seats": null})),
+    )
+    .await;
+    assert_eq!(l["metadata"], json!({"plan": "Pro", "industry": "SaaS"}));
+    assert_eq!(l["account_id"], "acct_1");
+    let l = ok(
+        &app,
+        Method::PUT,
+        &format!("/v1/leads/{lead}"),
+        Some(json!({"metadata": {}, "account_id": null})),
+    )
+    .await;
+    assert!(l["account_id"].is_null());
+    let (s, _) = app
+        .call(
+            app.req(Method::PUT, &format!("/v1/leads/{lead}"), &app.admin_token)
+                .json(&json!({"metadata": "nope"})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .call(
+            app.req(Method::PATCH, "/v1/leads/missing", &app.admin_token)
+                .json(&json!({"a": 1})),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // update-by-alias merges attributes silently (no timeline entry) and links accounts
+    let r = ok(&app, Method::POST, "/v1/leads/update-by-alias",
+        Some(json!({"alias_value": "PAT@example.com", "attributes": {"title": "CTO"}, "account_id": "acct_9"}))).await;
+    assert_eq!(
+        (
+            r["lead_id"].as_str(),
+            r["updated"].as_u64(),
+            r["account_linked"].as_bool()
+        ),
+        (Some(lead.as_str()), Some(1), Some(true))
+    );
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 1);
+    for body in [
+        json!({"alias_value": "pat@example.com"}),
+        json!({"alias_value": "pat@example.com", "attributes": {"bad/key": 1}}),
+        json!({"alias_value": "not-an-email", "attributes": {"a": 1}}),
+    ] {
+        let (s, e) = app
+            .post("/v1/leads/update-by-alias", &app.admin_token, body.clone())
+            .await;
+        assert_eq!(s, 422, "{body}: {e}");
+    }
+    let (s, _) = app
+        .post(
+            "/v1/leads/update-by-alias",
+            &app.admin_token,
+            json!({"alias_value": "nobody@example.com", "attributes": {"a": 1}}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (_, found) = app
+        .get("/v1/leads/lookup?value=pat@example.com", &app.admin_token)
+        .await;
+    assert_eq!(found["email"], "pat@example.com");
+    assert_eq!(found["metadata"]["title"], "CTO");
+
+    // owners must be members of the org; the name defaults to the member's
+    let (member_id, _) = app.member("rep@example.com", "member").await;
+    let r = ok(
+        &app,
+        Method::PUT,
+        &format!("/v1/leads/{lead}/owner"),
+        Some(json!({"owner_id": member_id})),
+    )
+    .await;
+    assert_eq!(r["message"], "owner assigned");
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert_eq!(
+        (
+            l["lead"]["owner_id"].as_str(),
+            l["lead"]["owner_name"].as_str()
+        ),
+        (Some(member_id.as_str()), Some("T User"))
+    );
+    let (s, e) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/leads/{lead}/owner"),
+                &app.admin_token,
+            )
+            .json(&json!({"owner_id": "om_unknown"})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["details"]["field"].as_str()),
+        (422, Some("owner_id"))
+    );
+    let other = by_email(&app, "Visit", "other@example.com").await;
+    let r = ok(&app, Method::POST, "/v1/leads/bulk-owner",
+        Some(json!({"lead_ids": [lead, other, "missing", other], "owner_id": member_id, "owner_name": "Rep One"}))).await;
+    assert_eq!(r["affected"], 2);
+    let r = ok(
+        &app,
+        Method::POST,
+        "/v1/leads/bulk-owner",
+        Some(json!({"lead_ids": [lead], "owner_id": null})),
+    )
+    .await;
+    assert_eq!(r["affected"], 1);
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert!(l["lead"]["owner_id"].is_null());
+    let too_many: Vec<String> = (0..501).map(|i| format!("l{i}")).collect();
+    let (s, _) = app
+        .post(
+            "/v1/leads/bulk-owner",
+            &app.admin_token,
+            json!({"lead_ids": too_many}),
+        )
+        .await;
+    assert_eq!(s, 422);
+
+    // a viewer reads but cannot change
+    let (_, viewer) = app.ou_member("viewer@example.com", "Viewer").await;
+    let (s, _) = app.get(&format!("/v1/leads/{lead}/aliases"), &viewer).await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .call(app.req(Method::DELETE, &format!("/v1/leads/{lead}"), &viewer))
+        .await;
+    assert_eq!(s, 403);
+
+    // delete takes the lead, its aliases and events; the status says so
+    let (s, gone) = app
+        .call(app.req(
+            Method::DELETE,
+            &format!("/v1/leads/{lead}"),
+            &app.admin_token,
+        ))
+        .await;
+    assert_eq!(s, 200, "{gone}");
+    assert_eq!(
+        (
+            gone["status"].as_str(),
+            gone["deleted_events"].as_u64(),
+            gone["deleted_aliases"].as_u64()
+        ),
+        (Some("completed"), Some(1), Some(1))
+    );
+    let (s, st) = app
+        .get(
+            &format!("/v1/leads/{lead}/deletion-status"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!((s, st["status"].as_str()), (200, Some("completed")));
+    let (s, _) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .get(
+            &format!("/v1/leads/{other}/deletion-status"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, 404);
+    // the alias is free again: it makes a new lead
+    let again = by_email(&app, "Visit", "pat@example.com").await;
+    assert_ne!(again, lead);
+}
