@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod engagement;
 pub mod engine;
+pub mod explain;
 pub mod leads;
 pub mod metrics;
 pub mod tenancy;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod explain;
 pub mod ids;
 pub mod leads;
 pub mod page;

@@ -74,7 +74,8 @@ impl AppState {
         (name = "events", description = "Engagement event ingestion"),
         (name = "leads", description = "Leads and their live scores"),
         (name = "rules", description = "Engagement rulesets and scoring rules"),
-        (name = "stream", description = "Server-sent events")
+        (name = "stream", description = "Server-sent events"),
+        (name = "public", description = "Shared content that needs no authentication")
     )
 )]
 struct ApiDoc;
@@ -179,6 +180,11 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::leads::aliases))
         .routes(routes!(routes::leads::owner))
         .routes(routes!(routes::leads::reset_score))
+        .routes(routes!(routes::leads::explain))
+        .routes(routes!(routes::leads::why))
+        .routes(routes!(routes::leads::why_batch))
+        .routes(routes!(routes::leads::share_explain))
+        .routes(routes!(routes::public::explain))
         .routes(routes!(routes::leads::score))
         .routes(routes!(routes::leads::events))
         .routes(routes!(routes::stream::stream))

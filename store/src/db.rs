@@ -36,6 +36,8 @@ impl StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Surreal<Any>,
+    /// Queries sent to the database (each `query` call, however many statements).
+    queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -67,7 +69,10 @@ impl Store {
         db.use_ns(opts.namespace.as_str())
             .use_db(opts.database.as_str())
             .await?;
-        let store = Store { db };
+        let store = Store {
+            db,
+            queries: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -83,8 +88,15 @@ impl Store {
         Ok(())
     }
 
+    /// How many queries this store (and its clones) sent so far.
+    pub fn query_count(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Runs `sql` with `vars` bound (a JSON object), failing on the first statement error.
     pub(crate) async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults> {
+        self.queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut res = self.db.query(sql).bind(vars).await?;
         let errors = res.take_errors();
         if errors.is_empty() {

@@ -714,6 +714,60 @@ impl Store {
         .await
     }
 
+    /// Every event of many leads of the OU, in time order, in one query.
+    pub async fn events_of_leads(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_ids: &[String],
+    ) -> Result<Vec<StoredEvent>> {
+        self.rows(
+            "SELECT * FROM event WHERE org_id = $org AND ou_id = $ou AND lead_id IN $leads ORDER BY occurred_at, id",
+            json!({ "org": org_id, "ou": ou_id, "leads": lead_ids }),
+            0,
+        )
+        .await
+    }
+
+    /// Stores a share link under the hash of its token.
+    pub async fn create_share_link(
+        &self,
+        token_hash: &str,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+        created_by: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        self.run(
+            "CREATE type::record('share_link', $key) CONTENT { org_id: $org, ou_id: $ou, lead_id: $lead, created_by: $by, created_at: $now, expires_at: $exp }",
+            json!({
+                "key": token_hash, "org": org_id, "ou": ou_id, "lead": lead_id, "by": created_by,
+                "exp": expires_at, "now": leadwire_models::time::format(&leadwire_models::time::now()),
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A share link by the hash of its token: `(org, ou, lead, expires_at)`.
+    pub async fn share_link(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, String, String, String)>> {
+        let row: Option<Value> = self
+            .row(
+                "SELECT org_id, ou_id, lead_id, expires_at FROM type::record('share_link', $key)",
+                json!({ "key": token_hash }),
+                0,
+            )
+            .await?;
+        Ok(row.and_then(|r| {
+            let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+            Some((s("org_id")?, s("ou_id")?, s("lead_id")?, s("expires_at")?))
+        }))
+    }
+
     /// Events of the OU by id (absent ids are simply missing).
     pub async fn events_by_ids(
         &self,

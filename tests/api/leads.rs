@@ -611,3 +611,171 @@ async fn update_owner_aliases_lookup_and_delete() {
     let again = by_email(&app, "Visit", "pat@example.com").await;
     assert_ne!(again, lead);
 }
+
+#[tokio::test]
+async fn explain_why_batch_why_and_shared_links() {
+    let app = spawn_app().await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Demo", "weight": 10, "half_life_days": 7})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Visit", "weight": 2})),
+    )
+    .await;
+    let lead = by_email(&app, "Visit", "why@example.com").await;
+    event(&app, json!({"event_type": "Visit", "lead_id": lead})).await;
+    event(&app, json!({"event_type": "Visit", "lead_id": lead})).await;
+    let week_ago = (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339();
+    event(
+        &app,
+        json!({"event_type": "Demo", "lead_id": lead, "timestamp": week_ago}),
+    )
+    .await;
+    event(&app, json!({"event_type": "Webinar", "lead_id": lead})).await;
+
+    // three visits in one session: 2 + 2 + 2.5 (surge), and a Demo a half-life ago: 5
+    let (s, x) = app
+        .get(&format!("/v1/leads/{lead}/explain"), &app.admin_token)
+        .await;
+    assert_eq!(s, 200, "{x}");
+    assert_eq!(x["score"], 11.5);
+    assert_eq!(x["range_hours"], 24);
+    assert_eq!(x["top_drivers"][0]["event_type"], "Visit");
+    assert_eq!(x["top_drivers"][0]["points"], 6.5);
+    assert_eq!(
+        x["top_drivers"].as_array().unwrap().len(),
+        1,
+        "the Demo is outside 24 h"
+    );
+    assert_eq!(
+        (x["surge_event_count"].as_u64(), x["surge_total"].as_f64()),
+        (Some(1), Some(0.5))
+    );
+    assert_eq!(x["decay_applied"], 5.0);
+    assert_eq!(x["inorganic_count"], 1);
+    assert_eq!(x["snapshot"].as_array().unwrap().len(), 2);
+    let (_, x) = app
+        .get(
+            &format!("/v1/leads/{lead}/explain?hours=200"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(x["top_drivers"].as_array().unwrap().len(), 2);
+    for q in ["hours=0", "hours=x", "ruleset_id=rs_nope"] {
+        let (s, _) = app
+            .get(&format!("/v1/leads/{lead}/explain?{q}"), &app.admin_token)
+            .await;
+        assert!(s == 422 || s == 404, "{q}: {s}");
+    }
+
+    let (_, why) = app
+        .get(&format!("/v1/leads/{lead}/why"), &app.admin_token)
+        .await;
+    assert_eq!(
+        why["summary"],
+        "Score 11.50: 3 \"Visit\" events (6.50 pts) and 1 \"Demo\" event (5 pts)."
+    );
+    assert_eq!(why["factors"][0]["share"], 0.57);
+    assert_eq!(why["disqualified"], false);
+
+    // batch: a fixed number of store queries whatever N; other OUs' ids are missing
+    let (_, _, other) = app.second_org().await;
+    let (_, theirs) = app.post("/v1/leads", &other, json!({"id": "theirs"})).await;
+    assert_eq!(theirs["id"], "theirs");
+    let mut many = vec![lead.clone()];
+    for i in 0..30 {
+        many.push(by_email(&app, "Visit", &format!("m{i}@example.com")).await);
+    }
+    let count = |ids: String| {
+        let app = &app;
+        async move {
+            let before = app.core.store.query_count();
+            let (s, r) = app
+                .get(&format!("/v1/leads/why?lead_ids={ids}"), &app.admin_token)
+                .await;
+            assert_eq!(s, 200, "{r}");
+            (app.core.store.query_count() - before, r)
+        }
+    };
+    let (one, r) = count(format!("{lead},theirs,{lead}")).await;
+    assert_eq!(r["missing"], json!(["theirs"]));
+    assert_eq!(r["summaries"][&lead], why["summary"]);
+    let (thirty_one, r) = count(many.join(",")).await;
+    assert_eq!(r["summaries"].as_object().unwrap().len(), 31);
+    assert_eq!(one, thirty_one, "queries must not grow with N");
+    assert!(one <= 8, "{one} queries");
+    let (_, empty) = app.get("/v1/leads/why?lead_ids=", &app.admin_token).await;
+    assert_eq!(empty, json!({"summaries": {}, "missing": []}));
+    let too_many: Vec<String> = (0..201).map(|i| format!("l{i}")).collect();
+    let (s, _) = app
+        .get(
+            &format!("/v1/leads/why?lead_ids={}", too_many.join(",")),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, 422);
+
+    // shared links: public, 7 days, 404 unknown, 410 expired
+    let (s, link) = app
+        .post(
+            &format!("/v1/leads/{lead}/share-explain"),
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{link}");
+    let token = link["token"].as_str().unwrap();
+    assert!(link["share_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/v1/public/explain/{token}")));
+    let public = app
+        .client
+        .get(app.url(&format!("/v1/public/explain/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 200);
+    let public: Value = public.json().await.unwrap();
+    assert_eq!(
+        (public["lead_name"].as_str(), public["score"].as_f64()),
+        (Some("why@example.com"), Some(11.5))
+    );
+    let unknown = app
+        .client
+        .get(app.url("/v1/public/explain/shx_nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    app.core
+        .store
+        .create_share_link(
+            &leadwire_models::auth::hash_secret("shx_old"),
+            "org",
+            &app.ou_id,
+            &lead,
+            "someone",
+            "2026-01-01T00:00:00.000000Z",
+        )
+        .await
+        .unwrap();
+    let expired = app
+        .client
+        .get(app.url("/v1/public/explain/shx_old"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 410);
+    let (s, _) = app
+        .post("/v1/leads/nope/share-explain", &app.admin_token, json!({}))
+        .await;
+    assert_eq!(s, 404);
+}

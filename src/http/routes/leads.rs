@@ -5,6 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use leadwire_actors::leads::BatchScore;
 use leadwire_models::events::StoredEvent;
+use leadwire_models::explain::{Explanation, ShareLink, Why, WhyBatch};
 use leadwire_models::leads::{
     Affected, BatchScoresInput, BulkOwnerInput, DeletionStatus, Lead, LeadAlias, LeadInput,
     LeadListParams, LeadPage, LeadScore, LeadUpdate, LeadWithAccount, LookupParams, LookupResult,
@@ -278,4 +279,89 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<StoredEvent>>> {
     Ok(Json(state.core.lead_events(&t, &id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainQuery {
+    /// Window for drivers and surge boosts, in hours (default 24).
+    pub hours: Option<u32>,
+    /// The ruleset to explain (default the primary one).
+    pub ruleset_id: Option<String>,
+}
+
+/// Top drivers, rule weights snapshot, surge boosts, decay applied and reset of a lead's
+/// score.
+#[utoipa::path(get, path = "/v1/leads/{id}/explain", tag = "leads", params(("id" = String, Path), ExplainQuery),
+    responses((status = 200, body = Explanation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn explain(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Query(q): Query<ExplainQuery>,
+) -> ApiResult<Json<Explanation>> {
+    Ok(Json(
+        state
+            .core
+            .explain_lead(&t, &id, q.hours, q.ruleset_id.as_deref())
+            .await?,
+    ))
+}
+
+/// Ranked factors and a plain-language summary of a lead's score.
+#[utoipa::path(get, path = "/v1/leads/{id}/why", tag = "leads", params(("id" = String, Path)),
+    responses((status = 200, body = Why), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn why(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Why>> {
+    Ok(Json(state.core.why_lead(&t, &id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WhyBatchQuery {
+    /// Comma-separated lead ids, at most 200 (duplicates ignored).
+    pub lead_ids: String,
+}
+
+/// Plain-language summaries for up to 200 leads in one round trip (a fixed number of
+/// store queries whatever their number); ids not in this OU are listed in `missing`.
+#[utoipa::path(get, path = "/v1/leads/why", tag = "leads", params(WhyBatchQuery),
+    responses((status = 200, body = WhyBatch), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn why_batch(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Query(q): Query<WhyBatchQuery>,
+) -> ApiResult<Json<WhyBatch>> {
+    Ok(Json(state.core.why_batch(&t, &q.lead_ids).await?))
+}
+
+/// A read-only link to the lead's score explanation, valid for 7 days, that needs no
+/// account.
+#[utoipa::path(post, path = "/v1/leads/{id}/share-explain", tag = "leads", params(("id" = String, Path)),
+    responses((status = 201, body = ShareLink), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn share_explain(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<ShareLink>)> {
+    let (token, expires_at) = state.core.share_explain(&t, &id).await?;
+    let base = state.config.public_url.clone().unwrap_or_else(|| {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    });
+    Ok((
+        StatusCode::CREATED,
+        Json(ShareLink {
+            share_url: format!("{}/v1/public/explain/{token}", base.trim_end_matches('/')),
+            token,
+            expires_at,
+        }),
+    ))
 }

@@ -8,6 +8,7 @@ pub mod leads;
 pub mod me;
 pub mod members;
 pub mod org_units;
+pub mod public;
 pub mod root;
 pub mod rules;
 pub mod settings;
