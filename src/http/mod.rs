@@ -75,7 +75,8 @@ impl AppState {
         (name = "leads", description = "Leads and their live scores"),
         (name = "rules", description = "Engagement rulesets and scoring rules"),
         (name = "stream", description = "Server-sent events"),
-        (name = "public", description = "Shared content that needs no authentication")
+        (name = "public", description = "Shared content that needs no authentication"),
+        (name = "analytics", description = "Totals, event statistics, top leads and score gains")
     )
 )]
 struct ApiDoc;
@@ -185,6 +186,10 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::leads::why_batch))
         .routes(routes!(routes::leads::share_explain))
         .routes(routes!(routes::public::explain))
+        .routes(routes!(routes::analytics::overview))
+        .routes(routes!(routes::analytics::stats))
+        .routes(routes!(routes::analytics::top_leads))
+        .routes(routes!(routes::analytics::recent_gains))
         .routes(routes!(routes::leads::score))
         .routes(routes!(routes::leads::events))
         .routes(routes!(routes::stream::stream))

@@ -188,3 +188,97 @@ async fn events_list_filter_explain_export_and_delete() {
         .await;
     assert_eq!(events.as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn analytics_totals_stats_top_leads_and_gains() {
+    let app = spawn_app().await;
+    let (s, _) = app
+        .post(
+            "/v1/rules",
+            &app.admin_token,
+            json!({"event_type": "Demo", "weight": 10}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let mut leads = Vec::new();
+    for (email, demos) in [("a@x.io", 3), ("b@x.io", 1), ("c@x.io", 0)] {
+        let (_, r) = app
+            .post(
+                "/v1/events",
+                &app.admin_token,
+                json!({"event_type": "Visit", "aliases": [{"alias_kind": "email", "raw_value": email}],
+                       "timestamp": "2026-10-01T00:00:00Z"}),
+            )
+            .await;
+        let lead = r["metadata"]["lead_id"].as_str().unwrap().to_string();
+        for _ in 0..demos {
+            let (s, _) = app
+                .post(
+                    "/v1/events",
+                    &app.admin_token,
+                    json!({"event_type": "Demo", "lead_id": lead}),
+                )
+                .await;
+            assert_eq!(s, 201);
+        }
+        leads.push(lead);
+    }
+    let (_, a) = app.get("/v1/analytics", &app.admin_token).await;
+    assert_eq!(a["totals"]["leads"], 3);
+    assert_eq!(a["totals"]["events"], 7);
+    assert_eq!(a["totals"]["events_24h"], 4);
+    assert_eq!(a["totals"]["active_leads_7d"], 2);
+    // 3 Demos in one session: 10 + 10 + 12.5; one Demo: 10; none: 0
+    assert_eq!(a["totals"]["average_score"], 14.17);
+    assert_eq!(
+        a["by_event_type"],
+        json!([{"key": "Demo", "count": 4}, {"key": "Visit", "count": 3}])
+    );
+    assert_eq!(a["by_channel"], json!([{"key": "web", "count": 7}]));
+
+    let (_, st) = app.get("/v1/analytics/stats", &app.admin_token).await;
+    assert_eq!(
+        st["counts"],
+        json!({"last_24h": 4, "last_7d": 4, "last_30d": 4, "all": 7})
+    );
+    assert_eq!(st["top_event_types"][0]["key"], "Demo");
+
+    let (_, top) = app
+        .get("/v1/analytics/top-leads?limit=2", &app.admin_token)
+        .await;
+    let top: Vec<(&str, f64)> = top
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["lead_id"].as_str().unwrap(), l["score"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        top,
+        vec![(leads[0].as_str(), 32.5), (leads[1].as_str(), 10.0)]
+    );
+
+    let (_, gains) = app
+        .get("/v1/analytics/recent-gains", &app.admin_token)
+        .await;
+    assert_eq!(gains[0]["lead_id"], leads[0].as_str());
+    assert_eq!(
+        (gains[0]["gain"].as_f64(), gains[0]["events"].as_u64()),
+        (Some(32.5), Some(4))
+    );
+    assert_eq!(gains.as_array().unwrap().len(), 2);
+    for q in [
+        "top-leads?limit=0",
+        "top-leads?limit=101",
+        "recent-gains?hours=0",
+        "recent-gains?nope=1",
+    ] {
+        let (s, _) = app
+            .get(&format!("/v1/analytics/{q}"), &app.admin_token)
+            .await;
+        assert_eq!(s, 422, "{q}");
+    }
+    // another org sees its own (empty) numbers
+    let (_, _, other) = app.second_org().await;
+    let (_, a) = app.get("/v1/analytics", &other).await;
+    assert_eq!(a["totals"]["events"], 0);
+}

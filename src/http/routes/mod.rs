@@ -2,6 +2,7 @@
 //! `utoipa_axum::routes!`, so it cannot exist without its OpenAPI description.
 
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod events;
 pub mod leads;
