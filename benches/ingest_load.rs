@@ -1,0 +1,301 @@
+//! Event-ingest load generator: drives a real Leadwire (HTTP, embedded SurrealKV) and, in
+//! the same run, measures the storage limit (raw batched INSERT of the same event rows
+//! into embedded SurrealKV, no server in between). Prints events/s, latency percentiles
+//! and the ratios, then the resident memory of 100,000 live lead actors.
+//!
+//! `cargo bench --bench ingest_load` (release profile). Sizes: `LW_SINGLE_EVENTS` (default
+//! 20000), `LW_CONNS` (64), `LW_BATCH_EVENTS` (100000), `LW_ACTORS` (100000).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leadwire::{Application, Config};
+use leadwire_models::events::StoredEvent;
+use leadwire_store::engagement::event_row;
+use leadwire_store::{Store, StoreOptions, WriteBatch};
+use serde_json::{json, Value};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+struct Report {
+    events: usize,
+    secs: f64,
+    latencies: Vec<Duration>,
+}
+
+impl Report {
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.secs
+    }
+    fn print(&mut self, name: &str, storage: f64) {
+        self.latencies.sort();
+        println!(
+            "{name:<28} {:>9.0} events/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ratio to storage limit {:.2}",
+            self.rate(),
+            percentile(&self.latencies, 0.50),
+            percentile(&self.latencies, 0.99),
+            self.rate() / storage
+        );
+    }
+}
+
+fn stored_event(i: usize, lead: usize) -> StoredEvent {
+    StoredEvent {
+        event_id: format!("ev_raw_{i:09}"),
+        org_id: "org_bench".into(),
+        unit_id: "ou_bench".into(),
+        lead_id: format!("ld_{lead}"),
+        event_type: "Page View".into(),
+        occurred_at: leadwire_models::time::format(&leadwire_models::time::now()),
+        received_at: leadwire_models::time::format(&leadwire_models::time::now()),
+        channel: "web".into(),
+        metadata: json!({"page": "/pricing", "utm_campaign": "fall"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        system: false,
+        deltas: Default::default(),
+    }
+}
+
+/// Raw batched INSERTs of event rows, `batch` rows per transaction.
+async fn storage_limit(total: usize, batch: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("surrealkv://{}", dir.path().join("raw").display());
+    let store = Store::open(&StoreOptions::new(url)).await.expect("store");
+    let started = Instant::now();
+    let mut i = 0;
+    while i < total {
+        let rows = (i..(i + batch).min(total))
+            .map(|n| event_row(&stored_event(n, n % 10_000)))
+            .collect();
+        store
+            .commit(&WriteBatch {
+                events: rows,
+                ..WriteBatch::default()
+            })
+            .await
+            .expect("insert");
+        i += batch;
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn single_events(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    total: usize,
+    conns: usize,
+) -> Report {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (client, base, token, next) = (
+                client.clone(),
+                base.to_string(),
+                token.to_string(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let body = json!({
+                        "event_type": if i % 4 == 0 { "Demo Request" } else { "Page View" },
+                        "aliases": [{"alias_kind": "email", "raw_value": format!("single{}@bench.io", i % 10_000)}],
+                        "metadata": {"page": "/pricing"},
+                    });
+                    let t = Instant::now();
+                    let r = client
+                        .post(format!("{base}/v1/events"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("request");
+                    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.expect("task"));
+    }
+    Report {
+        events: total,
+        secs: started.elapsed().as_secs_f64(),
+        latencies,
+    }
+}
+
+async fn batches(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    total: usize,
+    conns: usize,
+    prefix: &str,
+    leads: usize,
+) -> Report {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (client, base, token, next, prefix) = (
+                client.clone(),
+                base.to_string(),
+                token.to_string(),
+                next.clone(),
+                prefix.to_string(),
+            );
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let start = next.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
+                    if start >= total {
+                        break;
+                    }
+                    let events: Vec<Value> = (start..(start + 1000).min(total))
+                        .map(|i| json!({
+                            "event_type": "Page View",
+                            "aliases": [{"alias_kind": "cookie", "raw_value": format!("{prefix}{}", i % leads)}],
+                        }))
+                        .collect();
+                    let t = Instant::now();
+                    let r = client
+                        .post(format!("{base}/v1/events/batch"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "events": events }))
+                        .send()
+                        .await
+                        .expect("request");
+                    assert_eq!(r.status(), 200);
+                    let v: Value = r.json().await.expect("json");
+                    assert_eq!(v["rejected"], 0, "{v}");
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.expect("task"));
+    }
+    Report {
+        events: total,
+        secs: started.elapsed().as_secs_f64(),
+        latencies,
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let single = env("LW_SINGLE_EVENTS", 20_000);
+        let conns = env("LW_CONNS", 64);
+        let batch_total = env("LW_BATCH_EVENTS", 100_000);
+        let actors = env("LW_ACTORS", 100_000);
+
+        println!("storage limit: raw INSERT of event rows into embedded SurrealKV, 1000 per transaction");
+        let storage = storage_limit(batch_total, 1000).await;
+        println!("{:<28} {:>9.0} events/s", "storage limit", storage);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::for_tests();
+        config.db = format!("surrealkv://{}", dir.path().join("server").display());
+        config.rate_limit.enabled = false;
+        config.lead_idle_seconds = 3600;
+        config.admin_email = Some("bench@leadwire.local".into());
+        config.admin_password = Some("bench-password-1".into());
+        let app = Application::build(config).await.expect("server");
+        let base = format!("http://{}", app.addr);
+        let core = app.state.core.clone();
+        let (org_id, ou_id) = app
+            .bootstrap
+            .as_ref()
+            .map(|b| (b.org_id.clone(), b.ou_id.clone()))
+            .unwrap_or_default();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(conns)
+            .build()
+            .expect("client");
+        let login: Value = client
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({"email": "bench@leadwire.local", "password": "bench-password-1"}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        let token = login["token"].as_str().expect("token").to_string();
+        for (t, w, hl) in [("Demo Request", 10, json!(30)), ("Page View", 1, json!(7))] {
+            let r = client
+                .post(format!("{base}/v1/rules"))
+                .bearer_auth(&token)
+                .json(&json!({"event_type": t, "weight": w, "half_life_days": hl}))
+                .send()
+                .await
+                .expect("rule");
+            assert_eq!(r.status(), 201);
+        }
+
+        println!("server: real HTTP, {conns} connections for single events, 4 for batches of 1000");
+        single_events(&client, &base, &token, single, conns)
+            .await
+            .print("single event @64 conns", storage);
+        batches(&client, &base, &token, batch_total, 4, "batch", 10_000)
+            .await
+            .print("batch of 1000 @4 conns", storage);
+
+        let before_live = core.engine.live_leads(&org_id, &ou_id).await.unwrap_or(0);
+        let rss_before = rss_mib();
+        batches(&client, &base, &token, actors, 4, "actor", actors).await;
+        let live = core.engine.live_leads(&org_id, &ou_id).await.unwrap_or(0);
+        let rss_after = rss_mib();
+        println!(
+            "live lead actors: {live} (was {before_live}); resident memory {rss_after:.0} MiB (+{:.0} MiB, {:.1} KiB per added actor)",
+            rss_after - rss_before,
+            (rss_after - rss_before) * 1024.0 / (live.saturating_sub(before_live).max(1)) as f64
+        );
+    });
+}
