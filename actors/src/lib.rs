@@ -10,6 +10,7 @@ pub mod auth;
 pub mod engagement;
 pub mod engine;
 pub mod explain;
+pub mod import;
 pub mod leads;
 pub mod metrics;
 pub mod tenancy;
@@ -58,6 +59,10 @@ impl Core {
         let keys = auth::JwtKeys::new(secret.as_bytes(), auth.jwt_ttl_seconds);
         let metrics = Metrics::new();
         let engine = engine::Engine::start(store.clone(), metrics.clone(), engine_config);
+        let interrupted = store.interrupt_import_jobs().await?;
+        if interrupted > 0 {
+            tracing::warn!(jobs = interrupted, "import-jobs-interrupted-by-restart");
+        }
         Ok(Core(Arc::new(CoreInner {
             store,
             metrics,

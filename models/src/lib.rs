@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod explain;
 pub mod ids;
+pub mod import;
 pub mod leads;
 pub mod page;
 pub mod ratelimit;

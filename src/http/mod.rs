@@ -157,6 +157,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::rules::rescore))
         .routes(routes!(routes::events::ingest, routes::events::list))
         .routes(routes!(routes::events::export))
+        .routes(routes!(routes::events::import))
+        .routes(routes!(routes::events::import_status))
         .routes(routes!(routes::events::batch_delete))
         .routes(routes!(routes::events::explain))
         .routes(routes!(routes::events::event_types))

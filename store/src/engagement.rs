@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use leadwire_models::events::{Alias, EventFilter, FilterLogic, StoredEvent};
+use leadwire_models::import::ImportJob;
 use leadwire_models::leads::{DeletionStatus, Lead, LeadAlias, LeadFilter};
 use leadwire_models::rules::{Rule, Ruleset};
 use leadwire_models::scoring::ScoreTerms;
@@ -840,6 +841,47 @@ impl Store {
             .collect();
         c.sort();
         Ok(c)
+    }
+
+    /// Creates or replaces an import job's record.
+    pub async fn put_import_job(&self, org_id: &str, ou_id: &str, job: &ImportJob) -> Result<()> {
+        let mut c = content(job)?;
+        if let Some(o) = c.as_object_mut() {
+            o.insert("org_id".into(), json!(org_id));
+            o.insert("ou_id".into(), json!(ou_id));
+        }
+        self.run(
+            "UPSERT type::record('import_job', $id) CONTENT $c",
+            json!({ "id": job.job_id, "c": c }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn import_job(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        id: &str,
+    ) -> Result<Option<ImportJob>> {
+        self.row(
+            "SELECT * OMIT id FROM type::record('import_job', $id) WHERE org_id = $org AND ou_id = $ou",
+            json!({ "id": id, "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
+    /// Marks jobs left running by a stopped server as interrupted; how many.
+    pub async fn interrupt_import_jobs(&self) -> Result<u64> {
+        let rows: Vec<Value> = self
+            .rows(
+                "UPDATE import_job SET status = 'interrupted', finished_at = $now WHERE status = 'running' RETURN job_id",
+                json!({ "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
+                0,
+            )
+            .await?;
+        Ok(rows.len() as u64)
     }
 
     pub async fn count_events(&self, org_id: &str, ou_id: &str) -> Result<u64> {

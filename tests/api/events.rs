@@ -282,3 +282,122 @@ async fn analytics_totals_stats_top_leads_and_gains() {
     let (_, a) = app.get("/v1/analytics", &other).await;
     assert_eq!(a["totals"]["events"], 0);
 }
+
+#[tokio::test]
+async fn csv_import_runs_as_a_job_and_reports_bad_rows_by_number() {
+    let app = spawn_app().await;
+    let (s, _) = app
+        .post(
+            "/v1/rules",
+            &app.admin_token,
+            json!({"event_type": "Demo", "weight": 10}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let csv = "event_type,email,timestamp,metadata\n\
+               Demo,imp1@example.com,2026-11-20T10:00:00Z,\"{\"\"source\"\":\"\"csv\"\"}\"\n\
+               Demo,imp1@example.com,2026-11-21T10:00:00Z,\n\
+               Demo,not-an-email,,\n\
+               ,imp2@example.com,,\n\
+               Visit,imp2@example.com,,{bad json}\n\
+               Visit,imp2@example.com,,\n";
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("events.csv"),
+    );
+    let (s, job) = app
+        .call(
+            app.req(Method::POST, "/v1/events/import", &app.admin_token)
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(s, 202, "{job}");
+    assert_eq!(job["total_rows"], 6);
+    let id = job["job_id"].as_str().unwrap().to_string();
+    let mut done = Value::Null;
+    for _ in 0..100 {
+        let (_, j) = app
+            .get(&format!("/v1/events/import/{id}"), &app.admin_token)
+            .await;
+        if j["status"] == "completed" {
+            done = j;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        (
+            done["imported"].as_u64(),
+            done["failed"].as_u64(),
+            done["processed_rows"].as_u64()
+        ),
+        (Some(3), Some(3), Some(6))
+    );
+    let rows: Vec<u64> = done["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, vec![4, 5, 6]);
+    assert!(
+        done["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("email"),
+        "{done}"
+    );
+    // the good rows scored like any event
+    let (_, found) = app
+        .get("/v1/leads/lookup?value=imp1@example.com", &app.admin_token)
+        .await;
+    let lead = found["lead_id"].as_str().unwrap();
+    let (_, sc) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    assert_eq!(sc["score"], 20.0);
+    let (_, events) = app
+        .get(&format!("/v1/events?lead_id={lead}"), &app.admin_token)
+        .await;
+    assert_eq!(events[1]["metadata"]["source"], "csv");
+
+    // a raw text/csv body works too; a bad header or wrong type is refused as a whole
+    let (s, _) = app
+        .call(
+            app.req(Method::POST, "/v1/events/import", &app.admin_token)
+                .header("content-type", "text/csv")
+                .body("event_type,lead_id\nDemo,".to_string() + lead + "\n"),
+        )
+        .await;
+    assert_eq!(s, 202);
+    for (ct, body) in [
+        ("text/csv", "email\nx@y.io\n"),
+        ("text/csv", "event_type,colour\nDemo,red\n"),
+        ("text/csv", "event_type\n"),
+    ] {
+        let (s, e) = app
+            .call(
+                app.req(Method::POST, "/v1/events/import", &app.admin_token)
+                    .header("content-type", ct)
+                    .body(body.to_string()),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["details"]["field"].as_str()),
+            (422, Some("file")),
+            "{body}"
+        );
+    }
+    let (s, _) = app
+        .call(
+            app.req(Method::POST, "/v1/events/import", &app.admin_token)
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = app
+        .get("/v1/events/import/imp_nope", &app.admin_token)
+        .await;
+    assert_eq!(s, 404);
+}

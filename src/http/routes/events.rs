@@ -9,6 +9,8 @@ use leadwire_models::events::{
     DeletedEvents, EventExplanation, EventIdsInput, EventInput, EventListParams,
     EventTypeProperties, StoredEvent,
 };
+use leadwire_models::import::ImportJob;
+use leadwire_models::DomainError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -182,4 +184,74 @@ pub async fn channels(
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<String>>> {
     Ok(Json(state.core.channels(&t).await?))
+}
+
+/// Import events from a CSV file (multipart field `file`, or the raw body with
+/// `Content-Type: text/csv`). Columns: `event_type` (required), `lead_id`, `timestamp`,
+/// `metadata` (JSON object), and alias columns `email`, `phone`, `external_id`, `cookie`,
+/// `social`. Answers 202 with a job; bad rows are reported by row number while good rows
+/// import.
+#[utoipa::path(post, path = "/v1/events/import", tag = "events",
+    request_body(content = String, content_type = "multipart/form-data", description = "a `file` part holding the CSV (or a text/csv body)"),
+    responses((status = 202, body = ImportJob), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn import(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    req: axum::extract::Request,
+) -> ApiResult<(StatusCode, Json<ImportJob>)> {
+    use axum::extract::FromRequest;
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let too_large = || DomainError::too_large("the file is larger than the configured body limit");
+    let data: Vec<u8> = if content_type.starts_with("multipart/form-data") {
+        let mut form = axum::extract::Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| DomainError::bad_request(format!("malformed multipart body: {e}")))?;
+        let mut file = None;
+        while let Some(field) = form.next_field().await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            _ => DomainError::bad_request(format!("malformed multipart body: {e}")),
+        })? {
+            if field.name() == Some("file") {
+                let bytes = field.bytes().await.map_err(|e| match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                    _ => DomainError::bad_request(format!("malformed multipart body: {e}")),
+                })?;
+                file = Some(bytes.to_vec());
+            }
+        }
+        file.ok_or_else(|| DomainError::invalid("file", "a multipart part named file is required"))?
+    } else if content_type.starts_with("text/csv") {
+        axum::body::Bytes::from_request(req, &state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                _ => DomainError::bad_request(format!("unreadable body: {e}")),
+            })?
+            .to_vec()
+    } else {
+        return Err(DomainError::bad_request(
+            "send multipart/form-data with a file part, or a text/csv body",
+        )
+        .into());
+    };
+    let job = state.core.start_import(&t, data).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// The progress and row errors of an import job.
+#[utoipa::path(get, path = "/v1/events/import/{id}", tag = "events", params(("id" = String, Path)),
+    responses((status = 200, body = ImportJob), (status = 404, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn import_status(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ImportJob>> {
+    Ok(Json(state.core.import_job(&t, &id).await?))
 }
