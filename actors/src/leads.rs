@@ -547,3 +547,46 @@ mod tests {
         );
     }
 }
+
+impl Core {
+    /// A lead's activity: filtered events and the unified timeline, newest first.
+    pub async fn lead_activity(
+        &self,
+        t: &Tenant,
+        lead_id: &str,
+        params: leadwire_models::events::ActivityParams,
+    ) -> Result<leadwire_models::events::Activity> {
+        use leadwire_models::events::{Activity, TimelineEntry};
+        t.require(Access::Read)?;
+        let f = params.validate(time::now())?;
+        let mut events = self.lead_events(t, lead_id).await?;
+        events.retain(|e| f.keeps(e));
+        events.reverse();
+        let timeline = events
+            .iter()
+            .map(|e| TimelineEntry {
+                kind: if e.system {
+                    e.event_type.clone()
+                } else {
+                    "event".into()
+                },
+                at: e.occurred_at.clone(),
+                event_id: e.event_id.clone(),
+                event_type: e.event_type.clone(),
+                channel: e.channel.clone(),
+                score_delta: e.deltas.values().map(|d| d.delta).fold(0.0, |m: f64, d| {
+                    if d.abs() > m.abs() {
+                        d
+                    } else {
+                        m
+                    }
+                }),
+            })
+            .collect();
+        Ok(Activity {
+            events,
+            orders: Vec::new(),
+            timeline,
+        })
+    }
+}

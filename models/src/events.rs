@@ -571,3 +571,153 @@ pub struct EventTypeProperties {
     pub event_type: String,
     pub properties: Vec<String>,
 }
+
+/// `GET /v1/leads/{id}/activity` query.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityParams {
+    /// all, today, yesterday, last_24h, last_7d (default), last_30d, last_90d or custom.
+    pub range: Option<String>,
+    /// Start (RFC 3339), required with `range=custom`.
+    pub start: Option<String>,
+    /// End (RFC 3339), required with `range=custom`.
+    pub end: Option<String>,
+    /// all (default), web, email, slack, webinar, crm or system.
+    pub channel: Option<String>,
+    /// Only events that changed a score by at least this many points.
+    #[serde(rename = "minScore")]
+    pub min_score: Option<f64>,
+    /// Only events received within this many milliseconds of when they happened.
+    #[serde(rename = "maxLatency")]
+    pub max_latency: Option<i64>,
+    /// `1`/`true`: only events that changed a score; `0`/`false`: only those that did not.
+    #[serde(rename = "hasDelta")]
+    pub has_delta: Option<String>,
+}
+
+/// Checked activity filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityFilter {
+    pub window: Option<(Timestamp, Timestamp)>,
+    pub channel: Option<String>,
+    pub min_score: Option<f64>,
+    pub max_latency_ms: Option<i64>,
+    pub has_delta: Option<bool>,
+}
+
+impl ActivityParams {
+    pub fn validate(self, now: Timestamp) -> Result<ActivityFilter, DomainError> {
+        use crate::leads::CreatedRange;
+        let named = |r: &str| -> Option<CreatedRange> {
+            serde_json::from_value(Value::String(r.to_string())).ok()
+        };
+        let window = match self.range.as_deref().unwrap_or("last_7d") {
+            "custom" => {
+                let at = |field: &str, v: &Option<String>| {
+                    v.as_deref()
+                        .and_then(crate::time::parse)
+                        .ok_or_else(|| DomainError::invalid(field, "an RFC 3339 date-time is required with range=custom"))
+                };
+                let (start, end) = (at("start", &self.start)?, at("end", &self.end)?);
+                if start > end {
+                    return Err(DomainError::invalid("start", "must not be after end"));
+                }
+                Some((start, end))
+            }
+            r => named(r)
+                .ok_or_else(|| DomainError::invalid("range", "must be all, today, yesterday, last_24h, last_7d, last_30d, last_90d or custom"))?
+                .bounds(now),
+        };
+        let channel = match self.channel.as_deref() {
+            None | Some("all") => None,
+            Some(c) if CHANNELS.contains(&c) => Some(c.to_string()),
+            Some(_) => {
+                return Err(DomainError::invalid(
+                    "channel",
+                    format!("must be all or one of {}", CHANNELS.join(", ")),
+                ))
+            }
+        };
+        if self.min_score.is_some_and(|m| m < 0.0) {
+            return Err(DomainError::invalid("minScore", "must be 0 or more"));
+        }
+        if self.max_latency.is_some_and(|m| m < 1) {
+            return Err(DomainError::invalid("maxLatency", "must be 1 or more"));
+        }
+        let has_delta = match self.has_delta.as_deref() {
+            None => None,
+            Some("1") | Some("true") => Some(true),
+            Some("0") | Some("false") => Some(false),
+            Some(_) => {
+                return Err(DomainError::invalid(
+                    "hasDelta",
+                    "must be 1, true, 0 or false",
+                ))
+            }
+        };
+        Ok(ActivityFilter {
+            window,
+            channel,
+            min_score: self.min_score,
+            max_latency_ms: self.max_latency,
+            has_delta,
+        })
+    }
+}
+
+impl ActivityFilter {
+    /// Whether an event passes every filter.
+    pub fn keeps(&self, e: &StoredEvent) -> bool {
+        let Some(at) = crate::time::parse(&e.occurred_at) else {
+            return false;
+        };
+        if self.window.is_some_and(|(from, to)| at < from || at >= to) {
+            return false;
+        }
+        if self.channel.as_deref().is_some_and(|c| c != e.channel) {
+            return false;
+        }
+        let biggest = e.deltas.values().map(|d| d.delta.abs()).fold(0.0, f64::max);
+        if self.min_score.is_some_and(|m| biggest < m) {
+            return false;
+        }
+        if let Some(want) = self.has_delta {
+            if (biggest > 0.0) != want {
+                return false;
+            }
+        }
+        if let Some(max) = self.max_latency_ms {
+            let latency = crate::time::parse(&e.received_at)
+                .map(|r| (r - at).num_milliseconds())
+                .unwrap_or(i64::MAX);
+            if latency > max {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// One entry of a lead's unified timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    /// `event`, or the server entry's type (e.g. `score_reset`).
+    pub kind: String,
+    pub at: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub channel: String,
+    /// The largest score change the entry caused in any ruleset.
+    pub score_delta: f64,
+}
+
+/// `GET /v1/leads/{id}/activity`: engagement events, orders and the unified timeline,
+/// newest first. Leadwire has no order source, so `orders` is always empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Activity {
+    pub events: Vec<StoredEvent>,
+    #[schema(value_type = Vec<Object>)]
+    pub orders: Vec<Value>,
+    pub timeline: Vec<TimelineEntry>,
+}

@@ -185,6 +185,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::leads::reset_score))
         .routes(routes!(routes::leads::explain))
         .routes(routes!(routes::leads::why))
+        .routes(routes!(routes::leads::activity))
         .routes(routes!(routes::leads::why_batch))
         .routes(routes!(routes::leads::share_explain))
         .routes(routes!(routes::public::explain))

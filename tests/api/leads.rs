@@ -779,3 +779,93 @@ async fn explain_why_batch_why_and_shared_links() {
         .await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn activity_filters_events_and_shows_the_timeline() {
+    let app = spawn_app().await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Demo", "weight": 10})),
+    )
+    .await;
+    let lead = by_email(&app, "Demo", "act@example.com").await;
+    event(
+        &app,
+        json!({"event_type": "Open", "lead_id": lead, "metadata": {"channel": "email"}}),
+    )
+    .await;
+    let old = (chrono::Utc::now() - chrono::Duration::days(20)).to_rfc3339();
+    event(
+        &app,
+        json!({"event_type": "Demo", "lead_id": lead, "timestamp": old}),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!("/v1/leads/{lead}/reset-score"),
+        None,
+    )
+    .await;
+
+    let types = |v: &Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // default: the last 7 days, newest first, the reset on the timeline
+    let (s, a) = app
+        .get(&format!("/v1/leads/{lead}/activity"), &app.admin_token)
+        .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(types(&a, "events"), vec!["score_reset", "Open", "Demo"]);
+    assert_eq!(a["timeline"][0]["kind"], "score_reset");
+    assert_eq!(a["timeline"][2]["score_delta"], 10.0);
+    assert_eq!(a["orders"], json!([]));
+    for (q, want) in [
+        ("range=all", vec!["score_reset", "Open", "Demo", "Demo"]),
+        ("range=all&channel=email", vec!["Open"]),
+        ("range=all&hasDelta=1", vec!["Demo", "Demo"]),
+        ("range=all&hasDelta=false", vec!["score_reset", "Open"]),
+        ("range=all&minScore=5", vec!["Demo", "Demo"]),
+        (
+            "range=all&maxLatency=60000",
+            vec!["score_reset", "Open", "Demo"],
+        ),
+    ] {
+        let (s, a) = app
+            .get(&format!("/v1/leads/{lead}/activity?{q}"), &app.admin_token)
+            .await;
+        assert_eq!(s, 200, "{q}: {a}");
+        assert_eq!(types(&a, "events"), want, "{q}");
+    }
+    let start = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%SZ");
+    let end = (chrono::Utc::now() - chrono::Duration::days(10)).format("%Y-%m-%dT%H:%M:%SZ");
+    let (_, a) = app
+        .get(
+            &format!("/v1/leads/{lead}/activity?range=custom&start={start}&end={end}"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(types(&a, "events"), vec!["Demo"]);
+    for q in [
+        "range=custom",
+        "range=forever",
+        "channel=fax",
+        "minScore=-1",
+        "maxLatency=0",
+        "hasDelta=maybe",
+    ] {
+        let (s, _) = app
+            .get(&format!("/v1/leads/{lead}/activity?{q}"), &app.admin_token)
+            .await;
+        assert_eq!(s, 422, "{q}");
+    }
+    let (s, _) = app.get("/v1/leads/nope/activity", &app.admin_token).await;
+    assert_eq!(s, 404);
+}

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use leadwire_actors::leads::BatchScore;
-use leadwire_models::events::StoredEvent;
+use leadwire_models::events::{Activity, ActivityParams, StoredEvent};
 use leadwire_models::explain::{Explanation, ShareLink, Why, WhyBatch};
 use leadwire_models::leads::{
     Affected, BatchScoresInput, BulkOwnerInput, DeletionStatus, Lead, LeadAlias, LeadInput,
@@ -364,4 +364,17 @@ pub async fn share_explain(
             expires_at,
         }),
     ))
+}
+
+/// A lead's activity: events filtered by range, channel, minScore, maxLatency and
+/// hasDelta, and the unified timeline (score resets included), newest first.
+#[utoipa::path(get, path = "/v1/leads/{id}/activity", tag = "leads", params(("id" = String, Path), ActivityParams),
+    responses((status = 200, body = Activity), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn activity(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Query(q): Query<ActivityParams>,
+) -> ApiResult<Json<Activity>> {
+    Ok(Json(state.core.lead_activity(&t, &id, q).await?))
 }
