@@ -532,22 +532,6 @@ impl CsvWriter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_when_needed() {
-        let mut w = csv_writer(&["a", "b"]);
-        w.row(&["x,y", "say \"hi\"\nthere"]);
-        w.row(&["=cmd()", "-5"]);
-        assert_eq!(
-            w.finish(),
-            "a,b\r\n\"x,y\",\"say \"\"hi\"\"\nthere\"\r\n'=cmd(),-5\r\n"
-        );
-    }
-}
-
 impl Core {
     /// A lead's activity: filtered events and the unified timeline, newest first.
     pub async fn lead_activity(
@@ -588,5 +572,21 @@ impl Core {
             orders: Vec::new(),
             timeline,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_when_needed() {
+        let mut w = csv_writer(&["a", "b"]);
+        w.row(&["x,y", "say \"hi\"\nthere"]);
+        w.row(&["=cmd()", "-5"]);
+        assert_eq!(
+            w.finish(),
+            "a,b\r\n\"x,y\",\"say \"\"hi\"\"\nthere\"\r\n'=cmd(),-5\r\n"
+        );
     }
 }
