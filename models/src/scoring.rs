@@ -325,6 +325,11 @@ impl LeadBook {
         self.reset_at
     }
 
+    /// The session of the latest event: its last time and how many events it holds.
+    pub fn session(&self) -> Option<(Timestamp, u32)> {
+        self.session
+    }
+
     pub fn contributions(&self, ruleset_id: &str) -> &[Contribution] {
         self.contributions
             .get(ruleset_id)

@@ -148,6 +148,25 @@ async fn the_stream_hears_the_score_change() {
     assert!(seen.contains("event: event_ingested"), "{seen}");
     assert!(seen.contains(&lead), "{seen}");
 
+    // the third event of a session enters the 1.25× surge band: listeners hear it once
+    for _ in 0..3 {
+        let (s, _) = ingest(&app, json!({"event_type": "Trial Start", "lead_id": lead})).await;
+        assert_eq!(s, 201);
+    }
+    while seen.matches("event: event_ingested").count() < 4 {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("the stream speaks within 10 s")
+            .unwrap()
+            .expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert_eq!(seen.matches("event: surge").count(), 1, "{seen}");
+    assert!(
+        seen.contains("\"session_events\":3,\"multiplier\":1.25"),
+        "{seen}"
+    );
+
     // without credentials the stream is refused
     let r = app.client.get(app.url("/v1/stream")).send().await.unwrap();
     assert_eq!(r.status(), 401);

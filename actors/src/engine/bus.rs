@@ -29,8 +29,16 @@ pub enum BusEvent {
         before: f64,
         after: f64,
         delta: f64,
-        /// What changed the score: `event:<id>`, `decay`, `reset`, `rescore`, `config`.
+        /// What changed the score: `event:<id>`, `decay`, `reset`, `rescore`, `merge`,
+        /// `events_deleted`.
         cause: String,
+    },
+    /// A lead's session reached a higher surge band: its events now earn `multiplier`×.
+    Surge {
+        lead_id: String,
+        event_id: String,
+        session_events: u32,
+        multiplier: f64,
     },
 }
 
@@ -40,6 +48,7 @@ impl BusEvent {
         match self {
             BusEvent::EventIngested { .. } => "event_ingested",
             BusEvent::ScoreUpdate { .. } => "score_update",
+            BusEvent::Surge { .. } => "surge",
         }
     }
 }

@@ -315,6 +315,21 @@ impl Actor for LeadActor {
                             cause: format!("event:{}", stored.event_id),
                         });
                     }
+                    // the event took its session into a higher surge band
+                    if let Some((last, n)) = state.book.session() {
+                        let surge = &state.args.config.surge;
+                        if last == p.event.occurred_at
+                            && n >= 2
+                            && surge.multiplier(n) > surge.multiplier(n - 1)
+                        {
+                            publish.push(BusEvent::Surge {
+                                lead_id: stored.lead_id.clone(),
+                                event_id: stored.event_id.clone(),
+                                session_events: n,
+                                multiplier: surge.multiplier(n),
+                            });
+                        }
+                    }
                     acks.push(IngestAck {
                         event_id: stored.event_id,
                         lead_id: stored.lead_id,
