@@ -102,6 +102,8 @@ pub struct LeadArgs {
     pub writer: WriterHandle,
     pub ou: ActorRef<OuMsg>,
     pub idle_timeout: Duration,
+    /// A lead created by the ingest that spawns it: nothing stored yet to load.
+    pub fresh: bool,
 }
 
 pub struct LeadState {
@@ -245,7 +247,11 @@ impl Actor for LeadActor {
         myself: ActorRef<LeadMsg>,
         args: LeadArgs,
     ) -> Result<LeadState, ActorProcessingErr> {
-        let book = load_book(&args).await?;
+        let book = if args.fresh {
+            LeadBook::default()
+        } else {
+            load_book(&args).await?
+        };
         let period = (args.idle_timeout / 2).max(Duration::from_millis(50));
         myself.send_interval(period, || LeadMsg::IdleCheck);
         Ok(LeadState {

@@ -106,6 +106,17 @@ impl OuState {
         myself: &ActorRef<OuMsg>,
         lead_id: &str,
     ) -> Result<ActorRef<LeadMsg>, DomainError> {
+        self.spawn(myself, lead_id, false).await
+    }
+
+    /// Spawns a lead's actor; a `fresh` lead (created by this very ingest, not yet
+    /// stored) starts empty instead of reading the store.
+    async fn spawn(
+        &mut self,
+        myself: &ActorRef<OuMsg>,
+        lead_id: &str,
+        fresh: bool,
+    ) -> Result<ActorRef<LeadMsg>, DomainError> {
         if let Some(a) = self.leads.get(lead_id) {
             return Ok(a.clone());
         }
@@ -118,6 +129,7 @@ impl OuState {
             writer: self.args.writer.clone(),
             ou: myself.clone(),
             idle_timeout: self.args.idle_timeout,
+            fresh,
         };
         let (actor, _) = Actor::spawn_linked(None, LeadActor, args, myself.get_cell())
             .await
@@ -157,18 +169,17 @@ impl OuState {
         }
     }
 
-    /// Resolves aliases to a lead: the lead of the first known alias, else a new lead.
-    /// Returns the lead id, the rows to write (new lead, newly seen aliases), and whether
-    /// the lead is new.
-    async fn resolve_aliases(
+    /// Loads the stored leads of aliases not yet in the cache, in one query.
+    async fn look_up_aliases<'a>(
         &mut self,
-        aliases: &[Alias],
-    ) -> Result<(String, WriteBatch, bool), DomainError> {
-        let unknown: Vec<Alias> = aliases
-            .iter()
+        aliases: impl Iterator<Item = &'a Alias>,
+    ) -> Result<(), DomainError> {
+        let mut unknown: Vec<Alias> = aliases
             .filter(|a| !self.aliases.contains_key(*a))
             .cloned()
             .collect();
+        unknown.sort();
+        unknown.dedup();
         if !unknown.is_empty() {
             for (alias, lead_id) in self
                 .args
@@ -178,6 +189,20 @@ impl OuState {
             {
                 self.aliases.insert(alias, lead_id);
             }
+        }
+        Ok(())
+    }
+
+    /// Resolves aliases to a lead: the lead of the first known alias, else a new lead.
+    /// Returns the lead id, the rows to write (new lead, newly seen aliases), and whether
+    /// the lead is new.
+    async fn resolve_aliases(
+        &mut self,
+        aliases: &[Alias],
+        looked_up: bool,
+    ) -> Result<(String, WriteBatch, bool), DomainError> {
+        if !looked_up {
+            self.look_up_aliases(aliases.iter()).await?;
         }
         let known = aliases.iter().find_map(|a| self.aliases.get(a).cloned());
         let now = time::format(&time::now());
@@ -420,6 +445,14 @@ impl Actor for OuActor {
                 // group by lead, keeping each lead's events in arrival order
                 let mut groups: Vec<LeadGroup> = Vec::new();
                 let mut failed = Vec::new();
+                // every alias of the ingest looked up at once, not event by event
+                let looked_up = state
+                    .look_up_aliases(events.iter().flat_map(|p| match &p.event.lead {
+                        LeadRef::Aliases(a) => a.as_slice(),
+                        LeadRef::Id(_) => &[],
+                    }))
+                    .await
+                    .is_ok();
                 for (i, p) in events.into_iter().enumerate() {
                     let placed = match &p.event.lead {
                         LeadRef::Id(id) => match state.existing_lead(&myself, id).await {
@@ -427,7 +460,9 @@ impl Actor for OuActor {
                             Ok(None) => Err(DomainError::not_found("lead")),
                             Err(e) => Err(e),
                         },
-                        LeadRef::Aliases(aliases) => state.resolve_aliases(aliases).await,
+                        LeadRef::Aliases(aliases) => {
+                            state.resolve_aliases(aliases, looked_up).await
+                        }
                     };
                     match placed {
                         Ok((lead_id, creates, created)) => {
@@ -447,7 +482,7 @@ impl Actor for OuActor {
                 let mut routed: Routed = Vec::with_capacity(groups.len());
                 for (lead_id, positions, events, creates, created) in groups {
                     let (tx, rx) = oneshot::channel();
-                    let actor = match state.spawn_lead(&myself, &lead_id).await {
+                    let actor = match state.spawn(&myself, &lead_id, created).await {
                         Ok(a) => a,
                         Err(e) => {
                             // forget aliases that pointed at a lead we could not load
