@@ -370,7 +370,7 @@ impl Store {
         let keys: Vec<String> = aliases.iter().map(|a| alias_key(ou_id, a)).collect();
         let rows: Vec<Value> = self
             .rows(
-                "SELECT alias_kind, value, lead_id FROM lead_alias WHERE id IN $keys.map(|$k| type::record('lead_alias', $k))",
+                "SELECT alias_kind, value, lead_id FROM $keys.map(|$k| type::record('lead_alias', $k))",
                 json!({ "keys": keys }),
                 0,
             )
@@ -468,7 +468,7 @@ impl Store {
         let keys: Vec<String> = ids.iter().map(|id| lead_key(ou_id, id)).collect();
         self.rows(
             &format!(
-                "SELECT {LEAD_FIELDS} FROM lead WHERE id IN $keys.map(|$k| type::record('lead', $k)) AND org_id = $org"
+                "SELECT {LEAD_FIELDS} FROM $keys.map(|$k| type::record('lead', $k)) WHERE org_id = $org"
             ),
             json!({ "keys": keys, "org": org_id }),
             0,
@@ -555,8 +555,8 @@ impl Store {
         let keys: Vec<String> = lead_ids.iter().map(|id| lead_key(ou_id, id)).collect();
         let rows: Vec<Value> = self
             .rows(
-                "UPDATE lead SET owner_id = $owner ?? NONE, owner_name = $name ?? NONE, updated_at = $now
-                 WHERE id IN $keys.map(|$k| type::record('lead', $k)) AND org_id = $org AND merged_into = NONE
+                "UPDATE $keys.map(|$k| type::record('lead', $k)) SET owner_id = $owner ?? NONE, owner_name = $name ?? NONE, updated_at = $now
+                 WHERE org_id = $org AND merged_into = NONE
                  RETURN lead_id",
                 json!({
                     "keys": keys, "org": org_id, "owner": owner_id, "name": owner_name,
@@ -777,7 +777,7 @@ impl Store {
         ids: &[String],
     ) -> Result<Vec<StoredEvent>> {
         self.rows(
-            "SELECT * FROM event WHERE id IN $ids.map(|$k| type::record('event', $k)) AND org_id = $org AND ou_id = $ou",
+            "SELECT * FROM $ids.map(|$k| type::record('event', $k)) WHERE org_id = $org AND ou_id = $ou",
             json!({ "ids": ids, "org": org_id, "ou": ou_id }),
             0,
         )
@@ -964,7 +964,7 @@ impl Store {
                  UPDATE lead_alias SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
              };
              IF array::len($delete_events) > 0 {
-                 DELETE event WHERE id IN $delete_events.map(|$k| type::record('event', $k));
+                 DELETE $delete_events.map(|$k| type::record('event', $k));
              };
              FOR $d IN $deletions {
                  LET $ne = (SELECT count() FROM event WHERE ou_id = $d.ou AND lead_id = $d.lead GROUP ALL)[0].count ?? 0;
