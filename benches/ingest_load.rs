@@ -71,6 +71,27 @@ impl Report {
     }
 }
 
+type Task = tokio::task::JoinHandle<(Vec<Duration>, Vec<u16>)>;
+
+/// Gathers the connections' latencies and failures (events are set by the caller).
+async fn collect(tasks: Vec<Task>, started: Instant) -> Report {
+    let mut latencies = Vec::new();
+    let mut failures = std::collections::BTreeMap::new();
+    for t in tasks {
+        let (lat, failed) = t.await.expect("task");
+        latencies.extend(lat);
+        for s in failed {
+            *failures.entry(s).or_insert(0) += 1;
+        }
+    }
+    Report {
+        events: 0,
+        secs: started.elapsed().as_secs_f64(),
+        latencies,
+        failures,
+    }
+}
+
 fn stored_event(i: usize, lead: usize) -> StoredEvent {
     StoredEvent {
         event_id: format!("ev_raw_{i:09}"),
@@ -161,21 +182,9 @@ async fn single_events(
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    let mut failures = std::collections::BTreeMap::new();
-    for t in tasks {
-        let (lat, failed) = t.await.expect("task");
-        latencies.extend(lat);
-        for s in failed {
-            *failures.entry(s).or_insert(0) += 1;
-        }
-    }
-    Report {
-        events: latencies.len(),
-        secs: started.elapsed().as_secs_f64(),
-        latencies,
-        failures,
-    }
+    let mut r = collect(tasks, started).await;
+    r.events = r.latencies.len();
+    r
 }
 
 async fn batches(
@@ -236,21 +245,9 @@ async fn batches(
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    let mut failures = std::collections::BTreeMap::new();
-    for t in tasks {
-        let (lat, failed) = t.await.expect("task");
-        latencies.extend(lat);
-        for s in failed {
-            *failures.entry(s).or_insert(0) += 1;
-        }
-    }
-    Report {
-        events: acked.load(std::sync::atomic::Ordering::Relaxed),
-        secs: started.elapsed().as_secs_f64(),
-        latencies,
-        failures,
-    }
+    let mut r = collect(tasks, started).await;
+    r.events = acked.load(std::sync::atomic::Ordering::Relaxed);
+    r
 }
 
 fn main() {

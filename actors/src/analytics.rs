@@ -57,11 +57,11 @@ impl Core {
             .store
             .event_counts_since(&t.caller.org_id, &t.ou_id, &bounds)
             .await?;
-        let totals = self
-            .store
-            .totals(&t.caller.org_id, &t.ou_id, "", "")
-            .await?;
-        let mut top = counts(totals.by_event_type);
+        let mut top = counts(
+            self.store
+                .event_type_counts(&t.caller.org_id, &t.ou_id)
+                .await?,
+        );
         top.truncate(10);
         let at = |i: usize| c.get(i).copied().unwrap_or(0);
         Ok(EventStats {

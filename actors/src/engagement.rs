@@ -489,24 +489,14 @@ impl Core {
             end_at: p.end_at.flatten(),
         };
         let key = ruleset_id.clone().unwrap_or_else(|| "dry-run".into());
-        let reset_at = lead.score_reset_at.as_deref().and_then(time::parse);
         let events = self
             .store
             .lead_events(&t.caller.org_id, &t.ou_id, &lead.id)
             .await?;
-        let facts: Vec<EventFact> = events
-            .iter()
-            .filter(|e| !e.system)
-            .filter_map(|e| {
-                Some(EventFact {
-                    event_id: e.event_id.clone(),
-                    event_type: std::sync::Arc::from(e.event_type.as_str()),
-                    occurred_at: time::parse(&e.occurred_at)?,
-                })
-            })
-            .collect();
-        let current =
-            round2(LeadBook::rebuild(&config, facts.clone(), reset_at).score(&config, &key, now));
+        let book = LeadBook::from_stored(&config, &events, lead.score_reset_at.as_deref());
+        let reset_at = book.reset_at();
+        let facts: Vec<EventFact> = book.events().to_vec();
+        let current = round2(book.score(&config, &key, now));
         match config.rulesets.iter_mut().find(|r| r.ruleset_id == key) {
             Some(rs) => rs.rules.insert(0, candidate.clone()),
             None => config.rulesets.push(ScoringRuleset {

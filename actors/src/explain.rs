@@ -5,7 +5,6 @@
 //! path uses ([`LeadBook`]), so they always agree with the score.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use leadwire_models::events::StoredEvent;
 use leadwire_models::explain::{
@@ -13,7 +12,7 @@ use leadwire_models::explain::{
     SHARE_TTL_DAYS,
 };
 use leadwire_models::leads::Lead;
-use leadwire_models::scoring::{EventFact, LeadBook, ScoringConfig};
+use leadwire_models::scoring::{LeadBook, ScoringConfig};
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{auth, time, DomainError, Result};
 
@@ -21,19 +20,11 @@ use crate::engine::ou::load_config;
 use crate::Core;
 
 fn book_of(lead: &Lead, events: &[&StoredEvent], config: &ScoringConfig) -> LeadBook {
-    let facts = events
-        .iter()
-        .filter(|e| !e.system)
-        .filter_map(|e| {
-            Some(EventFact {
-                event_id: e.event_id.clone(),
-                event_type: Arc::from(e.event_type.as_str()),
-                occurred_at: time::parse(&e.occurred_at)?,
-            })
-        })
-        .collect();
-    let reset = lead.score_reset_at.as_deref().and_then(time::parse);
-    LeadBook::rebuild(config, facts, reset)
+    LeadBook::from_stored(
+        config,
+        events.iter().copied(),
+        lead.score_reset_at.as_deref(),
+    )
 }
 
 /// The ruleset an explanation is about: the one asked for, else the primary one.

@@ -37,21 +37,9 @@ impl Core {
         let new = input.validate()?;
         let now = time::format(&time::now());
         let lead = Lead {
-            id: new.id,
-            org_id: t.caller.org_id.clone(),
-            unit_id: t.ou_id.clone(),
             account_id: new.account_id,
-            owner_id: None,
-            owner_name: None,
-            created_at: now.clone(),
-            updated_at: now,
-            merged_into: None,
             metadata: new.metadata,
-            score: 0.0,
-            scores: Default::default(),
-            last_event_at: None,
-            last_event_type: None,
-            score_reset_at: None,
+            ..Lead::new(&t.caller.org_id, &t.ou_id, &new.id, &now)
         };
         self.store
             .create_lead(&lead)

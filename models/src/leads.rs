@@ -35,6 +35,29 @@ pub struct Lead {
     pub score_reset_at: Option<String>,
 }
 
+impl Lead {
+    /// A new lead with no owner, account, events or score, created at `at`.
+    pub fn new(org_id: &str, ou_id: &str, id: &str, at: &str) -> Lead {
+        Lead {
+            id: id.to_string(),
+            org_id: org_id.to_string(),
+            unit_id: ou_id.to_string(),
+            account_id: None,
+            owner_id: None,
+            owner_name: None,
+            created_at: at.to_string(),
+            updated_at: at.to_string(),
+            merged_into: None,
+            metadata: Map::new(),
+            score: 0.0,
+            scores: BTreeMap::new(),
+            last_event_at: None,
+            last_event_type: None,
+            score_reset_at: None,
+        }
+    }
+}
+
 /// `POST /v1/leads`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

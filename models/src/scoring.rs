@@ -317,6 +317,27 @@ impl LeadBook {
         book
     }
 
+    /// A book built from a lead's stored events and its reset point (RFC 3339). Server
+    /// timeline entries (`system`, e.g. `score_reset`) never score.
+    pub fn from_stored<'a>(
+        config: &ScoringConfig,
+        events: impl IntoIterator<Item = &'a crate::events::StoredEvent>,
+        reset_at: Option<&str>,
+    ) -> LeadBook {
+        let facts = events
+            .into_iter()
+            .filter(|e| !e.system)
+            .filter_map(|e| {
+                Some(EventFact {
+                    event_id: e.event_id.clone(),
+                    event_type: Arc::from(e.event_type.as_str()),
+                    occurred_at: crate::time::parse(&e.occurred_at)?,
+                })
+            })
+            .collect();
+        LeadBook::rebuild(config, facts, reset_at.and_then(crate::time::parse))
+    }
+
     pub fn events(&self) -> &[EventFact] {
         &self.events
     }

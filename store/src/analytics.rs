@@ -67,6 +67,18 @@ impl Store {
         })
     }
 
+    /// How many engagement events of each type the OU has, most frequent first.
+    pub async fn event_type_counts(&self, org_id: &str, ou_id: &str) -> Result<Vec<(String, u64)>> {
+        let rows: Vec<Value> = self
+            .rows(
+                "SELECT event_type, count() FROM event WHERE org_id = $org AND ou_id = $ou AND system = false GROUP BY event_type",
+                json!({ "org": org_id, "ou": ou_id }),
+                0,
+            )
+            .await?;
+        Ok(counted(rows, "event_type"))
+    }
+
     /// Event counts since each of `since`, in one round trip.
     pub async fn event_counts_since(
         &self,

@@ -1005,23 +1005,7 @@ mod tests {
     use leadwire_models::scoring::ScoreDelta;
 
     fn lead(ou: &str, id: &str) -> Lead {
-        Lead {
-            id: id.into(),
-            org_id: "org_1".into(),
-            unit_id: ou.into(),
-            account_id: None,
-            owner_id: None,
-            owner_name: None,
-            created_at: "2026-01-01T00:00:00.000000Z".into(),
-            updated_at: "2026-01-01T00:00:00.000000Z".into(),
-            merged_into: None,
-            metadata: Map::new(),
-            score: 0.0,
-            scores: BTreeMap::new(),
-            last_event_at: None,
-            last_event_type: None,
-            score_reset_at: None,
-        }
+        Lead::new("org_1", ou, id, "2026-01-01T00:00:00.000000Z")
     }
 
     #[tokio::test]

@@ -117,29 +117,15 @@ async fn load_book(args: &LeadArgs) -> Result<LeadBook, DomainError> {
         .store
         .lead(&args.org_id, &args.ou_id, &args.lead_id)
         .await?;
-    let reset_at = lead
-        .as_ref()
-        .and_then(|l| l.score_reset_at.as_deref())
-        .and_then(time::parse);
     let events = args
         .store
         .lead_events(&args.org_id, &args.ou_id, &args.lead_id)
         .await?;
-    // timeline entries of the server (score resets) never score
-    let facts = events
-        .iter()
-        .filter(|e| !e.system)
-        .filter_map(fact_of)
-        .collect();
-    Ok(LeadBook::rebuild(&args.config, facts, reset_at))
-}
-
-fn fact_of(e: &StoredEvent) -> Option<EventFact> {
-    Some(EventFact {
-        event_id: e.event_id.clone(),
-        event_type: Arc::from(e.event_type.as_str()),
-        occurred_at: time::parse(&e.occurred_at)?,
-    })
+    Ok(LeadBook::from_stored(
+        &args.config,
+        &events,
+        lead.as_ref().and_then(|l| l.score_reset_at.as_deref()),
+    ))
 }
 
 impl LeadState {

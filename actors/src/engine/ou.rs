@@ -210,23 +210,7 @@ impl OuState {
             Some(id) => (id, WriteBatch::default(), false),
             None => {
                 let id = ids::new_id(ids::prefix::LEAD);
-                let lead = Lead {
-                    id: id.clone(),
-                    org_id: self.args.org_id.clone(),
-                    unit_id: self.args.ou_id.clone(),
-                    account_id: None,
-                    owner_id: None,
-                    owner_name: None,
-                    created_at: now.clone(),
-                    updated_at: now.clone(),
-                    merged_into: None,
-                    metadata: Default::default(),
-                    score: 0.0,
-                    scores: Default::default(),
-                    last_event_at: None,
-                    last_event_type: None,
-                    score_reset_at: None,
-                };
+                let lead = Lead::new(&self.args.org_id, &self.args.ou_id, &id, &now);
                 let batch = WriteBatch {
                     leads: vec![lead_row(&lead)],
                     ..WriteBatch::default()

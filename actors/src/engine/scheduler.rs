@@ -135,23 +135,7 @@ mod tests {
         let bus = Bus::default();
         let mut rx = bus.subscribe("ou_a");
         let week_ago = time::format(&(time::now() - chrono::Duration::days(7)));
-        let lead = Lead {
-            id: "ld_1".into(),
-            org_id: "org_1".into(),
-            unit_id: "ou_a".into(),
-            account_id: None,
-            owner_id: None,
-            owner_name: None,
-            created_at: week_ago.clone(),
-            updated_at: week_ago.clone(),
-            merged_into: None,
-            metadata: Default::default(),
-            score: 0.0,
-            scores: Default::default(),
-            last_event_at: None,
-            last_event_type: None,
-            score_reset_at: None,
-        };
+        let lead = Lead::new("org_1", "ou_a", "ld_1", &week_ago);
         let batch = WriteBatch {
             leads: vec![lead_row(&lead)],
             score_updates: vec![ScoreUpdate {
