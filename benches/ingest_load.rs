@@ -251,6 +251,9 @@ async fn batches(
 }
 
 fn main() {
+    // the server's own log filter: without a subscriber every trace-level span of the
+    // storage engine would be built (and its keys formatted), which the server never does
+    leadwire::startup::init_tracing("text");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

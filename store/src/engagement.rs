@@ -910,26 +910,6 @@ impl Store {
         let rows = |pick: fn(&WriteBatch) -> &Vec<Value>| -> Vec<&Value> {
             batches.iter().flat_map(|b| pick(b)).collect()
         };
-        let updates: Vec<Value> = batches
-            .iter()
-            .flat_map(|b| &b.score_updates)
-            .map(|u| {
-                let mut patch = Map::new();
-                patch.insert("score".into(), json!(u.score));
-                patch.insert("scores".into(), json!(u.scores));
-                patch.insert("scored_at".into(), json!(u.scored_at));
-                patch.insert("decaying".into(), json!(u.decaying));
-                if let Some((at, event_type)) = &u.last_event {
-                    patch.insert("last_event_at".into(), json!(at));
-                    patch.insert("last_event_type".into(), json!(event_type));
-                }
-                if let Some(r) = &u.score_reset_at {
-                    patch.insert("score_reset_at".into(), json!(r));
-                }
-                patch.insert("score_terms".into(), json!(u.terms));
-                json!({ "key": lead_key(&u.ou_id, &u.lead_id), "patch": patch })
-            })
-            .collect();
         let moves: Vec<Value> = batches
             .iter()
             .flat_map(|b| &b.moves)
@@ -952,6 +932,23 @@ impl Store {
         let patches: Vec<Value> = batches
             .iter()
             .flat_map(|b| &b.patches)
+            .map(|(key, patch)| json!({ "key": key, "patch": patch }))
+            .collect();
+        // One MERGE per lead however many of its score updates the commit carries; a lead
+        // created in this commit is inserted with its scores (same rows as INSERT then
+        // MERGE, unless a move, deletion or patch could come between them).
+        let mut updates = coalesce_score_updates(batches.iter().flat_map(|b| &b.score_updates));
+        let mut leads: Vec<Value> = rows(|b| &b.leads).into_iter().cloned().collect();
+        if moves.is_empty() && deletions.is_empty() && patches.is_empty() {
+            for row in &mut leads {
+                let key = row.get("id").and_then(Value::as_str).map(str::to_string);
+                if let Some(patch) = key.and_then(|k| updates.remove(&k)) {
+                    merge_into(row, patch);
+                }
+            }
+        }
+        let updates: Vec<Value> = updates
+            .into_iter()
             .map(|(key, patch)| json!({ "key": key, "patch": patch }))
             .collect();
         self.run(
@@ -982,7 +979,7 @@ impl Store {
              FOR $u IN $updates { UPDATE type::record('lead', $u.key) MERGE $u.patch; };
              COMMIT;",
             json!({
-                "leads": rows(|b| &b.leads),
+                "leads": leads,
                 "aliases": rows(|b| &b.aliases),
                 "events": rows(|b| &b.events),
                 "moves": moves,
@@ -995,6 +992,58 @@ impl Store {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The MERGE patch of one score update.
+fn score_patch(u: &ScoreUpdate) -> Value {
+    let mut patch = Map::new();
+    patch.insert("score".into(), json!(u.score));
+    patch.insert("scores".into(), json!(u.scores));
+    patch.insert("scored_at".into(), json!(u.scored_at));
+    patch.insert("decaying".into(), json!(u.decaying));
+    if let Some((at, event_type)) = &u.last_event {
+        patch.insert("last_event_at".into(), json!(at));
+        patch.insert("last_event_type".into(), json!(event_type));
+    }
+    if let Some(r) = &u.score_reset_at {
+        patch.insert("score_reset_at".into(), json!(r));
+    }
+    patch.insert("score_terms".into(), json!(u.terms));
+    Value::Object(patch)
+}
+
+/// Score updates as one patch per lead key, merged in order: the same fields as running
+/// each update's MERGE one after the other.
+fn coalesce_score_updates<'a>(
+    updates: impl Iterator<Item = &'a ScoreUpdate>,
+) -> BTreeMap<String, Value> {
+    let mut by_key: BTreeMap<String, Value> = BTreeMap::new();
+    for u in updates {
+        let patch = score_patch(u);
+        match by_key.entry(lead_key(&u.ou_id, &u.lead_id)) {
+            std::collections::btree_map::Entry::Occupied(mut e) => merge_into(e.get_mut(), patch),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(patch);
+            }
+        }
+    }
+    by_key
+}
+
+/// SurrealQL's `MERGE` on JSON: objects merge field by field, recursively; anything else
+/// (arrays included) is replaced.
+fn merge_into(target: &mut Value, patch: Value) {
+    let (Some(t), Value::Object(p)) = (target.as_object_mut(), patch) else {
+        return;
+    };
+    for (k, v) in p {
+        match t.get_mut(&k) {
+            Some(old) if old.is_object() && v.is_object() => merge_into(old, v),
+            _ => {
+                t.insert(k, v);
+            }
+        }
     }
 }
 
@@ -1101,6 +1150,67 @@ mod tests {
         assert!(store.commit(&dup).await.is_err());
         assert!(store.lead("org_1", "ou_a", "ld_2").await.unwrap().is_none());
         assert_eq!(store.count_events("org_1", "ou_a").await.unwrap(), 1);
+    }
+
+    fn update(lead: &str, score: f64, rs: &str, last_event: Option<&str>) -> ScoreUpdate {
+        ScoreUpdate {
+            ou_id: "ou_a".into(),
+            lead_id: lead.into(),
+            score,
+            scores: BTreeMap::from([(rs.to_string(), score)]),
+            scored_at: "2026-01-02T00:00:00.000000Z".into(),
+            decaying: false,
+            last_event: last_event.map(|t| (t.to_string(), "Demo Request".to_string())),
+            score_reset_at: None,
+            terms: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn several_score_updates_of_a_lead_in_one_commit_store_what_merging_each_would() {
+        let store = Store::memory().await.unwrap();
+        store
+            .commit(&WriteBatch {
+                leads: vec![lead_row(&lead("ou_a", "ld_old"))],
+                ..WriteBatch::default()
+            })
+            .await
+            .unwrap();
+        // an existing lead and a lead created in the same commit, each updated twice; the
+        // second update has no last event, so the first one's stays; scores objects merge
+        let batch = WriteBatch {
+            leads: vec![lead_row(&lead("ou_a", "ld_new"))],
+            score_updates: vec![
+                update("ld_old", 3.0, "rs_1", Some("2026-01-02T00:00:00.000000Z")),
+                update("ld_new", 4.0, "rs_1", Some("2026-01-03T00:00:00.000000Z")),
+                update("ld_old", 7.0, "rs_2", None),
+                update("ld_new", 9.0, "rs_2", None),
+            ],
+            ..WriteBatch::default()
+        };
+        store.commit(&batch).await.unwrap();
+        for (id, score, last) in [
+            ("ld_old", 7.0, "2026-01-02T00:00:00.000000Z"),
+            ("ld_new", 9.0, "2026-01-03T00:00:00.000000Z"),
+        ] {
+            let l = store.lead("org_1", "ou_a", id).await.unwrap().unwrap();
+            assert_eq!(l.score, score, "{id}");
+            assert_eq!(l.last_event_at.as_deref(), Some(last), "{id}");
+            assert_eq!(l.scores.len(), 2, "{id}: {:?}", l.scores);
+        }
+    }
+
+    #[test]
+    fn merge_into_is_surrealql_merge() {
+        let mut row = json!({"a": 1, "o": {"x": 1, "y": 2}, "arr": [1, 2, 3]});
+        merge_into(
+            &mut row,
+            json!({"o": {"y": 3, "z": {"k": 1}}, "arr": [9], "b": null}),
+        );
+        assert_eq!(
+            row,
+            json!({"a": 1, "o": {"x": 1, "y": 3, "z": {"k": 1}}, "arr": [9], "b": null})
+        );
     }
 
     #[tokio::test]

@@ -13,6 +13,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("migrations/0002_engagement.surql"),
     ),
     (3, "leads", include_str!("migrations/0003_leads.surql")),
+    (
+        4,
+        "lean lead indexes",
+        include_str!("migrations/0004_lean_lead_indexes.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "
