@@ -107,6 +107,8 @@ fn stored_event(i: usize, lead: usize) -> StoredEvent {
             .cloned()
             .unwrap_or_default(),
         system: false,
+        suppressed_by: None,
+        inorganic: false,
         deltas: Default::default(),
     }
 }

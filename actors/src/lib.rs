@@ -10,6 +10,7 @@ pub mod auth;
 pub mod engagement;
 pub mod engine;
 pub mod explain;
+pub mod filters;
 pub mod import;
 pub mod leads;
 pub mod metrics;

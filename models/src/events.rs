@@ -417,6 +417,12 @@ pub struct StoredEvent {
     /// A timeline entry written by the server (e.g. `score_reset`), never scored.
     #[serde(default)]
     pub system: bool,
+    /// The attribute filter that suppressed it when it arrived (it scores nothing).
+    #[serde(default)]
+    pub suppressed_by: Option<String>,
+    /// A velocity filter flagged it as inorganic (bot-like) when it was scored.
+    #[serde(default)]
+    pub inorganic: bool,
     /// The score change the event caused in each ruleset when it was scored.
     #[serde(default)]
     pub deltas: std::collections::BTreeMap<String, crate::scoring::ScoreDelta>,

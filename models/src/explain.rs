@@ -66,8 +66,13 @@ pub struct Explanation {
     pub surge_event_count: u64,
     /// Points lost to half-life decay across the whole history, as of now.
     pub decay_applied: f64,
-    /// Events within the window that no rule scores.
+    /// Events within the window an inorganic (velocity) filter flagged as bot-like.
     pub inorganic_count: u64,
+    /// Events within the window an attribute filter suppressed.
+    pub suppressed_count: u64,
+    /// Events within the window that earned nothing in this ruleset (no rule for their
+    /// type, filtered, or before a reset).
+    pub unscored_count: u64,
     pub range_hours: u32,
     pub score_reset_at: Option<String>,
     /// Events dated before the last reset (kept, not counted).
@@ -183,12 +188,17 @@ pub fn explain(
         .collect();
     let scored: std::collections::HashSet<&str> = all.iter().map(|c| c.event_id.as_str()).collect();
     let reset = book.reset_at();
-    let inorganic = book
+    let in_window: Vec<&crate::scoring::EventFact> = book
         .events()
         .iter()
-        .filter(|e| e.occurred_at >= since && reset.is_none_or(|r| e.occurred_at >= r))
-        .filter(|e| !scored.contains(e.event_id.as_str()))
-        .count() as u64;
+        .filter(|e| e.occurred_at >= since)
+        .collect();
+    let count = |keep: &dyn Fn(&crate::scoring::EventFact) -> bool| {
+        in_window.iter().filter(|e| keep(e)).count() as u64
+    };
+    let inorganic = count(&|e| book.is_inorganic(&e.event_id));
+    let suppressed = count(&|e| e.suppressed);
+    let unscored = count(&|e| !scored.contains(e.event_id.as_str()));
     let snapshot = config
         .rulesets
         .iter()
@@ -217,6 +227,8 @@ pub fn explain(
         surge_boost,
         decay_applied: round2(all.iter().map(|c| c.points - c.value_at(now)).sum()),
         inorganic_count: inorganic,
+        suppressed_count: suppressed,
+        unscored_count: unscored,
         range_hours: hours,
         score_reset_at: reset.map(|r| time::format(&r)),
         reset_excluded_count: reset
@@ -342,6 +354,7 @@ mod tests {
                 ..SurgePolicy::default()
             },
             allow_negative_scores: false,
+            ..ScoringConfig::default()
         }
     }
 
@@ -350,6 +363,7 @@ mod tests {
             event_id: id.into(),
             event_type: Arc::from(t),
             occurred_at: at,
+            suppressed: false,
         }
     }
 
@@ -378,7 +392,10 @@ mod tests {
         assert_eq!(x.top_drivers.len(), 1);
         assert_eq!((x.top_drivers[0].count, x.top_drivers[0].points), (3, 6.5));
         assert_eq!((x.surge_event_count, x.surge_total), (1, 0.5));
-        assert_eq!(x.inorganic_count, 1);
+        assert_eq!(
+            (x.inorganic_count, x.suppressed_count, x.unscored_count),
+            (0, 0, 1)
+        );
         assert_eq!(x.snapshot.len(), 3);
 
         let f = factors(&book, Some("rs"), now);

@@ -12,6 +12,8 @@ pub mod prefix {
     pub const EVENT: &str = "ev";
     pub const RULESET: &str = "rs";
     pub const RULE: &str = "rl";
+    pub const INORGANIC_FILTER: &str = "flt";
+    pub const METADATA_FILTER: &str = "mf";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

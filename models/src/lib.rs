@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod explain;
+pub mod filters;
 pub mod ids;
 pub mod import;
 pub mod leads;

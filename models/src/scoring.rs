@@ -208,11 +208,27 @@ pub struct ScoringConfig {
     pub rulesets: Vec<ScoringRuleset>,
     pub surge: SurgePolicy,
     pub allow_negative_scores: bool,
+    /// Inorganic (velocity) filters: events they flag score nothing.
+    pub velocity: Vec<crate::filters::VelocityFilter>,
+    /// Attribute filters, evaluated when an event arrives (the result is stored with it).
+    pub metadata_filters: Vec<crate::filters::MetadataFilter>,
 }
 
 impl ScoringConfig {
     pub fn primary(&self) -> Option<&ScoringRuleset> {
         self.rulesets.iter().find(|r| r.is_primary)
+    }
+
+    /// The first enabled attribute filter that suppresses an arriving event.
+    pub fn suppressed_by(
+        &self,
+        event_type: &str,
+        metadata: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<&str> {
+        self.metadata_filters
+            .iter()
+            .find(|f| f.suppresses(event_type, metadata))
+            .map(|f| f.id.as_str())
     }
 }
 
@@ -222,6 +238,8 @@ pub struct EventFact {
     pub event_id: String,
     pub event_type: Arc<str>,
     pub occurred_at: Timestamp,
+    /// An attribute filter suppressed it when it arrived: it never scores.
+    pub suppressed: bool,
 }
 
 /// What one event earns in one ruleset: `points` (= weight × multiplier) at the event's
@@ -295,6 +313,8 @@ pub struct LeadBook {
     contributions: BTreeMap<String, Vec<Contribution>>,
     /// The session the last event (in time order) belongs to: its last time and length.
     session: Option<(Timestamp, u32)>,
+    /// Events a velocity filter flagged as inorganic.
+    inorganic: std::collections::BTreeSet<String>,
 }
 
 impl LeadBook {
@@ -310,6 +330,7 @@ impl LeadBook {
             reset_at,
             contributions: BTreeMap::new(),
             session: None,
+            inorganic: Default::default(),
         };
         for e in events {
             book.append_in_order(config, e);
@@ -332,6 +353,7 @@ impl LeadBook {
                     event_id: e.event_id.clone(),
                     event_type: Arc::from(e.event_type.as_str()),
                     occurred_at: crate::time::parse(&e.occurred_at)?,
+                    suppressed: e.suppressed_by.is_some(),
                 })
             })
             .collect();
@@ -349,6 +371,16 @@ impl LeadBook {
     /// The session of the latest event: its last time and how many events it holds.
     pub fn session(&self) -> Option<(Timestamp, u32)> {
         self.session
+    }
+
+    /// Whether a velocity filter flagged this event as inorganic.
+    pub fn is_inorganic(&self, event_id: &str) -> bool {
+        self.inorganic.contains(event_id)
+    }
+
+    /// How many of the events velocity filters flagged.
+    pub fn inorganic_count(&self) -> usize {
+        self.inorganic.len()
     }
 
     pub fn contributions(&self, ruleset_id: &str) -> &[Contribution] {
@@ -479,8 +511,32 @@ impl LeadBook {
         *self = LeadBook::rebuild(config, events, self.reset_at);
     }
 
+    /// Whether a velocity filter flags `event` (appended after every event of the book).
+    fn flagged(&self, config: &ScoringConfig, event: &EventFact) -> bool {
+        config
+            .velocity
+            .iter()
+            .filter(|f| *f.event_type == *event.event_type)
+            .any(|f| {
+                let earlier = self
+                    .events
+                    .iter()
+                    .rev()
+                    .filter(|e| !e.suppressed && e.event_type == event.event_type)
+                    .map(|e| e.occurred_at);
+                f.flags(earlier, event.occurred_at)
+            })
+    }
+
     fn append_in_order(&mut self, config: &ScoringConfig, event: EventFact) {
-        let excluded = self.reset_at.is_some_and(|r| event.occurred_at < r);
+        // suppressed events reach no velocity filter; flagged ones score nothing and do
+        // not count towards sessions (they still count as traffic for velocity)
+        let inorganic = !event.suppressed && self.flagged(config, &event);
+        if inorganic {
+            self.inorganic.insert(event.event_id.clone());
+        }
+        let excluded =
+            event.suppressed || inorganic || self.reset_at.is_some_and(|r| event.occurred_at < r);
         if !excluded {
             // sessions count the events that score at all (not those erased by a reset)
             let idle = i64::from(config.surge.idle_reset_seconds);
@@ -547,6 +603,7 @@ mod tests {
                 ..SurgePolicy::default()
             },
             allow_negative_scores: false,
+            ..ScoringConfig::default()
         }
     }
 
@@ -555,6 +612,7 @@ mod tests {
             event_id: id.into(),
             event_type: Arc::from(event_type),
             occurred_at: at,
+            suppressed: false,
         }
     }
 
@@ -759,9 +817,10 @@ mod tests {
         /// rebuilding from the stored set: live == rescored.
         #[test]
         fn live_equals_rescored(
-            offsets in proptest::collection::vec((0i64..20_000, 0usize..3), 1..40),
+            offsets in proptest::collection::vec((0i64..20_000, 0usize..3, any::<bool>()), 1..40),
             surge in prop_oneof![Just(SurgeMode::Off), Just(SurgeMode::Standard), Just(SurgeMode::Gentle)],
             reset_after in proptest::option::of(0usize..40),
+            velocity in proptest::option::of((1u32..4, 1i64..600, any::<bool>())),
         ) {
             let types = ["Page View", "Demo", "Email Open"];
             let c = ScoringConfig {
@@ -777,9 +836,20 @@ mod tests {
                 ],
                 surge: SurgePolicy { mode: surge, ..SurgePolicy::default() },
                 allow_negative_scores: false,
+                velocity: velocity.map(|(n, minutes, group)| crate::filters::VelocityFilter {
+                    filter_id: "flt".into(),
+                    event_type: "Page View".into(),
+                    count_threshold: n,
+                    window: Duration::minutes(minutes),
+                    group_events: group,
+                }).into_iter().collect(),
+                ..ScoringConfig::default()
             };
-            let events: Vec<EventFact> = offsets.iter().enumerate().map(|(i, (m, t))| {
-                ev(&format!("ev_{i:03}"), types[*t], t0() + Duration::minutes(*m))
+            let events: Vec<EventFact> = offsets.iter().enumerate().map(|(i, (m, t, suppressed))| {
+                EventFact {
+                    suppressed: *suppressed,
+                    ..ev(&format!("ev_{i:03}"), types[*t], t0() + Duration::minutes(*m))
+                }
             }).collect();
             let now = t0() + Duration::days(20);
             let mut live = LeadBook::default();
@@ -797,6 +867,60 @@ mod tests {
                 let (a, b) = (live.score(&c, r, now), rescored.score(&c, r, now));
                 prop_assert!((a - b).abs() < 1e-9, "{r}: live {a} != rescored {b}");
             }
+            prop_assert_eq!(live.inorganic_count(), rescored.inorganic_count());
         }
+    }
+
+    #[test]
+    fn a_bot_flood_scores_once_then_nothing_and_suppressed_events_never_score() {
+        let mut c = config(vec![rule("rl_1", "Page View", 5, None)], SurgeMode::Off);
+        c.velocity = vec![crate::filters::VelocityFilter {
+            filter_id: "flt".into(),
+            event_type: "Page View".into(),
+            count_threshold: 1,
+            window: Duration::minutes(1),
+            group_events: true,
+        }];
+        let now = t0() + Duration::hours(1);
+        let mut book = LeadBook::default();
+        let mut deltas = Vec::new();
+        for i in 0..20 {
+            let d = book.add(
+                &c,
+                ev(
+                    &format!("e{i:02}"),
+                    "Page View",
+                    t0() + Duration::seconds(i),
+                ),
+                now,
+            );
+            deltas.push(d[0].delta);
+        }
+        assert_eq!(deltas[0], 5.0);
+        assert!(deltas[1..].iter().all(|d| *d == 0.0), "{deltas:?}");
+        assert_eq!(
+            (book.inorganic_count(), book.score(&c, "rs_1", now)),
+            (19, 5.0)
+        );
+        // after a quiet window the type scores again
+        let d = book.add(&c, ev("e99", "Page View", t0() + Duration::minutes(5)), now);
+        assert_eq!(d[0].delta, 5.0);
+        // a suppressed event scores nothing and is not traffic for the velocity filter
+        let quiet = EventFact {
+            suppressed: true,
+            ..ev("s1", "Page View", t0() + Duration::minutes(30))
+        };
+        assert_eq!(book.add(&c, quiet, now)[0].delta, 0.0);
+        let d = book.add(
+            &c,
+            ev(
+                "s2",
+                "Page View",
+                t0() + Duration::minutes(30) + Duration::seconds(1),
+            ),
+            now,
+        );
+        assert_eq!(d[0].delta, 5.0);
+        assert!(!book.is_inorganic("s1"));
     }
 }

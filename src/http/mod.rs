@@ -74,6 +74,7 @@ impl AppState {
         (name = "events", description = "Engagement event ingestion"),
         (name = "leads", description = "Leads and their live scores"),
         (name = "rules", description = "Engagement rulesets and scoring rules"),
+        (name = "filters", description = "Inorganic (bot) filters and attribute suppression filters"),
         (name = "stream", description = "Server-sent events"),
         (name = "public", description = "Shared content that needs no authentication"),
         (name = "analytics", description = "Totals, event statistics, top leads and score gains")
@@ -152,6 +153,24 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(
             routes::rules::update_rule,
             routes::rules::delete_rule
+        ))
+        .routes(routes!(
+            routes::filters::list_inorganic,
+            routes::filters::create_inorganic
+        ))
+        .routes(routes!(
+            routes::filters::update_inorganic,
+            routes::filters::delete_inorganic
+        ))
+        .routes(routes!(
+            routes::filters::list_metadata,
+            routes::filters::create_metadata
+        ))
+        .routes(routes!(routes::filters::preview_metadata))
+        .routes(routes!(
+            routes::filters::get_metadata,
+            routes::filters::update_metadata,
+            routes::filters::delete_metadata
         ))
         .routes(routes!(routes::rules::test_rule))
         .routes(routes!(routes::rules::rescore))

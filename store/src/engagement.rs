@@ -65,7 +65,7 @@ pub fn alias_row(org_id: &str, ou_id: &str, lead_id: &str, alias: &Alias, at: &s
 
 /// An event row.
 pub fn event_row(e: &StoredEvent) -> Value {
-    json!({
+    let mut row = json!({
         "id": e.event_id,
         "org_id": e.org_id,
         "ou_id": e.unit_id,
@@ -77,7 +77,12 @@ pub fn event_row(e: &StoredEvent) -> Value {
         "metadata": e.metadata,
         "deltas": e.deltas,
         "system": e.system,
-    })
+        "inorganic": e.inorganic,
+    });
+    if let (Some(f), Some(o)) = (&e.suppressed_by, row.as_object_mut()) {
+        o.insert("suppressed_by".into(), json!(f));
+    }
+    row
 }
 
 /// A lead's materialised scores after a change.
@@ -143,6 +148,8 @@ pub struct WriteBatch {
     /// `(lead key, fields to merge)`.
     pub patches: Vec<(String, Value)>,
     pub score_updates: Vec<ScoreUpdate>,
+    /// One attribute-filter id per event it suppressed (its `suppressed_count` grows).
+    pub suppressed: Vec<String>,
 }
 
 impl WriteBatch {
@@ -155,6 +162,7 @@ impl WriteBatch {
             && self.deletions.is_empty()
             && self.patches.is_empty()
             && self.score_updates.is_empty()
+            && self.suppressed.is_empty()
     }
 
     /// Appends another batch (group commit merges many callers' batches).
@@ -167,6 +175,7 @@ impl WriteBatch {
         self.deletions.extend(other.deletions);
         self.patches.extend(other.patches);
         self.score_updates.extend(other.score_updates);
+        self.suppressed.extend(other.suppressed);
     }
 }
 
@@ -951,6 +960,14 @@ impl Store {
             .into_iter()
             .map(|(key, patch)| json!({ "key": key, "patch": patch }))
             .collect();
+        let mut suppressed: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in batches.iter().flat_map(|b| &b.suppressed) {
+            *suppressed.entry(f).or_default() += 1;
+        }
+        let suppressed: Vec<Value> = suppressed
+            .into_iter()
+            .map(|(id, n)| json!({ "id": id, "n": n }))
+            .collect();
         self.run(
             "BEGIN;
              IF array::len($leads) > 0 { INSERT INTO lead $leads; };
@@ -977,6 +994,9 @@ impl Store {
              };
              FOR $p IN $patches { UPDATE type::record('lead', $p.key) MERGE $p.patch; };
              FOR $u IN $updates { UPDATE type::record('lead', $u.key) MERGE $u.patch; };
+             FOR $s IN $suppressed {
+                 UPDATE type::record('metadata_filter', $s.id) SET suppressed_count += $s.n;
+             };
              COMMIT;",
             json!({
                 "leads": leads,
@@ -987,6 +1007,7 @@ impl Store {
                 "deletions": deletions,
                 "patches": patches,
                 "updates": updates,
+                "suppressed": suppressed,
                 "now": leadwire_models::time::format(&leadwire_models::time::now()),
             }),
         )
@@ -1090,6 +1111,8 @@ mod tests {
                 .unwrap()
                 .clone(),
             system: false,
+            suppressed_by: None,
+            inorganic: false,
             deltas,
         };
         let batch = WriteBatch {

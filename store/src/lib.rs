@@ -11,12 +11,14 @@ mod auth;
 mod db;
 pub mod engagement;
 mod error;
+mod filters;
 mod migrate;
 mod tenancy;
 
 pub use db::{Store, StoreOptions};
 pub use engagement::{ScoreUpdate, WriteBatch};
 pub use error::StoreError;
+pub use filters::ScoringSetup;
 pub use migrate::MIGRATIONS;
 pub use tenancy::{MemberPatch, NewMember};
 

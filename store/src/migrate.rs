@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "lean lead indexes",
         include_str!("migrations/0004_lean_lead_indexes.surql"),
     ),
+    (5, "filters", include_str!("migrations/0005_filters.surql")),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -659,7 +659,14 @@ async fn explain_why_batch_why_and_shared_links() {
         (Some(1), Some(0.5))
     );
     assert_eq!(x["decay_applied"], 5.0);
-    assert_eq!(x["inorganic_count"], 1);
+    assert_eq!(
+        (
+            &x["inorganic_count"],
+            &x["suppressed_count"],
+            &x["unscored_count"]
+        ),
+        (&json!(0), &json!(0), &json!(1))
+    );
     assert_eq!(x["snapshot"].as_array().unwrap().len(), 2);
     let (_, x) = app
         .get(

@@ -3,6 +3,7 @@
 mod auth;
 mod errors;
 mod events;
+mod filters;
 mod graphql;
 mod helpers;
 mod leads;

@@ -267,12 +267,22 @@ impl Actor for LeadActor {
                 let mut acks = Vec::with_capacity(events.len());
                 let count = events.len();
                 for p in events {
+                    let suppressed_by = state
+                        .args
+                        .config
+                        .suppressed_by(&p.event.event_type, &p.event.metadata)
+                        .map(str::to_string);
+                    if let Some(f) = &suppressed_by {
+                        batch.suppressed.push(f.clone());
+                    }
                     let fact = EventFact {
                         event_id: p.event_id.clone(),
                         event_type: Arc::from(p.event.event_type.as_str()),
                         occurred_at: p.event.occurred_at,
+                        suppressed: suppressed_by.is_some(),
                     };
                     let deltas = state.book.add(&state.args.config, fact, now);
+                    let inorganic = state.book.is_inorganic(&p.event_id);
                     let stored = StoredEvent {
                         event_id: p.event_id.clone(),
                         org_id: state.args.org_id.clone(),
@@ -284,6 +294,8 @@ impl Actor for LeadActor {
                         channel: p.event.channel.to_string(),
                         metadata: p.event.metadata,
                         system: false,
+                        suppressed_by,
+                        inorganic,
                         deltas: deltas
                             .iter()
                             .map(|d| (d.ruleset_id.clone(), d.clone()))
@@ -382,6 +394,8 @@ impl Actor for LeadActor {
                         .cloned()
                         .unwrap_or_default(),
                     system: true,
+                    suppressed_by: None,
+                    inorganic: false,
                     deltas: Default::default(),
                 };
                 let batch = WriteBatch {

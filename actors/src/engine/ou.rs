@@ -84,16 +84,21 @@ pub struct OuState {
     aliases: HashMap<Alias, String>,
 }
 
-/// Compiles the OU's stored rulesets and rules.
+/// Compiles the OU's stored rulesets, rules and filters (one store round trip).
 pub async fn load_config(
     store: &Store,
     org_id: &str,
     ou_id: &str,
 ) -> Result<ScoringConfig, DomainError> {
-    let rulesets = store.rulesets(org_id, ou_id).await?;
-    let rules = store.rules(org_id, ou_id, None).await?;
+    let setup = store.scoring_setup(org_id, ou_id).await?;
     Ok(ScoringConfig {
-        rulesets: rules::compile(&rulesets, &rules),
+        rulesets: rules::compile(&setup.rulesets, &setup.rules),
+        velocity: setup
+            .inorganic_filters
+            .iter()
+            .map(|f| f.compile())
+            .collect(),
+        metadata_filters: setup.metadata_filters,
         surge: SurgePolicy::default(),
         allow_negative_scores: false,
     })

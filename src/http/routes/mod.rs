@@ -5,6 +5,7 @@ pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod events;
+pub mod filters;
 pub mod leads;
 pub mod me;
 pub mod members;
