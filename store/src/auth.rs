@@ -38,14 +38,7 @@ impl Store {
 
     /// Deletes a credential of the OU; returns whether it existed there.
     pub async fn delete_credential(&self, org_id: &str, ou_id: &str, id: &str) -> Result<bool> {
-        let rows: Vec<Value> = self
-            .rows(
-                "DELETE type::record('api_credential', $id) WHERE org_id = $org AND ou_id = $ou RETURN BEFORE",
-                json!({ "id": id, "org": org_id, "ou": ou_id }),
-                0,
-            )
-            .await?;
-        Ok(!rows.is_empty())
+        self.delete_owned("api_credential", org_id, ou_id, id).await
     }
 
     // ----- personal access tokens -----

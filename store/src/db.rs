@@ -201,6 +201,26 @@ fn normalise_url(url: &str) -> Result<String> {
     )))
 }
 
+impl Store {
+    /// Deletes the record `table:id` if it belongs to the org unit; returns whether it did.
+    pub(crate) async fn delete_owned(
+        &self,
+        table: &str,
+        org_id: &str,
+        ou_id: &str,
+        id: &str,
+    ) -> Result<bool> {
+        let gone: Vec<Value> = self
+            .rows(
+                "DELETE type::record($tb, $id) WHERE org_id = $org AND ou_id = $ou RETURN BEFORE",
+                serde_json::json!({ "tb": table, "id": id, "org": org_id, "ou": ou_id }),
+                0,
+            )
+            .await?;
+        Ok(!gone.is_empty())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

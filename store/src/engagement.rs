@@ -13,6 +13,13 @@ use serde_json::{json, Map, Value};
 use crate::db::content;
 use crate::{Result, Store};
 
+/// The OU's rulesets, oldest first.
+pub(crate) const RULESETS_SQL: &str =
+    "SELECT * FROM ruleset WHERE org_id = $org AND ou_id = $ou ORDER BY created_at";
+/// The OU's rules by ruleset, in priority order.
+pub(crate) const RULES_SQL: &str =
+    "SELECT * FROM rule WHERE org_id = $org AND ou_id = $ou ORDER BY ruleset_id, priority, created_at";
+
 /// The record key of a lead: lead ids are unique per OU only.
 pub fn lead_key(ou_id: &str, lead_id: &str) -> String {
     format!("{ou_id}/{lead_id}")
@@ -232,12 +239,8 @@ impl Store {
     // ----- rulesets -----
 
     pub async fn rulesets(&self, org_id: &str, ou_id: &str) -> Result<Vec<Ruleset>> {
-        self.rows(
-            "SELECT * FROM ruleset WHERE org_id = $org AND ou_id = $ou ORDER BY created_at",
-            json!({ "org": org_id, "ou": ou_id }),
-            0,
-        )
-        .await
+        self.rows(RULESETS_SQL, json!({ "org": org_id, "ou": ou_id }), 0)
+            .await
     }
 
     /// Stores a ruleset; a primary one takes the primary flag from the OU's others.
@@ -287,7 +290,7 @@ impl Store {
         let sql = if ruleset_id.is_some() {
             "SELECT * FROM rule WHERE org_id = $org AND ou_id = $ou AND ruleset_id = $rs ORDER BY priority, created_at"
         } else {
-            "SELECT * FROM rule WHERE org_id = $org AND ou_id = $ou ORDER BY ruleset_id, priority, created_at"
+            RULES_SQL
         };
         self.rows(
             sql,
@@ -323,14 +326,7 @@ impl Store {
 
     /// Deletes a rule of the OU; returns whether it existed there.
     pub async fn delete_rule(&self, org_id: &str, ou_id: &str, id: &str) -> Result<bool> {
-        let rows: Vec<Value> = self
-            .rows(
-                "DELETE type::record('rule', $id) WHERE org_id = $org AND ou_id = $ou RETURN BEFORE",
-                json!({ "id": id, "org": org_id, "ou": ou_id }),
-                0,
-            )
-            .await?;
-        Ok(!rows.is_empty())
+        self.delete_owned("rule", org_id, ou_id, id).await
     }
 
     /// Sets the priority of every listed rule to its position, in one transaction.

@@ -7,6 +7,12 @@ use serde_json::{json, Value};
 use crate::db::content;
 use crate::{Result, Store};
 
+const INORGANIC_SQL: &str =
+    "SELECT * FROM inorganic_filter WHERE org_id = $org AND ou_id = $ou ORDER BY created_at, id";
+const ENABLED_METADATA_SQL: &str =
+    "SELECT * FROM metadata_filter WHERE org_id = $org AND ou_id = $ou
+     AND enabled = true ORDER BY created_at DESC, id DESC";
+
 /// A filter row: the stored model minus what the record key and `ou_id` carry.
 fn row<T: serde::Serialize>(f: &T, ou_id: &str, drop: &str) -> Result<Value> {
     let mut c = content(f)?;
@@ -32,11 +38,13 @@ impl Store {
     pub async fn scoring_setup(&self, org_id: &str, ou_id: &str) -> Result<ScoringSetup> {
         let mut res = self
             .run(
-                "SELECT * FROM ruleset WHERE org_id = $org AND ou_id = $ou ORDER BY created_at;
-                 SELECT * FROM rule WHERE org_id = $org AND ou_id = $ou ORDER BY ruleset_id, priority, created_at;
-                 SELECT * FROM inorganic_filter WHERE org_id = $org AND ou_id = $ou ORDER BY created_at, id;
-                 SELECT * FROM metadata_filter WHERE org_id = $org AND ou_id = $ou AND enabled = true
-                     ORDER BY created_at DESC, id DESC;",
+                &[
+                    crate::engagement::RULESETS_SQL,
+                    crate::engagement::RULES_SQL,
+                    INORGANIC_SQL,
+                    ENABLED_METADATA_SQL,
+                ]
+                .join(";\n"),
                 json!({ "org": org_id, "ou": ou_id }),
             )
             .await?;
@@ -53,12 +61,8 @@ impl Store {
         org_id: &str,
         ou_id: &str,
     ) -> Result<Vec<InorganicFilter>> {
-        self.rows(
-            "SELECT * FROM inorganic_filter WHERE org_id = $org AND ou_id = $ou ORDER BY created_at, id",
-            json!({ "org": org_id, "ou": ou_id }),
-            0,
-        )
-        .await
+        self.rows(INORGANIC_SQL, json!({ "org": org_id, "ou": ou_id }), 0)
+            .await
     }
 
     pub async fn inorganic_filter(
@@ -141,17 +145,6 @@ impl Store {
     ) -> Result<bool> {
         self.delete_owned("metadata_filter", org_id, ou_id, id)
             .await
-    }
-
-    async fn delete_owned(&self, table: &str, org_id: &str, ou_id: &str, id: &str) -> Result<bool> {
-        let mut res = self
-            .run(
-                "DELETE type::record($tb, $id) WHERE org_id = $org AND ou_id = $ou RETURN BEFORE",
-                json!({ "tb": table, "id": id, "org": org_id, "ou": ou_id }),
-            )
-            .await?;
-        let gone: Vec<Value> = res.take(0)?;
-        Ok(!gone.is_empty())
     }
 
     /// One page of the OU's engagement events (server timeline entries left out), in

@@ -19,6 +19,11 @@ async fn score(app: &TestApp, lead: &str) -> f64 {
     s["score"].as_f64().unwrap_or(-1.0)
 }
 
+/// The preview count of a body.
+async fn preview(app: &TestApp, body: Value) -> Value {
+    ok(app, "/v1/metadata-filters/preview", body, 200).await["count"].clone()
+}
+
 fn field(r: &Value) -> (&str, &str) {
     (
         r["error"]["code"].as_str().unwrap_or(""),
@@ -182,31 +187,17 @@ async fn attribute_filters_suppress_what_their_preview_counts() {
     let conditions = json!([{"key": "ua", "operator": "contains", "value": "BOT"}]);
 
     // the preview counts and changes nothing; a scope to another type counts nothing
-    let p = ok(
-        &app,
-        "/v1/metadata-filters/preview",
-        json!({ "conditions": conditions }),
-        200,
-    )
-    .await;
-    assert_eq!(p["count"], 2);
-    let p = ok(
-        &app,
-        "/v1/metadata-filters/preview",
-        json!({"event_type": "Demo", "conditions": conditions}),
-        200,
-    )
-    .await;
-    assert_eq!(p["count"], 0);
+    assert_eq!(preview(&app, json!({ "conditions": conditions })).await, 2);
+    assert_eq!(
+        preview(
+            &app,
+            json!({"event_type": "Demo", "conditions": conditions})
+        )
+        .await,
+        0
+    );
     let nested = json!([{"key": "utm.source", "operator": "equals", "value": "crawler"}]);
-    let p = ok(
-        &app,
-        "/v1/metadata-filters/preview",
-        json!({ "conditions": nested }),
-        200,
-    )
-    .await;
-    assert_eq!(p["count"], 1);
+    assert_eq!(preview(&app, json!({ "conditions": nested })).await, 1);
     let (_, list) = app.get("/v1/metadata-filters", &app.admin_token).await;
     assert_eq!(list, json!([]));
 
