@@ -117,7 +117,7 @@ impl Core {
         let (lead, book, config) = self.lead_book(&t.caller.org_id, &t.ou_id, lead_id).await?;
         let rs = pick_ruleset(&config, None)?;
         let now = time::now();
-        let factors = explain::factors(&book, rs.as_deref(), now);
+        let factors = explain::factors(&book, &config, rs.as_deref(), now);
         let score =
             leadwire_models::scoring::round2(book.score(&config, rs.as_deref().unwrap_or(""), now));
         Ok(Why {
@@ -173,7 +173,7 @@ impl Core {
             .map(|lead| {
                 let evs = by_lead.get(lead.id.as_str()).cloned().unwrap_or_default();
                 let book = book_of(lead, &evs, &config);
-                let factors = explain::factors(&book, rs.as_deref(), now);
+                let factors = explain::factors(&book, &config, rs.as_deref(), now);
                 let score = leadwire_models::scoring::round2(book.score(
                     &config,
                     rs.as_deref().unwrap_or(""),

@@ -14,6 +14,7 @@ pub mod filters;
 pub mod import;
 pub mod leads;
 pub mod metrics;
+pub mod settings;
 pub mod tenancy;
 
 use std::sync::Arc;

@@ -51,6 +51,19 @@ pub struct SurgeBoost {
     pub boost: f64,
 }
 
+/// What inactivity decay rules took off the score (a `DECAY` timeline entry each).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DecayEntry {
+    /// Always `DECAY`.
+    pub event_type: String,
+    /// Always `system`.
+    pub channel: String,
+    pub decay_id: String,
+    pub occurred_at: String,
+    /// Points taken off (negative).
+    pub points: f64,
+}
+
 /// `GET /v1/leads/{id}/explain`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Explanation {
@@ -64,8 +77,11 @@ pub struct Explanation {
     pub surge_boost: Vec<SurgeBoost>,
     pub surge_total: f64,
     pub surge_event_count: u64,
-    /// Points lost to half-life decay across the whole history, as of now.
+    /// Points lost to decay across the whole history, as of now: half-life decay of
+    /// event points plus what inactivity decay rules took off.
     pub decay_applied: f64,
+    /// The inactivity deductions within the window, oldest first.
+    pub inactivity_decay: Vec<DecayEntry>,
     /// Events within the window an inorganic (velocity) filter flagged as bot-like.
     pub inorganic_count: u64,
     /// Events within the window an attribute filter suppressed.
@@ -175,6 +191,7 @@ pub fn explain(
     let since = now - Duration::hours(i64::from(hours));
     let key = ruleset_id.unwrap_or("");
     let all = book.contributions(key);
+    let deductions = book.deductions(config, now);
     let recent = || all.iter().filter(|c| c.occurred_at >= since);
     let surge_boost: Vec<SurgeBoost> = recent()
         .filter(|c| c.multiplier > 1.0)
@@ -225,7 +242,23 @@ pub fn explain(
         surge_total: round2(surge_boost.iter().map(|s| s.boost).sum()),
         surge_event_count: surge_boost.len() as u64,
         surge_boost,
-        decay_applied: round2(all.iter().map(|c| c.points - c.value_at(now)).sum()),
+        decay_applied: round2(
+            all.iter().map(|c| c.points - c.value_at(now)).sum::<f64>()
+                + crate::scoring::deducted(&deductions, key),
+        ),
+        inactivity_decay: deductions
+            .iter()
+            .filter(|d| d.at >= since)
+            .filter_map(|d| {
+                Some(DecayEntry {
+                    event_type: "DECAY".into(),
+                    channel: "system".into(),
+                    decay_id: d.decay_id.clone(),
+                    occurred_at: time::format(&d.at),
+                    points: -round2(*d.amounts.get(key)?),
+                })
+            })
+            .collect(),
         inorganic_count: inorganic,
         suppressed_count: suppressed,
         unscored_count: unscored,
@@ -237,21 +270,36 @@ pub fn explain(
     }
 }
 
-/// A score's factors (all history, valued now), largest first.
-pub fn factors(book: &LeadBook, ruleset_id: Option<&str>, now: Timestamp) -> Vec<Factor> {
+/// A score's factors (all history, valued now), largest first. Inactivity decay is one
+/// factor of its own (dimension `decay`, event type `DECAY`).
+pub fn factors(
+    book: &LeadBook,
+    config: &ScoringConfig,
+    ruleset_id: Option<&str>,
+    now: Timestamp,
+) -> Vec<Factor> {
     let key = ruleset_id.unwrap_or("");
-    let mut by_type: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    let mut by_type: BTreeMap<(&str, String), (u64, f64)> = BTreeMap::new();
     for c in book.contributions(key) {
-        let e = by_type.entry(c.event_type.clone()).or_default();
+        let e = by_type
+            .entry(("engagement", c.event_type.clone()))
+            .or_default();
         e.0 += 1;
         e.1 += c.value_at(now);
+    }
+    for d in book.deductions(config, now) {
+        if let Some(a) = d.amounts.get(key) {
+            let e = by_type.entry(("decay", "DECAY".into())).or_default();
+            e.0 += 1;
+            e.1 -= a;
+        }
     }
     let total: f64 = by_type.values().map(|(_, p)| p.max(0.0)).sum();
     let mut out: Vec<Factor> = by_type
         .into_iter()
         .filter(|(_, (_, p))| round2(*p) != 0.0)
-        .map(|(event_type, (count, points))| Factor {
-            dimension: "engagement".into(),
+        .map(|((dimension, event_type), (count, points))| Factor {
+            dimension: dimension.into(),
             event_type,
             count,
             points: round2(points),
@@ -306,16 +354,25 @@ pub fn summary(score: f64, factors: &[Factor], reset_at: Option<&str>) -> String
         })
         .collect();
     let lead = if positive.len() > 2 { "mostly " } else { "" };
-    let negative: f64 = factors
-        .iter()
-        .filter(|f| f.points < 0.0)
-        .map(|f| f.points)
-        .sum();
+    let lost = |dimension: &str| -> f64 {
+        factors
+            .iter()
+            .filter(|f| f.points < 0.0 && (f.dimension == "decay") == (dimension == "decay"))
+            .map(|f| f.points)
+            .sum()
+    };
+    let (negative, decay) = (lost("engagement"), lost("decay"));
     let mut s = format!("Score {}: {lead}{}", num(score), parts.join(" and "));
     if negative < 0.0 {
         s.push_str(&format!(
             ", less {} pts from negative signals",
             num(-round2(negative))
+        ));
+    }
+    if decay < 0.0 {
+        s.push_str(&format!(
+            ", less {} pts lost to inactivity",
+            num(-round2(decay))
         ));
     }
     s.push('.');
@@ -398,7 +455,7 @@ mod tests {
         );
         assert_eq!(x.snapshot.len(), 3);
 
-        let f = factors(&book, Some("rs"), now);
+        let f = factors(&book, &cfg, Some("rs"), now);
         assert_eq!(f[0].event_type, "Visit");
         assert_eq!((f[1].event_type.as_str(), f[1].points), ("Demo", 5.0));
         assert_eq!(

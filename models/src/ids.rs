@@ -14,6 +14,7 @@ pub mod prefix {
     pub const RULE: &str = "rl";
     pub const INORGANIC_FILTER: &str = "flt";
     pub const METADATA_FILTER: &str = "mf";
+    pub const DECAY: &str = "dc";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -33,6 +33,10 @@ pub struct Lead {
     pub last_event_at: Option<String>,
     pub last_event_type: Option<String>,
     pub score_reset_at: Option<String>,
+    /// Inactivity deductions up to this time are on the timeline (internal).
+    #[serde(default, skip_serializing)]
+    #[schema(ignore)]
+    pub decay_logged_at: Option<String>,
 }
 
 impl Lead {
@@ -54,6 +58,7 @@ impl Lead {
             last_event_at: None,
             last_event_type: None,
             score_reset_at: None,
+            decay_logged_at: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod decay;
 pub mod error;
 pub mod events;
 pub mod explain;
@@ -17,6 +18,7 @@ pub mod page;
 pub mod ratelimit;
 pub mod rules;
 pub mod scoring;
+pub mod settings;
 pub mod tenancy;
 pub mod time;
 pub mod validate;

@@ -212,6 +212,8 @@ pub struct ScoringConfig {
     pub velocity: Vec<crate::filters::VelocityFilter>,
     /// Attribute filters, evaluated when an event arrives (the result is stored with it).
     pub metadata_filters: Vec<crate::filters::MetadataFilter>,
+    /// Inactivity decay rules.
+    pub decays: Vec<crate::decay::InactivityDecay>,
 }
 
 impl ScoringConfig {
@@ -292,6 +294,65 @@ impl ScoreTerms {
     }
 }
 
+/// One deduction of an inactivity decay rule: the points it took off each ruleset's score
+/// at `at` (only rulesets it took something off).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deduction {
+    pub decay_id: String,
+    pub at: Timestamp,
+    pub amounts: BTreeMap<String, f64>,
+}
+
+/// A ruleset's contributions swept forward in time: the sum at the sweep's anchor of the
+/// non-decaying points and, per half-life, of the decaying ones.
+#[derive(Default)]
+struct Sweep {
+    next: usize,
+    anchor: Option<Timestamp>,
+    fixed: f64,
+    decaying: Vec<(u32, f64)>,
+    /// Whether any contribution so far is negative (a score at zero may rise again).
+    negative: bool,
+}
+
+impl Sweep {
+    /// Moves the anchor to `t` and takes in the contributions dated at or before it.
+    fn advance(&mut self, contributions: &[Contribution], t: Timestamp) {
+        if let Some(a) = self.anchor {
+            let days = age_days(a, t);
+            for (h, v) in &mut self.decaying {
+                *v *= half_life_factor(days, Some(*h));
+            }
+        }
+        self.anchor = Some(t);
+        while let Some(c) = contributions.get(self.next).filter(|c| c.occurred_at <= t) {
+            self.next += 1;
+            self.negative |= c.points < 0.0;
+            match c.half_life_days {
+                None => self.fixed += c.points,
+                Some(h) => {
+                    let v = c.value_at(t);
+                    match self.decaying.iter_mut().find(|(k, _)| *k == h) {
+                        Some((_, x)) => *x += v,
+                        None => self.decaying.push((h, v)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The sum at `t` (at or after the anchor).
+    fn at(&self, t: Timestamp) -> f64 {
+        let days = self.anchor.map(|a| age_days(a, t)).unwrap_or(0.0);
+        self.fixed
+            + self
+                .decaying
+                .iter()
+                .map(|(h, v)| v * half_life_factor(days, Some(*h)))
+                .sum::<f64>()
+    }
+}
+
 /// The score change one event caused in one ruleset, as recorded with the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScoreDelta {
@@ -301,6 +362,14 @@ pub struct ScoreDelta {
     pub after: f64,
     pub delta: f64,
     pub multiplier: f64,
+}
+
+/// The points `deductions` took off one ruleset.
+pub fn deducted(deductions: &[Deduction], ruleset_id: &str) -> f64 {
+    deductions
+        .iter()
+        .filter_map(|d| d.amounts.get(ruleset_id))
+        .sum()
 }
 
 /// A lead's scoring state: its events in (time, id) order, the contributions they earn
@@ -400,11 +469,24 @@ impl LeadBook {
 
     /// The score in one ruleset at `now` (unrounded).
     pub fn score(&self, config: &ScoringConfig, ruleset_id: &str, now: Timestamp) -> f64 {
+        let deducted = deducted(&self.deductions(config, now), ruleset_id);
+        self.score_less(config, ruleset_id, now, deducted)
+    }
+
+    /// The score in one ruleset at `now` after `deducted` inactivity points.
+    fn score_less(
+        &self,
+        config: &ScoringConfig,
+        ruleset_id: &str,
+        now: Timestamp,
+        deducted: f64,
+    ) -> f64 {
         let raw: f64 = self
             .contributions(ruleset_id)
             .iter()
             .map(|c| c.value_at(now))
-            .sum();
+            .sum::<f64>()
+            - deducted;
         if config.allow_negative_scores {
             raw
         } else {
@@ -412,13 +494,145 @@ impl LeadBook {
         }
     }
 
+    /// The times that count as activity: events neither suppressed, nor inorganic, nor
+    /// dated before the reset; in time order.
+    fn activity(&self) -> impl Iterator<Item = Timestamp> + '_ {
+        self.events
+            .iter()
+            .filter(|e| {
+                !e.suppressed
+                    && !self.inorganic.contains(&e.event_id)
+                    && self.reset_at.is_none_or(|r| e.occurred_at >= r)
+            })
+            .map(|e| e.occurred_at)
+    }
+
+    /// Every inactivity deduction up to `now`, in time order. A rule takes `decrease` off
+    /// each ruleset's score at every full period of a stretch without activity; with
+    /// negative scores disallowed a deduction takes no more than the score has left, and
+    /// a stretch stops deducting once every score is at zero for good.
+    pub fn deductions(&self, config: &ScoringConfig, now: Timestamp) -> Vec<Deduction> {
+        let mut out = Vec::new();
+        if config.decays.is_empty() {
+            return out;
+        }
+        let floor = !config.allow_negative_scores;
+        let mut sweeps: Vec<(&str, Sweep, f64)> = config
+            .rulesets
+            .iter()
+            .map(|r| (r.ruleset_id.as_str(), Sweep::default(), 0.0))
+            .collect();
+        let mut times = self.activity().peekable();
+        while let Some(start) = times.next() {
+            if times.peek() == Some(&start) {
+                continue;
+            }
+            let end = times.peek().copied();
+            if start > now {
+                break;
+            }
+            for (rs, sweep, _) in &mut sweeps {
+                sweep.advance(self.contributions(rs), start);
+            }
+            // the next step of each rule: (time, rule index, steps taken)
+            let mut next: Vec<(Timestamp, usize, u32)> = config
+                .decays
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (start + d.period, i, 1))
+                .collect();
+            while let Some(k) = (0..next.len()).min_by_key(|&k| (next[k].0, next[k].1)) {
+                let (at, i, steps) = next[k];
+                let due = match end {
+                    Some(e) => at < e && at <= now,
+                    None => at <= now,
+                };
+                if !due {
+                    break;
+                }
+                let rule = &config.decays[i];
+                let mut amounts = BTreeMap::new();
+                let mut settled = floor;
+                for (rs, sweep, deducted) in &mut sweeps {
+                    let left = sweep.at(at) - *deducted;
+                    let amount = if floor {
+                        rule.decrease.min(left.max(0.0))
+                    } else {
+                        rule.decrease
+                    };
+                    *deducted += amount;
+                    settled &= left - amount <= 0.0 && !sweep.negative;
+                    if amount > 0.0 {
+                        amounts.insert(rs.to_string(), amount);
+                    }
+                }
+                if !amounts.is_empty() {
+                    out.push(Deduction {
+                        decay_id: rule.decay_id.clone(),
+                        at,
+                        amounts,
+                    });
+                }
+                if settled {
+                    break;
+                }
+                if steps >= crate::decay::MAX_STEPS_PER_GAP {
+                    next.swap_remove(k);
+                } else {
+                    next[k] = (at + rule.period, i, steps + 1);
+                }
+            }
+        }
+        out
+    }
+
+    /// When the next inactivity deduction falls due after `now`, if one would take
+    /// anything off (none while every score is at zero for good).
+    pub fn next_decay_at(&self, config: &ScoringConfig, now: Timestamp) -> Option<Timestamp> {
+        let last = self.activity().last()?;
+        if last > now {
+            return None;
+        }
+        if !config.allow_negative_scores {
+            let deductions = self.deductions(config, now);
+            let settled = config.rulesets.iter().all(|r| {
+                self.score_less(
+                    config,
+                    &r.ruleset_id,
+                    now,
+                    deducted(&deductions, &r.ruleset_id),
+                ) <= 0.0
+                    && self
+                        .contributions(&r.ruleset_id)
+                        .iter()
+                        .all(|c| c.points >= 0.0)
+            });
+            if settled {
+                return None;
+            }
+        }
+        config
+            .decays
+            .iter()
+            .filter_map(|d| {
+                let period = d.period.num_seconds().max(1);
+                let elapsed = (now - last).num_seconds().max(0);
+                let k = elapsed / period + 1;
+                (k <= i64::from(crate::decay::MAX_STEPS_PER_GAP))
+                    .then(|| last + chrono::Duration::seconds(period * k))
+            })
+            .min()
+    }
+
     /// Each ruleset's score at `now` as [`ScoreTerms`] anchored at `now`.
     pub fn terms(&self, config: &ScoringConfig, now: Timestamp) -> BTreeMap<String, ScoreTerms> {
+        let deductions = self.deductions(config, now);
         config
             .rulesets
             .iter()
             .map(|r| {
                 let mut t = ScoreTerms {
+                    fixed: -deducted(&deductions, &r.ruleset_id),
                     floor: !config.allow_negative_scores,
                     ..ScoreTerms::default()
                 };
@@ -439,10 +653,17 @@ impl LeadBook {
 
     /// Scores of every ruleset of the config at `now`.
     pub fn scores(&self, config: &ScoringConfig, now: Timestamp) -> BTreeMap<String, f64> {
+        let deductions = self.deductions(config, now);
         config
             .rulesets
             .iter()
-            .map(|r| (r.ruleset_id.clone(), self.score(config, &r.ruleset_id, now)))
+            .map(|r| {
+                let d = deducted(&deductions, &r.ruleset_id);
+                (
+                    r.ruleset_id.clone(),
+                    self.score_less(config, &r.ruleset_id, now, d),
+                )
+            })
             .collect()
     }
 
@@ -821,6 +1042,9 @@ mod tests {
             surge in prop_oneof![Just(SurgeMode::Off), Just(SurgeMode::Standard), Just(SurgeMode::Gentle)],
             reset_after in proptest::option::of(0usize..40),
             velocity in proptest::option::of((1u32..4, 1i64..600, any::<bool>())),
+            decay in proptest::option::of((1i64..96, 1u32..30)),
+            negative in any::<bool>(),
+            changed in any::<bool>(),
         ) {
             let types = ["Page View", "Demo", "Email Open"];
             let c = ScoringConfig {
@@ -835,7 +1059,6 @@ mod tests {
                     ]},
                 ],
                 surge: SurgePolicy { mode: surge, ..SurgePolicy::default() },
-                allow_negative_scores: false,
                 velocity: velocity.map(|(n, minutes, group)| crate::filters::VelocityFilter {
                     filter_id: "flt".into(),
                     event_type: "Page View".into(),
@@ -843,8 +1066,22 @@ mod tests {
                     window: Duration::minutes(minutes),
                     group_events: group,
                 }).into_iter().collect(),
+                decays: decay.map(|(hours, decrease)| crate::decay::InactivityDecay {
+                    decay_id: "dc".into(),
+                    period: Duration::hours(hours),
+                    decrease: f64::from(decrease),
+                }).into_iter().collect(),
+                allow_negative_scores: negative,
                 ..ScoringConfig::default()
             };
+            // the live book may have scored under another config and been reconfigured
+            let before = ScoringConfig {
+                rulesets: vec![ScoringRuleset { ruleset_id: "rs_a".into(), is_primary: true, rules: vec![
+                    rule("rl_9", "Email Open", 7, Some(2)),
+                ]}],
+                ..ScoringConfig::default()
+            };
+            let live_config = if changed { &before } else { &c };
             let events: Vec<EventFact> = offsets.iter().enumerate().map(|(i, (m, t, suppressed))| {
                 EventFact {
                     suppressed: *suppressed,
@@ -855,9 +1092,12 @@ mod tests {
             let mut live = LeadBook::default();
             for (i, e) in events.iter().enumerate() {
                 if reset_after == Some(i) {
-                    live.reset(&c, t0() + Duration::minutes(10_000));
+                    live.reset(live_config, t0() + Duration::minutes(10_000));
                 }
-                live.add(&c, e.clone(), now);
+                live.add(live_config, e.clone(), now);
+            }
+            if changed {
+                live.reconfigure(&c);
             }
             let reset_at = reset_after
                 .filter(|i| *i < events.len())
@@ -868,7 +1108,104 @@ mod tests {
                 prop_assert!((a - b).abs() < 1e-9, "{r}: live {a} != rescored {b}");
             }
             prop_assert_eq!(live.inorganic_count(), rescored.inorganic_count());
+            prop_assert_eq!(live.deductions(&c, now), rescored.deductions(&c, now));
+            if !negative {
+                for r in ["rs_a", "rs_b"] {
+                    prop_assert!(live.score(&c, r, now) >= 0.0);
+                }
+            }
         }
+    }
+
+    fn decay(days: i64, decrease: u32) -> crate::decay::InactivityDecay {
+        crate::decay::InactivityDecay {
+            decay_id: format!("dc_{days}"),
+            period: Duration::days(days),
+            decrease: f64::from(decrease),
+        }
+    }
+
+    #[test]
+    fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() {
+        let mut c = config(vec![rule("rl_1", "Demo", 60, None)], SurgeMode::Off);
+        c.decays = vec![decay(30, 25)];
+        let book = LeadBook::rebuild(&c, vec![ev("ev_1", "Demo", t0())], None);
+        let at = |d: i64| t0() + Duration::days(d);
+        // day 29: nothing yet; due at day 30
+        assert_eq!(book.score(&c, "rs_1", at(29)), 60.0);
+        assert_eq!(book.next_decay_at(&c, at(29)), Some(at(30)));
+        // day 95: 25 at day 30 and 60, then only the 10 left at day 90
+        let d = book.deductions(&c, at(95));
+        let taken: Vec<(i64, f64)> = d
+            .iter()
+            .map(|d| ((d.at - t0()).num_days(), d.amounts["rs_1"]))
+            .collect();
+        assert_eq!(taken, vec![(30, 25.0), (60, 25.0), (90, 10.0)]);
+        assert_eq!(book.score(&c, "rs_1", at(95)), 0.0);
+        assert_eq!(book.next_decay_at(&c, at(95)), None, "nothing left to take");
+        // negative scores allowed: every period takes the full decrease
+        c.allow_negative_scores = true;
+        assert_eq!(book.score(&c, "rs_1", at(95)), -15.0);
+        assert_eq!(book.next_decay_at(&c, at(95)), Some(at(120)));
+        // the closed form agrees with the score
+        let terms = book.terms(&c, at(95));
+        assert_eq!(terms["rs_1"].value_after(0.0), -15.0);
+    }
+
+    #[test]
+    fn activity_restarts_the_inactivity_clock() {
+        let mut c = config(vec![rule("rl_1", "Demo", 100, None)], SurgeMode::Off);
+        c.decays = vec![decay(30, 10), decay(7, 1)];
+        let at = |d: i64| t0() + Duration::days(d);
+        let events = vec![
+            ev("ev_1", "Demo", t0()),
+            // exactly 30 days later: that period is not idle
+            ev("ev_2", "Demo", at(30)),
+            ev("ev_3", "Demo", at(45)),
+        ];
+        let book = LeadBook::rebuild(&c, events, None);
+        let d = book.deductions(&c, at(80));
+        let taken: Vec<(String, i64)> = d
+            .iter()
+            .map(|d| (d.decay_id.clone(), (d.at - t0()).num_days()))
+            .collect();
+        // weekly rule: 7, 14, 21, 28 after day 0; 37, 44 after day 30; 52, 59, 66, 73
+        // and 80 after day 45; the 30-day rule only at day 75
+        assert_eq!(
+            taken,
+            [
+                ("dc_7", 7),
+                ("dc_7", 14),
+                ("dc_7", 21),
+                ("dc_7", 28),
+                ("dc_7", 37),
+                ("dc_7", 44),
+                ("dc_7", 52),
+                ("dc_7", 59),
+                ("dc_7", 66),
+                ("dc_7", 73),
+                ("dc_30", 75),
+                ("dc_7", 80),
+            ]
+            .map(|(a, b)| (a.to_string(), b))
+        );
+        assert_eq!(book.score(&c, "rs_1", at(80)), 300.0 - 11.0 - 10.0);
+        // a flagged or suppressed event is no activity
+        let suppressed = LeadBook::rebuild(
+            &c,
+            vec![
+                ev("ev_1", "Demo", t0()),
+                EventFact {
+                    suppressed: true,
+                    ..ev("ev_2", "Demo", at(20))
+                },
+            ],
+            None,
+        );
+        assert!(suppressed
+            .deductions(&c, at(31))
+            .iter()
+            .any(|d| d.decay_id == "dc_30"));
     }
 
     #[test]

@@ -68,13 +68,14 @@ impl AppState {
         (name = "org-units", description = "Org units and the active OU"),
         (name = "ou-memberships", description = "Members of an org unit and their roles"),
         (name = "members", description = "Org members"),
-        (name = "settings", description = "API credentials and personal access tokens"),
+        (name = "settings", description = "API credentials, personal access tokens, scoring settings and the surge session policy"),
         (name = "me", description = "The caller's own settings"),
         (name = "admin", description = "Administration"),
         (name = "events", description = "Engagement event ingestion"),
         (name = "leads", description = "Leads and their live scores"),
         (name = "rules", description = "Engagement rulesets and scoring rules"),
         (name = "filters", description = "Inorganic (bot) filters and attribute suppression filters"),
+        (name = "decays", description = "Inactivity decay rules"),
         (name = "stream", description = "Server-sent events"),
         (name = "public", description = "Shared content that needs no authentication"),
         (name = "analytics", description = "Totals, event statistics, top leads and score gains")
@@ -167,6 +168,16 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::filters::create_metadata
         ))
         .routes(routes!(routes::filters::preview_metadata))
+        .routes(routes!(routes::decays::list, routes::decays::create))
+        .routes(routes!(routes::decays::update, routes::decays::delete))
+        .routes(routes!(
+            routes::settings::get_scoring,
+            routes::settings::put_scoring
+        ))
+        .routes(routes!(
+            routes::settings::get_surge,
+            routes::settings::put_surge
+        ))
         .routes(routes!(
             routes::filters::get_metadata,
             routes::filters::update_metadata,

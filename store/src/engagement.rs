@@ -107,6 +107,10 @@ pub struct ScoreUpdate {
     /// Each ruleset's score as a closed form of time from `scored_at` (the scheduler
     /// refreshes stored scores from these).
     pub terms: BTreeMap<String, ScoreTerms>,
+    /// When the lead's actor must next be woken: its next inactivity deduction ("" = none).
+    pub wake_at: String,
+    /// Inactivity deductions up to this time are on the timeline.
+    pub decay_logged_at: Option<String>,
 }
 
 /// A lead whose stored score decays, as the scheduler reads it.
@@ -615,6 +619,39 @@ impl Store {
         .await
     }
 
+    /// Leads due to be woken at `now` (an inactivity deduction fell due, or their OU's
+    /// config changed), as `(org, ou, lead)`.
+    pub async fn due_leads(&self, now: &str, limit: u32) -> Result<Vec<(String, String, String)>> {
+        let rows: Vec<Value> = self
+            .rows(
+                "SELECT org_id, ou_id, lead_id FROM lead
+                 WHERE wake_at > '' AND wake_at <= $now LIMIT $limit",
+                json!({ "now": now, "limit": limit }),
+                0,
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+                Some((s("org_id")?, s("ou_id")?, s("lead_id")?))
+            })
+            .collect())
+    }
+
+    /// Marks every lead of the OU that has events to be woken now: after a config change
+    /// each rescores and stores its scores (live or passivated alike).
+    pub async fn wake_all(&self, org_id: &str, ou_id: &str) -> Result<()> {
+        self.run(
+            "UPDATE lead SET wake_at = $now
+             WHERE org_id = $org AND ou_id = $ou AND last_event_at != NONE AND merged_into = NONE",
+            json!({ "org": org_id, "ou": ou_id,
+                    "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Stores refreshed scores of a lead unless a newer score was written meanwhile
     /// (`scored_at` changed); whether it was stored.
     pub async fn refresh_scores(
@@ -1027,6 +1064,10 @@ fn score_patch(u: &ScoreUpdate) -> Value {
         patch.insert("score_reset_at".into(), json!(r));
     }
     patch.insert("score_terms".into(), json!(u.terms));
+    patch.insert("wake_at".into(), json!(u.wake_at));
+    if let Some(l) = &u.decay_logged_at {
+        patch.insert("decay_logged_at".into(), json!(l));
+    }
     Value::Object(patch)
 }
 
@@ -1131,6 +1172,8 @@ mod tests {
                 last_event: Some(("2026-01-01T00:00:00.000000Z".into(), "Page View".into())),
                 score_reset_at: None,
                 terms: BTreeMap::new(),
+                wake_at: String::new(),
+                decay_logged_at: None,
             }],
             ..WriteBatch::default()
         };
@@ -1182,6 +1225,8 @@ mod tests {
             last_event: last_event.map(|t| (t.to_string(), "Demo Request".to_string())),
             score_reset_at: None,
             terms: BTreeMap::new(),
+            wake_at: String::new(),
+            decay_logged_at: None,
         }
     }
 

@@ -14,7 +14,7 @@ const ENABLED_METADATA_SQL: &str =
      AND enabled = true ORDER BY created_at DESC, id DESC";
 
 /// A filter row: the stored model minus what the record key and `ou_id` carry.
-fn row<T: serde::Serialize>(f: &T, ou_id: &str, drop: &str) -> Result<Value> {
+pub(crate) fn row<T: serde::Serialize>(f: &T, ou_id: &str, drop: &str) -> Result<Value> {
     let mut c = content(f)?;
     if let Some(o) = c.as_object_mut() {
         o.remove(drop);
@@ -31,6 +31,10 @@ pub struct ScoringSetup {
     pub inorganic_filters: Vec<InorganicFilter>,
     /// Enabled ones only.
     pub metadata_filters: Vec<MetadataFilter>,
+    pub decays: Vec<leadwire_models::decay::DecayRule>,
+    /// The OU's own surge policy (none: the defaults).
+    pub surge: Option<leadwire_models::scoring::SurgePolicy>,
+    pub org: leadwire_models::settings::OrgScoring,
 }
 
 impl Store {
@@ -43,6 +47,9 @@ impl Store {
                     crate::engagement::RULES_SQL,
                     INORGANIC_SQL,
                     ENABLED_METADATA_SQL,
+                    crate::settings::DECAYS_SQL,
+                    crate::settings::SURGE_SQL,
+                    crate::settings::ORG_SCORING_SQL,
                 ]
                 .join(";\n"),
                 json!({ "org": org_id, "ou": ou_id }),
@@ -53,6 +60,12 @@ impl Store {
             rules: crate::db::take_rows(&mut res, 1)?,
             inorganic_filters: crate::db::take_rows(&mut res, 2)?,
             metadata_filters: crate::db::take_rows(&mut res, 3)?,
+            decays: crate::db::take_rows(&mut res, 4)?,
+            surge: crate::db::take_rows(&mut res, 5)?.into_iter().next(),
+            org: crate::db::take_rows(&mut res, 6)?
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
         })
     }
 

@@ -13,6 +13,7 @@ pub mod engagement;
 mod error;
 mod filters;
 mod migrate;
+mod settings;
 mod tenancy;
 
 pub use db::{Store, StoreOptions};

@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("migrations/0004_lean_lead_indexes.surql"),
     ),
     (5, "filters", include_str!("migrations/0005_filters.surql")),
+    (
+        6,
+        "scoring depth",
+        include_str!("migrations/0006_scoring_depth.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server on an ephemeral port, real HTTP clients.
 
 mod auth;
+mod decay;
 mod errors;
 mod events;
 mod filters;

@@ -80,6 +80,12 @@ pub enum LeadMsg {
         event_ids: Vec<String>,
         reply: oneshot::Sender<Result<(), DomainError>>,
     },
+    /// The lead was due (an inactivity deduction fell due, or the OU's config changed):
+    /// put the deductions that fell due on the timeline, store the scores and the next
+    /// wake time. Answers once durable.
+    Wake {
+        reply: oneshot::Sender<Result<(), DomainError>>,
+    },
     /// Rebuild from the store (its events changed under it, e.g. a merge) and store the
     /// new scores; answers with the scores before and after, once durable.
     Rescore {
@@ -109,10 +115,13 @@ pub struct LeadArgs {
 pub struct LeadState {
     args: LeadArgs,
     book: LeadBook,
+    /// Inactivity deductions up to this time are on the timeline.
+    decay_logged_at: Option<Timestamp>,
     last_used: Instant,
 }
 
-async fn load_book(args: &LeadArgs) -> Result<LeadBook, DomainError> {
+/// The lead's book and the time its inactivity deductions are logged up to.
+async fn load_book(args: &LeadArgs) -> Result<(LeadBook, Option<Timestamp>), DomainError> {
     let lead = args
         .store
         .lead(&args.org_id, &args.ou_id, &args.lead_id)
@@ -121,11 +130,15 @@ async fn load_book(args: &LeadArgs) -> Result<LeadBook, DomainError> {
         .store
         .lead_events(&args.org_id, &args.ou_id, &args.lead_id)
         .await?;
-    Ok(LeadBook::from_stored(
+    let book = LeadBook::from_stored(
         &args.config,
         &events,
         lead.as_ref().and_then(|l| l.score_reset_at.as_deref()),
-    ))
+    );
+    let logged = lead
+        .and_then(|l| l.decay_logged_at)
+        .and_then(|t| time::parse(&t));
+    Ok((book, logged))
 }
 
 impl LeadState {
@@ -166,7 +179,83 @@ impl LeadState {
             },
             score_reset_at: self.book.reset_at().map(|r| time::format(&r)),
             terms: self.book.terms(&self.args.config, now),
+            wake_at: self
+                .book
+                .next_decay_at(&self.args.config, now)
+                .map(|t| time::format(&t))
+                .unwrap_or_default(),
+            decay_logged_at: self.decay_logged_at.map(|t| time::format(&t)),
         }
+    }
+
+    /// Puts the inactivity deductions that fell due since the last logged one on the
+    /// timeline: one `DECAY` entry (channel `system`) with each ruleset's loss, and a
+    /// `decay` score update per ruleset on the bus.
+    fn log_decay(&mut self, now: Timestamp, batch: &mut WriteBatch, publish: &mut Vec<BusEvent>) {
+        let due: Vec<_> = self
+            .book
+            .deductions(&self.args.config, now)
+            .into_iter()
+            .filter(|d| self.decay_logged_at.is_none_or(|l| d.at > l))
+            .collect();
+        let Some(last) = due.last().map(|d| d.at) else {
+            return;
+        };
+        self.decay_logged_at = Some(now);
+        let after = self.scores(now).scores;
+        let mut deltas = BTreeMap::new();
+        for (rs, a) in &after {
+            let lost = round2(leadwire_models::scoring::deducted(&due, rs));
+            if lost == 0.0 {
+                continue;
+            }
+            let d = ScoreDelta {
+                ruleset_id: rs.clone(),
+                rule_id: None,
+                before: round2(a + lost),
+                after: *a,
+                delta: -lost,
+                multiplier: 1.0,
+            };
+            publish.push(BusEvent::ScoreUpdate {
+                lead_id: self.args.lead_id.clone(),
+                ruleset_id: rs.clone(),
+                before: d.before,
+                after: d.after,
+                delta: d.delta,
+                cause: "decay".into(),
+            });
+            deltas.insert(rs.clone(), d);
+        }
+        let deductions: Vec<serde_json::Value> = due
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "decay_id": d.decay_id,
+                    "at": time::format(&d.at),
+                    "points": d.amounts.iter().map(|(k, v)| (k.clone(), -round2(*v))).collect::<BTreeMap<_, _>>(),
+                })
+            })
+            .collect();
+        let entry = StoredEvent {
+            event_id: ids::new_id(ids::prefix::EVENT),
+            org_id: self.args.org_id.clone(),
+            unit_id: self.args.ou_id.clone(),
+            lead_id: self.args.lead_id.clone(),
+            event_type: "DECAY".into(),
+            occurred_at: time::format(&last),
+            received_at: time::format(&now),
+            channel: "system".into(),
+            metadata: serde_json::json!({ "channel": "system", "deductions": deductions })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            system: true,
+            suppressed_by: None,
+            inorganic: false,
+            deltas,
+        };
+        batch.events.push(event_row(&entry));
     }
 
     /// The bus messages for a change of scores from `before` to `after`.
@@ -195,14 +284,15 @@ impl LeadState {
     /// Writes `batch` plus the current scores through the writer and answers `reply`
     /// with `ok` once committed; on failure the book is reloaded from the store.
     async fn commit_then<T: Send + 'static>(
-        &self,
+        &mut self,
         myself: ActorRef<LeadMsg>,
         mut batch: WriteBatch,
-        publish: Vec<BusEvent>,
+        mut publish: Vec<BusEvent>,
         ok: T,
         reply: oneshot::Sender<Result<T, DomainError>>,
     ) {
         let now = time::now();
+        self.log_decay(now, &mut batch, &mut publish);
         batch.score_updates.push(self.score_update(now, false));
         let committed = self
             .args
@@ -233,8 +323,8 @@ impl Actor for LeadActor {
         myself: ActorRef<LeadMsg>,
         args: LeadArgs,
     ) -> Result<LeadState, ActorProcessingErr> {
-        let book = if args.fresh {
-            LeadBook::default()
+        let (book, decay_logged_at) = if args.fresh {
+            (LeadBook::default(), None)
         } else {
             load_book(&args).await?
         };
@@ -243,6 +333,7 @@ impl Actor for LeadActor {
         Ok(LeadState {
             args,
             book,
+            decay_logged_at,
             last_used: Instant::now(),
         })
     }
@@ -341,6 +432,9 @@ impl Actor for LeadActor {
                         deltas,
                     });
                 }
+                // deductions that fell due while the lead was idle (or that a backdated
+                // event's gap holds) go on the timeline
+                state.log_decay(now, &mut batch, &mut publish);
                 batch.score_updates.push(state.score_update(now, true));
                 let committed = state
                     .args
@@ -372,7 +466,12 @@ impl Actor for LeadActor {
                 state.book.reconfigure(&state.args.config);
             }
             LeadMsg::Reload => {
-                state.book = load_book(&state.args).await?;
+                (state.book, state.decay_logged_at) = load_book(&state.args).await?;
+            }
+            LeadMsg::Wake { reply } => {
+                state
+                    .commit_then(myself, WriteBatch::default(), Vec::new(), (), reply)
+                    .await;
             }
             LeadMsg::Reset { at, reply } => {
                 state.last_used = Instant::now();
@@ -433,8 +532,9 @@ impl Actor for LeadActor {
                 let now = time::now();
                 let before = before.unwrap_or_else(|| state.scores(now).scores);
                 match load_book(&state.args).await {
-                    Ok(book) => {
+                    Ok((book, logged)) => {
                         state.book = book;
+                        state.decay_logged_at = logged;
                         let after = state.scores(now).scores;
                         let publish = state.changes(&before, &after, &cause);
                         let ok = RescoreSummary { before, after };

@@ -79,12 +79,47 @@ impl Engine {
         let bus = Bus::default();
         let writer = WriterHandle::start(store.clone(), bus.clone(), metrics);
         scheduler::start(store.clone(), bus.clone(), config.score_refresh_period);
-        Engine {
+        let engine = Engine {
             store,
             writer,
             bus,
             config,
             ous: Default::default(),
+        };
+        scheduler::start_inactivity(engine.clone());
+        engine
+    }
+
+    /// Wakes every lead that is due (an inactivity deduction fell due: it lands on the
+    /// timeline, the stored score and the bus; or its OU's config changed: its stored
+    /// score is rewritten); returns how many leads were woken.
+    pub async fn wake_due_leads(&self) -> Result<usize, DomainError> {
+        use futures::StreamExt;
+        let mut woken = 0;
+        loop {
+            let now = time::format(&time::now());
+            let due = self.store.due_leads(&now, 500).await?;
+            if due.is_empty() {
+                return Ok(woken);
+            }
+            let n = due.len();
+            let results: Vec<Result<(), DomainError>> = futures::stream::iter(due)
+                .map(|(org, ou, lead)| async move {
+                    let actor = self.lead_actor(&org, &ou, &lead).await?;
+                    self.ask_lead(actor, |reply| LeadMsg::Wake { reply }).await
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            woken += n - failed;
+            if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
+                // the rest waits for the next pass rather than spinning on a failing lead
+                return Err(e);
+            }
+            if n < 500 {
+                return Ok(woken);
+            }
         }
     }
 
@@ -197,10 +232,15 @@ impl Engine {
         Ok(Some(scores))
     }
 
-    /// Recompiles the OU's rules and rescores its live leads (after any rule change).
+    /// Recompiles the OU's scoring config and rescores its live leads at once (after any
+    /// rule, filter or setting change); every lead's stored score follows within a few
+    /// wake passes (the leads are marked to be woken).
     pub async fn reload(&self, org_id: &str, ou_id: &str) -> Result<(), DomainError> {
         let ou = self.ou(org_id, ou_id).await?;
-        ractor::call_t!(ou, OuMsg::Reload, CALL_TIMEOUT.as_millis() as u64).map_err(actor_error)?
+        ractor::call_t!(ou, OuMsg::Reload, CALL_TIMEOUT.as_millis() as u64)
+            .map_err(actor_error)??;
+        self.store.wake_all(org_id, ou_id).await?;
+        Ok(())
     }
 
     /// The live actor of a lead of the OU (404 when there is none).

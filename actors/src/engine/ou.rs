@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use leadwire_models::events::{Alias, LeadRef};
 use leadwire_models::leads::{Lead, MergePlan, MergeResult};
-use leadwire_models::scoring::{ScoringConfig, SurgePolicy};
+use leadwire_models::scoring::ScoringConfig;
 use leadwire_models::time;
 use leadwire_models::{ids, rules, DomainError};
 use leadwire_store::engagement::{alias_row, lead_key, lead_row, LeadDeletion, LeadMove};
@@ -99,8 +99,9 @@ pub async fn load_config(
             .map(|f| f.compile())
             .collect(),
         metadata_filters: setup.metadata_filters,
-        surge: SurgePolicy::default(),
-        allow_negative_scores: false,
+        decays: setup.decays.iter().map(|d| d.compile()).collect(),
+        surge: setup.surge.unwrap_or_default(),
+        allow_negative_scores: setup.org.allow_negative_scores,
     })
 }
 

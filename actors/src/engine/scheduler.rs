@@ -41,6 +41,26 @@ pub fn start(store: Store, bus: Bus, period: Duration) {
     });
 }
 
+/// How often the wake pass looks for leads that are due.
+const INACTIVITY_PERIOD: Duration = Duration::from_secs(2);
+
+/// Starts the wake task: every few seconds, wakes the leads that are due (see
+/// [`super::Engine::wake_due_leads`]).
+pub fn start_inactivity(engine: super::Engine) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(INACTIVITY_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match engine.wake_due_leads().await {
+                Ok(n) if n > 0 => tracing::debug!(leads = n, "leads-woken"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "wake-failed"),
+            }
+        }
+    });
+}
+
 /// One pass over every decaying lead; returns how many leads' scores changed.
 pub async fn refresh_all(store: &Store, bus: &Bus) -> Result<usize, leadwire_store::StoreError> {
     let mut after = String::new();
@@ -155,6 +175,8 @@ mod tests {
                         floor: true,
                     },
                 )]),
+                wake_at: String::new(),
+                decay_logged_at: None,
             }],
             ..WriteBatch::default()
         };

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod analytics;
 pub mod auth;
+pub mod decays;
 pub mod events;
 pub mod filters;
 pub mod leads;

@@ -3,6 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use leadwire_actors::auth::{CreatedCredential, CreatedToken, CredentialView, TokenView};
+use leadwire_models::settings::{
+    ScoringSettings, ScoringSettingsInput, SurgePolicyInput, SurgePolicyView,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -103,4 +106,52 @@ pub async fn revoke_token(
 ) -> ApiResult<StatusCode> {
     state.core.revoke_token(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Scoring settings: the org-wide toggles and the active OU's session idle timeout.
+#[utoipa::path(get, path = "/v1/settings/scoring", tag = "settings",
+    responses((status = 200, body = ScoringSettings)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn get_scoring(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<ScoringSettings>> {
+    Ok(Json(state.core.scoring_settings(&t).await?))
+}
+
+/// Change scoring settings (Owner). `allow_negative_scores` and `abm_enabled` are
+/// org-wide; `session_timeout_minutes` (1–1440) is the active OU's surge session idle
+/// reset. Scores of live leads follow at once.
+#[utoipa::path(put, path = "/v1/settings/scoring", tag = "settings", request_body = ScoringSettingsInput,
+    responses((status = 200, body = ScoringSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn put_scoring(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<ScoringSettingsInput>,
+) -> ApiResult<Json<ScoringSettings>> {
+    Ok(Json(state.core.put_scoring_settings(&t, b).await?))
+}
+
+/// The active OU's surge session policy (Standard defaults when it has none).
+#[utoipa::path(get, path = "/v1/settings/surge-policy", tag = "settings",
+    responses((status = 200, body = SurgePolicyView)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn get_surge(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<SurgePolicyView>> {
+    Ok(Json(state.core.surge_policy(&t).await?))
+}
+
+/// Create or change the active OU's surge session policy (Owner): `mode` off | standard |
+/// gentle | custom, custom `bands`, `idle_reset_seconds` (1–86400), `multiplier_cap`
+/// (1–3). Live leads rescore at once.
+#[utoipa::path(put, path = "/v1/settings/surge-policy", tag = "settings", request_body = SurgePolicyInput,
+    responses((status = 200, body = SurgePolicyView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn put_surge(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<SurgePolicyInput>,
+) -> ApiResult<Json<SurgePolicyView>> {
+    Ok(Json(state.core.put_surge_policy(&t, b).await?))
 }
