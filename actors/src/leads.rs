@@ -68,6 +68,7 @@ impl Core {
             {
                 lead.score = s.score;
                 lead.scores = s.scores;
+                lead.level = s.level;
             }
         }
         Ok(lead)
@@ -108,6 +109,11 @@ impl Core {
         Ok(LeadScore {
             lead_id: lead_id.to_string(),
             score,
+            level: if ruleset_id.is_none() {
+                scores.level
+            } else {
+                None
+            },
             ruleset_id: ruleset_id.map(str::to_string),
             disqualified: false,
         })

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod filters;
 pub mod import;
 pub mod leads;
+pub mod levels;
 pub mod metrics;
 pub mod settings;
 pub mod tenancy;
@@ -33,6 +34,8 @@ pub struct CoreInner {
     pub metrics: Metrics,
     pub auth: auth::JwtKeys,
     pub engine: engine::Engine,
+    /// Serialises configuration edits that check the whole set (levels: no overlaps).
+    pub config_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for Core {
@@ -70,6 +73,7 @@ impl Core {
             metrics,
             auth: keys,
             engine,
+            config_lock: tokio::sync::Mutex::new(()),
         })))
     }
 }

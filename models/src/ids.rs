@@ -15,6 +15,8 @@ pub mod prefix {
     pub const INORGANIC_FILTER: &str = "flt";
     pub const METADATA_FILTER: &str = "mf";
     pub const DECAY: &str = "dc";
+    pub const LEVEL: &str = "lv";
+    pub const LEVEL_HISTORY: &str = "lvh";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -33,6 +33,8 @@ pub struct Lead {
     pub last_event_at: Option<String>,
     pub last_event_type: Option<String>,
     pub score_reset_at: Option<String>,
+    /// The engagement level the score is at (none when no level holds it).
+    pub level: Option<crate::levels::LevelRef>,
     /// Inactivity deductions up to this time are on the timeline (internal).
     #[serde(default, skip_serializing)]
     #[schema(ignore)]
@@ -58,6 +60,7 @@ impl Lead {
             last_event_at: None,
             last_event_type: None,
             score_reset_at: None,
+            level: None,
             decay_logged_at: None,
         }
     }
@@ -117,6 +120,10 @@ pub struct LeadScore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ruleset_id: Option<String>,
     pub disqualified: bool,
+    /// The engagement level of the lead's score (of the highest across rulesets; absent
+    /// when one ruleset's score was asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::levels::LevelRef>,
 }
 
 /// `GET /v1/leads/{id}`: the lead and its account (null until the lead has one that

@@ -14,6 +14,7 @@ pub mod filters;
 pub mod ids;
 pub mod import;
 pub mod leads;
+pub mod levels;
 pub mod page;
 pub mod ratelimit;
 pub mod rules;

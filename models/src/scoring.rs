@@ -214,6 +214,8 @@ pub struct ScoringConfig {
     pub metadata_filters: Vec<crate::filters::MetadataFilter>,
     /// Inactivity decay rules.
     pub decays: Vec<crate::decay::InactivityDecay>,
+    /// Engagement levels, lowest range first.
+    pub levels: Vec<crate::levels::Level>,
 }
 
 impl ScoringConfig {

@@ -76,6 +76,7 @@ impl AppState {
         (name = "rules", description = "Engagement rulesets and scoring rules"),
         (name = "filters", description = "Inorganic (bot) filters and attribute suppression filters"),
         (name = "decays", description = "Inactivity decay rules"),
+        (name = "levels", description = "Named score ranges per dimension, with history and revert"),
         (name = "stream", description = "Server-sent events"),
         (name = "public", description = "Shared content that needs no authentication"),
         (name = "analytics", description = "Totals, event statistics, top leads and score gains")
@@ -169,6 +170,10 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(routes::filters::preview_metadata))
         .routes(routes!(routes::decays::list, routes::decays::create))
+        .routes(routes!(routes::levels::list, routes::levels::create))
+        .routes(routes!(routes::levels::history))
+        .routes(routes!(routes::levels::revert))
+        .routes(routes!(routes::levels::update, routes::levels::delete))
         .routes(routes!(routes::decays::update, routes::decays::delete))
         .routes(routes!(
             routes::settings::get_scoring,

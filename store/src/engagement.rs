@@ -111,6 +111,8 @@ pub struct ScoreUpdate {
     pub wake_at: String,
     /// Inactivity deductions up to this time are on the timeline.
     pub decay_logged_at: Option<String>,
+    /// The engagement level of `score`.
+    pub level: Option<leadwire_models::levels::LevelRef>,
 }
 
 /// A lead whose stored score decays, as the scheduler reads it.
@@ -125,6 +127,8 @@ pub struct DecayingLead {
     #[serde(default)]
     pub score_terms: BTreeMap<String, ScoreTerms>,
     pub scored_at: Option<String>,
+    #[serde(default)]
+    pub level: Option<leadwire_models::levels::LevelRef>,
 }
 
 /// Events and aliases of one lead handed to another (a merge).
@@ -611,7 +615,7 @@ impl Store {
     /// scheduler: `(org, ou, lead, scores, terms, scored_at)`.
     pub async fn decaying_leads(&self, after: &str, limit: u32) -> Result<Vec<DecayingLead>> {
         self.rows(
-            "SELECT meta::id(id) AS key, org_id, ou_id, lead_id, scores, score_terms, scored_at FROM lead
+            "SELECT meta::id(id) AS key, org_id, ou_id, lead_id, scores, score_terms, scored_at, level FROM lead
              WHERE decaying = true AND meta::id(id) > $after ORDER BY key LIMIT $limit",
             json!({ "after": after, "limit": limit }),
             0,
@@ -637,6 +641,16 @@ impl Store {
                 Some((s("org_id")?, s("ou_id")?, s("lead_id")?))
             })
             .collect())
+    }
+
+    /// Marks one lead (by record key) to be woken now.
+    pub async fn wake(&self, key: &str) -> Result<()> {
+        self.run(
+            "UPDATE type::record('lead', $key) SET wake_at = $now",
+            json!({ "key": key, "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Marks every lead of the OU that has events to be woken now: after a config change
@@ -1065,6 +1079,7 @@ fn score_patch(u: &ScoreUpdate) -> Value {
     }
     patch.insert("score_terms".into(), json!(u.terms));
     patch.insert("wake_at".into(), json!(u.wake_at));
+    patch.insert("level".into(), json!(u.level));
     if let Some(l) = &u.decay_logged_at {
         patch.insert("decay_logged_at".into(), json!(l));
     }
@@ -1174,6 +1189,7 @@ mod tests {
                 terms: BTreeMap::new(),
                 wake_at: String::new(),
                 decay_logged_at: None,
+                level: None,
             }],
             ..WriteBatch::default()
         };
@@ -1227,6 +1243,7 @@ mod tests {
             terms: BTreeMap::new(),
             wake_at: String::new(),
             decay_logged_at: None,
+            level: None,
         }
     }
 

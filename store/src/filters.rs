@@ -35,6 +35,7 @@ pub struct ScoringSetup {
     /// The OU's own surge policy (none: the defaults).
     pub surge: Option<leadwire_models::scoring::SurgePolicy>,
     pub org: leadwire_models::settings::OrgScoring,
+    pub levels: Vec<leadwire_models::levels::Level>,
 }
 
 impl Store {
@@ -50,6 +51,7 @@ impl Store {
                     crate::settings::DECAYS_SQL,
                     crate::settings::SURGE_SQL,
                     crate::settings::ORG_SCORING_SQL,
+                    crate::levels::ENGAGEMENT_LEVELS_SQL,
                 ]
                 .join(";\n"),
                 json!({ "org": org_id, "ou": ou_id }),
@@ -66,6 +68,7 @@ impl Store {
                 .into_iter()
                 .next()
                 .unwrap_or_default(),
+            levels: crate::db::take_rows(&mut res, 7)?,
         })
     }
 

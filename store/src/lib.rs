@@ -12,6 +12,7 @@ mod db;
 pub mod engagement;
 mod error;
 mod filters;
+mod levels;
 mod migrate;
 mod settings;
 mod tenancy;

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "scoring depth",
         include_str!("migrations/0006_scoring_depth.surql"),
     ),
+    (7, "levels", include_str!("migrations/0007_levels.surql")),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -8,6 +8,7 @@ mod filters;
 mod graphql;
 mod helpers;
 mod leads;
+mod levels;
 mod mcp;
 mod openapi;
 mod operator;

@@ -40,6 +40,13 @@ pub enum BusEvent {
         session_events: u32,
         multiplier: f64,
     },
+    /// A lead moved to another level (or out of every level) in a dimension.
+    LevelChange {
+        lead_id: String,
+        dimension: String,
+        before: Option<leadwire_models::levels::LevelRef>,
+        after: Option<leadwire_models::levels::LevelRef>,
+    },
 }
 
 impl BusEvent {
@@ -49,6 +56,7 @@ impl BusEvent {
             BusEvent::EventIngested { .. } => "event_ingested",
             BusEvent::ScoreUpdate { .. } => "score_update",
             BusEvent::Surge { .. } => "surge",
+            BusEvent::LevelChange { .. } => "level_change",
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use leadwire_models::events::{NewEvent, StoredEvent};
 use leadwire_models::ids;
 use leadwire_models::leads::{RescoreSummary, ResetResult};
+use leadwire_models::levels::{level_of, LevelRef};
 use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoreDelta, ScoringConfig};
 use leadwire_models::time::{self, Timestamp};
 use leadwire_models::DomainError;
@@ -51,6 +52,8 @@ pub struct LeadScores {
     /// The highest score across rulesets (0 without rulesets).
     pub score: f64,
     pub scores: BTreeMap<String, f64>,
+    /// The engagement level `score` is at.
+    pub level: Option<LevelRef>,
 }
 
 pub enum LeadMsg {
@@ -117,11 +120,20 @@ pub struct LeadState {
     book: LeadBook,
     /// Inactivity deductions up to this time are on the timeline.
     decay_logged_at: Option<Timestamp>,
+    /// The engagement level last stored.
+    level: Option<LevelRef>,
     last_used: Instant,
 }
 
-/// The lead's book and the time its inactivity deductions are logged up to.
-async fn load_book(args: &LeadArgs) -> Result<(LeadBook, Option<Timestamp>), DomainError> {
+/// What a lead actor loads from the store.
+struct Loaded {
+    book: LeadBook,
+    decay_logged_at: Option<Timestamp>,
+    level: Option<LevelRef>,
+}
+
+/// The lead's book, the time its inactivity deductions are logged up to, its level.
+async fn load_book(args: &LeadArgs) -> Result<Loaded, DomainError> {
     let lead = args
         .store
         .lead(&args.org_id, &args.ou_id, &args.lead_id)
@@ -135,10 +147,15 @@ async fn load_book(args: &LeadArgs) -> Result<(LeadBook, Option<Timestamp>), Dom
         &events,
         lead.as_ref().and_then(|l| l.score_reset_at.as_deref()),
     );
-    let logged = lead
-        .and_then(|l| l.decay_logged_at)
-        .and_then(|t| time::parse(&t));
-    Ok((book, logged))
+    let (logged, level) = match lead {
+        Some(l) => (l.decay_logged_at.and_then(|t| time::parse(&t)), l.level),
+        None => (None, None),
+    };
+    Ok(Loaded {
+        book,
+        decay_logged_at: logged,
+        level,
+    })
 }
 
 impl LeadState {
@@ -153,16 +170,34 @@ impl LeadState {
             .values()
             .copied()
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        let score = score.unwrap_or(0.0);
         LeadScores {
             lead_id: self.args.lead_id.clone(),
-            score: score.unwrap_or(0.0),
+            level: level_of(&self.args.config.levels, score).map(LevelRef::from),
+            score,
             scores,
         }
     }
 
-    fn score_update(&self, now: Timestamp, with_last_event: bool) -> ScoreUpdate {
+    /// The score update to store at `now`; a change of level goes on the bus.
+    fn score_update(
+        &mut self,
+        now: Timestamp,
+        with_last_event: bool,
+        publish: &mut Vec<BusEvent>,
+    ) -> ScoreUpdate {
         let s = self.scores(now);
+        if s.level != self.level {
+            publish.push(BusEvent::LevelChange {
+                lead_id: self.args.lead_id.clone(),
+                dimension: "engagement".into(),
+                before: self.level.take(),
+                after: s.level.clone(),
+            });
+            self.level = s.level.clone();
+        }
         ScoreUpdate {
+            level: s.level,
             ou_id: self.args.ou_id.clone(),
             lead_id: self.args.lead_id.clone(),
             score: s.score,
@@ -293,7 +328,8 @@ impl LeadState {
     ) {
         let now = time::now();
         self.log_decay(now, &mut batch, &mut publish);
-        batch.score_updates.push(self.score_update(now, false));
+        let update = self.score_update(now, false, &mut publish);
+        batch.score_updates.push(update);
         let committed = self
             .args
             .writer
@@ -323,8 +359,12 @@ impl Actor for LeadActor {
         myself: ActorRef<LeadMsg>,
         args: LeadArgs,
     ) -> Result<LeadState, ActorProcessingErr> {
-        let (book, decay_logged_at) = if args.fresh {
-            (LeadBook::default(), None)
+        let loaded = if args.fresh {
+            Loaded {
+                book: LeadBook::default(),
+                decay_logged_at: None,
+                level: None,
+            }
         } else {
             load_book(&args).await?
         };
@@ -332,8 +372,9 @@ impl Actor for LeadActor {
         myself.send_interval(period, || LeadMsg::IdleCheck);
         Ok(LeadState {
             args,
-            book,
-            decay_logged_at,
+            book: loaded.book,
+            decay_logged_at: loaded.decay_logged_at,
+            level: loaded.level,
             last_used: Instant::now(),
         })
     }
@@ -435,7 +476,8 @@ impl Actor for LeadActor {
                 // deductions that fell due while the lead was idle (or that a backdated
                 // event's gap holds) go on the timeline
                 state.log_decay(now, &mut batch, &mut publish);
-                batch.score_updates.push(state.score_update(now, true));
+                let update = state.score_update(now, true, &mut publish);
+                batch.score_updates.push(update);
                 let committed = state
                     .args
                     .writer
@@ -466,7 +508,10 @@ impl Actor for LeadActor {
                 state.book.reconfigure(&state.args.config);
             }
             LeadMsg::Reload => {
-                (state.book, state.decay_logged_at) = load_book(&state.args).await?;
+                let loaded = load_book(&state.args).await?;
+                state.book = loaded.book;
+                state.decay_logged_at = loaded.decay_logged_at;
+                state.level = loaded.level;
             }
             LeadMsg::Wake { reply } => {
                 state
@@ -532,9 +577,10 @@ impl Actor for LeadActor {
                 let now = time::now();
                 let before = before.unwrap_or_else(|| state.scores(now).scores);
                 match load_book(&state.args).await {
-                    Ok((book, logged)) => {
-                        state.book = book;
-                        state.decay_logged_at = logged;
+                    Ok(loaded) => {
+                        state.book = loaded.book;
+                        state.decay_logged_at = loaded.decay_logged_at;
+                        state.level = loaded.level;
                         let after = state.scores(now).scores;
                         let publish = state.changes(&before, &after, &cause);
                         let ok = RescoreSummary { before, after };

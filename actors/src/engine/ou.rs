@@ -102,6 +102,7 @@ pub async fn load_config(
         decays: setup.decays.iter().map(|d| d.compile()).collect(),
         surge: setup.surge.unwrap_or_default(),
         allow_negative_scores: setup.org.allow_negative_scores,
+        levels: setup.levels,
     })
 }
 

@@ -9,8 +9,10 @@
 //! scored meanwhile by its actor keeps the actor's newer score (the update is conditional
 //! on `scored_at`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+
+use leadwire_models::levels::{level_of, Dimension, Level, LevelRef};
 
 use leadwire_models::scoring::{age_days, round2, ScoreTerms};
 use leadwire_models::time;
@@ -65,13 +67,21 @@ pub fn start_inactivity(engine: super::Engine) {
 pub async fn refresh_all(store: &Store, bus: &Bus) -> Result<usize, leadwire_store::StoreError> {
     let mut after = String::new();
     let mut changed = 0;
+    let mut levels: HashMap<String, Vec<Level>> = HashMap::new();
     loop {
         let page = store.decaying_leads(&after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.key.clone();
         let n = page.len();
         for lead in page {
-            if refresh_one(store, bus, lead).await? {
+            if !levels.contains_key(&lead.ou_id) {
+                let l = store
+                    .levels(&lead.org_id, &lead.ou_id, Dimension::Engagement)
+                    .await?;
+                levels.insert(lead.ou_id.clone(), l);
+            }
+            let ou_levels = levels.get(&lead.ou_id).map(Vec::as_slice).unwrap_or(&[]);
+            if refresh_one(store, bus, lead, ou_levels).await? {
                 changed += 1;
             }
         }
@@ -100,6 +110,7 @@ async fn refresh_one(
     store: &Store,
     bus: &Bus,
     lead: DecayingLead,
+    levels: &[Level],
 ) -> Result<bool, leadwire_store::StoreError> {
     let Some(scored_at) = lead.scored_at.as_deref() else {
         return Ok(false);
@@ -125,6 +136,10 @@ async fn refresh_one(
         .await?;
     if !stored {
         return Ok(false);
+    }
+    // the lead's actor owns its level: wake it to store and announce the new one
+    if level_of(levels, score).map(LevelRef::from) != lead.level {
+        store.wake(&lead.key).await?;
     }
     for (rs, before, after) in &moved {
         bus.publish(
@@ -177,6 +192,7 @@ mod tests {
                 )]),
                 wake_at: String::new(),
                 decay_logged_at: None,
+                level: None,
             }],
             ..WriteBatch::default()
         };

@@ -8,6 +8,7 @@ pub mod decays;
 pub mod events;
 pub mod filters;
 pub mod leads;
+pub mod levels;
 pub mod me;
 pub mod members;
 pub mod org_units;
