@@ -37,6 +37,7 @@ impl Core {
                 leads: totals.leads,
                 active_leads_7d: totals.active_leads,
                 average_score: round2(totals.average_score),
+                disqualified_leads: totals.disqualified_leads,
                 events: totals.events,
                 events_24h: totals.events_since,
             },

@@ -552,11 +552,12 @@ impl Core {
         t.require(Access::Write)?;
         match dimension {
             "engagement" => {}
-            "profile" | "account" | "deal" => {
+            "profile" => return self.rescore_profile(t, ruleset_id).await,
+            "account" | "deal" => {
                 return Err(DomainError::invalid(
                     "dimension",
                     format!(
-                        "{dimension} scoring has no rulesets yet; only engagement can be rescored"
+                        "{dimension} scoring has no rulesets yet; engagement and profile can be rescored"
                     ),
                 ))
             }
@@ -591,6 +592,61 @@ impl Core {
         }
         Ok(leadwire_models::rules::RescoreResult {
             dimension: dimension.to_string(),
+            ruleset_id: ruleset_id.to_string(),
+            leads: ids.len() as u64,
+            changed,
+        })
+    }
+
+    /// Re-evaluates every lead's profile against the stored rules and stores it.
+    async fn rescore_profile(
+        &self,
+        t: &Tenant,
+        ruleset_id: &str,
+    ) -> Result<leadwire_models::rules::RescoreResult> {
+        if !self
+            .list_profile_rulesets(t)
+            .await?
+            .iter()
+            .any(|r| r.id == ruleset_id)
+        {
+            return Err(DomainError::not_found("profile ruleset"));
+        }
+        self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
+        let ids = self.store.lead_ids(&t.caller.org_id, &t.ou_id).await?;
+        let mut changed = 0;
+        for chunk in ids.chunks(500) {
+            let stored: std::collections::HashMap<String, (Option<f64>, bool)> = self
+                .store
+                .leads_by_ids(&t.caller.org_id, &t.ou_id, chunk)
+                .await?
+                .into_iter()
+                .map(|l| {
+                    (
+                        l.id,
+                        (l.profile_scores.get(ruleset_id).copied(), l.disqualified),
+                    )
+                })
+                .collect();
+            for id in chunk {
+                self.engine.rescore(&t.caller.org_id, &t.ou_id, id).await?;
+                let now = self
+                    .engine
+                    .scores(&t.caller.org_id, &t.ou_id, id)
+                    .await?
+                    .map(|s| {
+                        (
+                            s.profile_scores.get(ruleset_id).copied(),
+                            s.disqualification.is_some(),
+                        )
+                    });
+                if now != stored.get(id).copied() {
+                    changed += 1;
+                }
+            }
+        }
+        Ok(leadwire_models::rules::RescoreResult {
+            dimension: "profile".into(),
             ruleset_id: ruleset_id.to_string(),
             leads: ids.len() as u64,
             changed,

@@ -12,6 +12,7 @@ use leadwire_models::explain::{
     SHARE_TTL_DAYS,
 };
 use leadwire_models::leads::Lead;
+use leadwire_models::profile;
 use leadwire_models::scoring::{LeadBook, ScoringConfig};
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{auth, time, DomainError, Result};
@@ -117,7 +118,27 @@ impl Core {
         let (lead, book, config) = self.lead_book(&t.caller.org_id, &t.ou_id, lead_id).await?;
         let rs = pick_ruleset(&config, None)?;
         let now = time::now();
-        let factors = explain::factors(&book, &config, rs.as_deref(), now);
+        let profile = profile::evaluate(
+            &config.profile,
+            &lead.metadata,
+            config.allow_negative_scores,
+        );
+        // a disqualified lead's "why" is its disqualification and nothing else
+        if let Some(dq) = profile::disqualification(
+            &profile,
+            lead.disqualification.as_ref(),
+            &time::format(&now),
+        ) {
+            return Ok(Why {
+                summary: dq.reason.clone(),
+                lead_id: lead.id,
+                factors: Vec::new(),
+                disqualified: true,
+                disqualification: serde_json::to_value(&dq).ok(),
+            });
+        }
+        let mut factors = explain::factors(&book, &config, rs.as_deref(), now);
+        factors.extend(profile::factors(&profile));
         let score =
             leadwire_models::scoring::round2(book.score(&config, rs.as_deref().unwrap_or(""), now));
         Ok(Why {
@@ -171,6 +192,18 @@ impl Core {
         let summaries = leads
             .iter()
             .map(|lead| {
+                let profile = profile::evaluate(
+                    &config.profile,
+                    &lead.metadata,
+                    config.allow_negative_scores,
+                );
+                if let Some(dq) = profile::disqualification(
+                    &profile,
+                    lead.disqualification.as_ref(),
+                    &time::format(&now),
+                ) {
+                    return (lead.id.clone(), dq.reason);
+                }
                 let evs = by_lead.get(lead.id.as_str()).cloned().unwrap_or_default();
                 let book = book_of(lead, &evs, &config);
                 let factors = explain::factors(&book, &config, rs.as_deref(), now);

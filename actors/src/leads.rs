@@ -45,7 +45,11 @@ impl Core {
             .create_lead(&lead)
             .await
             .map_err(|e| duplicate_as(e, "a lead with this id already exists"))?;
-        Ok(lead)
+        if lead.metadata.is_empty() {
+            return Ok(lead);
+        }
+        // its properties may score (or disqualify) it at once
+        self.after_metadata_change(t, &lead.id).await
     }
 
     /// A stored lead of the OU (404 otherwise), merged ones included.
@@ -69,6 +73,10 @@ impl Core {
                 lead.score = s.score;
                 lead.scores = s.scores;
                 lead.level = s.level;
+                lead.profile_score = s.profile_score;
+                lead.profile_scores = s.profile_scores;
+                lead.disqualified = s.disqualification.is_some();
+                lead.disqualification = s.disqualification;
             }
         }
         Ok(lead)
@@ -115,7 +123,11 @@ impl Core {
                 None
             },
             ruleset_id: ruleset_id.map(str::to_string),
-            disqualified: false,
+            disqualified: scores.disqualification.is_some(),
+            profile_score: scores.profile_score,
+            disqualified_by_rule_id: scores.disqualification.as_ref().map(|d| d.rule_id.clone()),
+            disqualified_at: scores.disqualification.as_ref().map(|d| d.at.clone()),
+            disqualified_reason: scores.disqualification.map(|d| d.reason),
         })
     }
 
@@ -226,7 +238,17 @@ impl Core {
                 input.account_id.as_ref().map(|a| a.as_deref()),
             )
             .await?
-            .ok_or_else(|| DomainError::not_found("lead"))
+            .ok_or_else(|| DomainError::not_found("lead"))?;
+        self.after_metadata_change(t, lead_id).await
+    }
+
+    /// The lead's properties changed: its actor re-reads them, rescores its profile
+    /// (and disqualification) and stores the result; the lead as it is now.
+    async fn after_metadata_change(&self, t: &Tenant, lead_id: &str) -> Result<Lead> {
+        self.engine
+            .rescore(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?;
+        self.get_lead(t, lead_id).await
     }
 
     /// Merges keys into a lead's metadata; a `null` value removes the key.
@@ -241,7 +263,8 @@ impl Core {
         self.store
             .patch_lead_metadata(&t.caller.org_id, &t.ou_id, lead_id, &patch, None)
             .await?
-            .ok_or_else(|| DomainError::not_found("lead"))
+            .ok_or_else(|| DomainError::not_found("lead"))?;
+        self.after_metadata_change(t, lead_id).await
     }
 
     /// Deletes a lead, its aliases and its events; a deletion record remains.
@@ -353,6 +376,11 @@ impl Core {
             )
             .await?
             .ok_or_else(|| DomainError::not_found("lead"))?;
+        if !attributes.is_empty() {
+            self.engine
+                .rescore(&t.caller.org_id, &t.ou_id, &lead.id)
+                .await?;
+        }
         Ok(UpdateByAliasResult {
             lead_id: lead.id,
             updated: attributes.len(),

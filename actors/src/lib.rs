@@ -15,6 +15,7 @@ pub mod import;
 pub mod leads;
 pub mod levels;
 pub mod metrics;
+pub mod profile;
 pub mod settings;
 pub mod tenancy;
 

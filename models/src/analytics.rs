@@ -12,12 +12,14 @@ pub struct Count {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AnalyticsTotals {
-    /// Leads (merged ones not counted).
+    /// Qualified leads (merged and disqualified ones not counted).
     pub leads: u64,
-    /// Leads with an event in the last 7 days.
+    /// Qualified leads with an event in the last 7 days.
     pub active_leads_7d: u64,
-    /// Mean stored score of the leads.
+    /// Mean stored score of the qualified leads.
     pub average_score: f64,
+    /// Leads a hard_disqualify rule disqualifies.
+    pub disqualified_leads: u64,
     /// Engagement events (server timeline entries not counted).
     pub events: u64,
     pub events_24h: u64,

@@ -329,7 +329,27 @@ fn num(x: f64) -> String {
 /// The plain-language line for a score and its factors, e.g.
 /// `Score 42: mostly 3 "Demo Request" events (30 pts) and 4 "Page View" events (12 pts).`
 pub fn summary(score: f64, factors: &[Factor], reset_at: Option<&str>) -> String {
-    let positive: Vec<&Factor> = factors.iter().filter(|f| f.points > 0.0).collect();
+    let (profile, factors): (Vec<&Factor>, Vec<&Factor>) =
+        factors.iter().partition(|f| f.dimension == "profile");
+    let mut s = engagement_summary(score, &factors, reset_at);
+    if !profile.is_empty() {
+        let points: f64 = profile.iter().map(|f| f.points).sum();
+        let rules: Vec<&str> = profile
+            .iter()
+            .take(2)
+            .map(|f| f.event_type.as_str())
+            .collect();
+        s.push_str(&format!(
+            " Profile {} pts: {}.",
+            num(round2(points)),
+            rules.join("; ")
+        ));
+    }
+    s
+}
+
+fn engagement_summary(score: f64, factors: &[&Factor], reset_at: Option<&str>) -> String {
+    let positive: Vec<&Factor> = factors.iter().copied().filter(|f| f.points > 0.0).collect();
     if positive.is_empty() {
         return match reset_at {
             Some(r) => format!(

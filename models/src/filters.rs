@@ -173,7 +173,7 @@ pub struct MetadataCondition {
     pub value: Option<Value>,
 }
 
-fn lookup<'a>(metadata: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+pub fn lookup<'a>(metadata: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     if let Some(v) = metadata.get(key) {
         return Some(v);
     }

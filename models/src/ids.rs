@@ -17,6 +17,10 @@ pub mod prefix {
     pub const DECAY: &str = "dc";
     pub const LEVEL: &str = "lv";
     pub const LEVEL_HISTORY: &str = "lvh";
+    pub const PROFILE_RULESET: &str = "prs";
+    pub const PROFILE_RULE: &str = "prl";
+    pub const PROFILE_MAPPING: &str = "pm";
+    pub const MAPPING_CHANGE: &str = "pmc";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -35,6 +35,17 @@ pub struct Lead {
     pub score_reset_at: Option<String>,
     /// The engagement level the score is at (none when no level holds it).
     pub level: Option<crate::levels::LevelRef>,
+    /// The primary profile ruleset's score (0 without profile rulesets).
+    #[serde(default)]
+    pub profile_score: f64,
+    /// Each enabled profile ruleset's score.
+    #[serde(default)]
+    pub profile_scores: BTreeMap<String, f64>,
+    /// A hard_disqualify rule holds for the lead: lists and counts leave it out unless
+    /// `include_disqualified=true`, and its "why" is the disqualification.
+    #[serde(default)]
+    pub disqualified: bool,
+    pub disqualification: Option<crate::profile::Disqualification>,
     /// Inactivity deductions up to this time are on the timeline (internal).
     #[serde(default, skip_serializing)]
     #[schema(ignore)]
@@ -61,6 +72,10 @@ impl Lead {
             last_event_type: None,
             score_reset_at: None,
             level: None,
+            profile_score: 0.0,
+            profile_scores: BTreeMap::new(),
+            disqualified: false,
+            disqualification: None,
             decay_logged_at: None,
         }
     }
@@ -120,6 +135,14 @@ pub struct LeadScore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ruleset_id: Option<String>,
     pub disqualified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disqualified_by_rule_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disqualified_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disqualified_reason: Option<String>,
+    /// The primary profile ruleset's score.
+    pub profile_score: f64,
     /// The engagement level of the lead's score (of the highest across rulesets; absent
     /// when one ruleset's score was asked for).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,7 @@ pub mod import;
 pub mod leads;
 pub mod levels;
 pub mod page;
+pub mod profile;
 pub mod ratelimit;
 pub mod rules;
 pub mod scoring;

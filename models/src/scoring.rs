@@ -216,6 +216,10 @@ pub struct ScoringConfig {
     pub decays: Vec<crate::decay::InactivityDecay>,
     /// Engagement levels, lowest range first.
     pub levels: Vec<crate::levels::Level>,
+    /// Enabled profile rulesets, primary first.
+    pub profile: Vec<crate::profile::CompiledRuleset>,
+    /// Profile field mappings.
+    pub mappings: Vec<crate::profile::FieldMapping>,
 }
 
 impl ScoringConfig {

@@ -77,6 +77,7 @@ impl AppState {
         (name = "filters", description = "Inorganic (bot) filters and attribute suppression filters"),
         (name = "decays", description = "Inactivity decay rules"),
         (name = "levels", description = "Named score ranges per dimension, with history and revert"),
+        (name = "profile", description = "Profile scoring: rulesets, rules, hard disqualification and field mappings"),
         (name = "stream", description = "Server-sent events"),
         (name = "public", description = "Shared content that needs no authentication"),
         (name = "analytics", description = "Totals, event statistics, top leads and score gains")
@@ -171,6 +172,35 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::filters::preview_metadata))
         .routes(routes!(routes::decays::list, routes::decays::create))
         .routes(routes!(routes::levels::list, routes::levels::create))
+        .routes(routes!(
+            routes::profile::list_rulesets,
+            routes::profile::create_ruleset
+        ))
+        .routes(routes!(
+            routes::profile::update_ruleset,
+            routes::profile::delete_ruleset
+        ))
+        .routes(routes!(
+            routes::profile::list_rules,
+            routes::profile::create_rule
+        ))
+        .routes(routes!(
+            routes::profile::update_rule,
+            routes::profile::delete_rule
+        ))
+        .routes(routes!(routes::profile::test_rule))
+        .routes(routes!(routes::profile::hard_dq_rules))
+        .routes(routes!(
+            routes::profile::list_mappings,
+            routes::profile::create_mapping
+        ))
+        .routes(routes!(routes::profile::mapping_history))
+        .routes(routes!(routes::profile::apply_mappings))
+        .routes(routes!(
+            routes::profile::update_mapping,
+            routes::profile::delete_mapping
+        ))
+        .routes(routes!(routes::profile::lead_properties))
         .routes(routes!(routes::levels::history))
         .routes(routes!(routes::levels::revert))
         .routes(routes!(routes::levels::update, routes::levels::delete))

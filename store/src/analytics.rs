@@ -29,6 +29,7 @@ pub struct Totals {
     pub events_since: u64,
     pub by_channel: Vec<(String, u64)>,
     pub by_event_type: Vec<(String, u64)>,
+    pub disqualified_leads: u64,
 }
 
 impl Store {
@@ -43,13 +44,14 @@ impl Store {
     ) -> Result<Totals> {
         let mut res = self
             .run(
-                "SELECT count() FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE GROUP ALL;
-                 SELECT count() FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE AND last_event_at >= $active GROUP ALL;
-                 SELECT math::mean(score) AS avg FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE GROUP ALL;
+                "SELECT count() FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE AND disqualified = false GROUP ALL;
+                 SELECT count() FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE AND disqualified = false AND last_event_at >= $active GROUP ALL;
+                 SELECT math::mean(score) AS avg FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE AND disqualified = false GROUP ALL;
                  SELECT count() FROM event WHERE org_id = $org AND ou_id = $ou AND system = false GROUP ALL;
                  SELECT count() FROM event WHERE org_id = $org AND ou_id = $ou AND system = false AND occurred_at >= $since GROUP ALL;
                  SELECT channel, count() FROM event WHERE org_id = $org AND ou_id = $ou AND system = false GROUP BY channel;
-                 SELECT event_type, count() FROM event WHERE org_id = $org AND ou_id = $ou AND system = false GROUP BY event_type;",
+                 SELECT event_type, count() FROM event WHERE org_id = $org AND ou_id = $ou AND system = false GROUP BY event_type;
+                 SELECT count() FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE AND disqualified = true GROUP ALL;",
                 json!({ "org": org_id, "ou": ou_id, "active": active_since, "since": events_since }),
             )
             .await?;
@@ -64,6 +66,7 @@ impl Store {
             events_since: count_of(res.take(4)?),
             by_channel: counted(res.take(5)?, "channel"),
             by_event_type: counted(res.take(6)?, "event_type"),
+            disqualified_leads: count_of(res.take(7)?),
         })
     }
 

@@ -113,6 +113,16 @@ pub struct ScoreUpdate {
     pub decay_logged_at: Option<String>,
     /// The engagement level of `score`.
     pub level: Option<leadwire_models::levels::LevelRef>,
+    /// Profile scores and disqualification (none: profile scoring did not run).
+    pub profile: Option<ProfileUpdate>,
+}
+
+/// A lead's profile scores and disqualification after a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileUpdate {
+    pub score: f64,
+    pub scores: BTreeMap<String, f64>,
+    pub disqualification: Option<leadwire_models::profile::Disqualification>,
 }
 
 /// A lead whose stored score decays, as the scheduler reads it.
@@ -241,7 +251,7 @@ fn lead_filter_clause(org_id: &str, ou_id: &str, f: &LeadFilter) -> (String, Map
 }
 
 /// The stored fields of a lead as the API shows them.
-const LEAD_FIELDS: &str = "lead_id, org_id, ou_id, account_id, owner_id, owner_name, created_at, updated_at, merged_into, metadata, score, scores, last_event_at, last_event_type, score_reset_at";
+const LEAD_FIELDS: &str = "lead_id, org_id, ou_id, account_id, owner_id, owner_name, created_at, updated_at, merged_into, metadata, score, scores, last_event_at, last_event_type, score_reset_at, level, profile_score, profile_scores, disqualified, disqualification";
 
 impl Store {
     // ----- rulesets -----
@@ -653,12 +663,12 @@ impl Store {
         Ok(())
     }
 
-    /// Marks every lead of the OU that has events to be woken now: after a config change
-    /// each rescores and stores its scores (live or passivated alike).
+    /// Marks every lead of the OU to be woken now: after a config change each rescores
+    /// and stores its scores, level and profile (live or passivated alike).
     pub async fn wake_all(&self, org_id: &str, ou_id: &str) -> Result<()> {
         self.run(
             "UPDATE lead SET wake_at = $now
-             WHERE org_id = $org AND ou_id = $ou AND last_event_at != NONE AND merged_into = NONE",
+             WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE",
             json!({ "org": org_id, "ou": ou_id,
                     "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
         )
@@ -1080,6 +1090,12 @@ fn score_patch(u: &ScoreUpdate) -> Value {
     patch.insert("score_terms".into(), json!(u.terms));
     patch.insert("wake_at".into(), json!(u.wake_at));
     patch.insert("level".into(), json!(u.level));
+    if let Some(p) = &u.profile {
+        patch.insert("profile_score".into(), json!(p.score));
+        patch.insert("profile_scores".into(), json!(p.scores));
+        patch.insert("disqualified".into(), json!(p.disqualification.is_some()));
+        patch.insert("disqualification".into(), json!(p.disqualification));
+    }
     if let Some(l) = &u.decay_logged_at {
         patch.insert("decay_logged_at".into(), json!(l));
     }
@@ -1190,6 +1206,7 @@ mod tests {
                 wake_at: String::new(),
                 decay_logged_at: None,
                 level: None,
+                profile: None,
             }],
             ..WriteBatch::default()
         };
@@ -1244,6 +1261,7 @@ mod tests {
             wake_at: String::new(),
             decay_logged_at: None,
             level: None,
+            profile: None,
         }
     }
 

@@ -36,6 +36,9 @@ pub struct ScoringSetup {
     pub surge: Option<leadwire_models::scoring::SurgePolicy>,
     pub org: leadwire_models::settings::OrgScoring,
     pub levels: Vec<leadwire_models::levels::Level>,
+    pub profile_rulesets: Vec<leadwire_models::profile::AttrRuleset>,
+    pub profile_rules: Vec<leadwire_models::profile::AttrRule>,
+    pub mappings: Vec<leadwire_models::profile::FieldMapping>,
 }
 
 impl Store {
@@ -52,6 +55,9 @@ impl Store {
                     crate::settings::SURGE_SQL,
                     crate::settings::ORG_SCORING_SQL,
                     crate::levels::ENGAGEMENT_LEVELS_SQL,
+                    crate::profile::PROFILE_RULESETS_SQL,
+                    crate::profile::PROFILE_RULES_SQL,
+                    crate::profile::PROFILE_MAPPINGS_SQL,
                 ]
                 .join(";\n"),
                 json!({ "org": org_id, "ou": ou_id }),
@@ -69,6 +75,9 @@ impl Store {
                 .next()
                 .unwrap_or_default(),
             levels: crate::db::take_rows(&mut res, 7)?,
+            profile_rulesets: crate::db::take_rows(&mut res, 8)?,
+            profile_rules: crate::db::take_rows(&mut res, 9)?,
+            mappings: crate::db::take_rows(&mut res, 10)?,
         })
     }
 

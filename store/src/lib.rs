@@ -14,6 +14,7 @@ mod error;
 mod filters;
 mod levels;
 mod migrate;
+mod profile;
 mod settings;
 mod tenancy;
 

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("migrations/0006_scoring_depth.surql"),
     ),
     (7, "levels", include_str!("migrations/0007_levels.surql")),
+    (8, "profile", include_str!("migrations/0008_profile.surql")),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -186,6 +186,11 @@ async fn leads_carry_their_level_and_a_revert_restores_levels_exactly() {
     ingest().await;
     hear(&mut stream, &mut seen, |s| s.contains("\"name\":\"Hot\"")).await;
     assert_eq!(live_level(&app, &lead).await, "Hot");
+    let (_, list) = app.get("/v1/leads", &app.admin_token).await;
+    assert_eq!(
+        list["leads"][0]["level"]["name"], "Hot",
+        "stored with the score"
+    );
 
     // deleting Hot takes the lead out of every level; lists follow
     let (s, _) = app

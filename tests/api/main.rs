@@ -12,5 +12,6 @@ mod levels;
 mod mcp;
 mod openapi;
 mod operator;
+mod profile;
 mod scoring;
 mod tenancy;

@@ -47,6 +47,13 @@ pub enum BusEvent {
         before: Option<leadwire_models::levels::LevelRef>,
         after: Option<leadwire_models::levels::LevelRef>,
     },
+    /// A lead became disqualified by a hard_disqualify rule, or stopped being.
+    Disqualification {
+        lead_id: String,
+        disqualified: bool,
+        rule_id: Option<String>,
+        reason: Option<String>,
+    },
 }
 
 impl BusEvent {
@@ -57,6 +64,7 @@ impl BusEvent {
             BusEvent::ScoreUpdate { .. } => "score_update",
             BusEvent::Surge { .. } => "surge",
             BusEvent::LevelChange { .. } => "level_change",
+            BusEvent::Disqualification { .. } => "disqualification",
         }
     }
 }

@@ -11,10 +11,11 @@ use leadwire_models::events::{NewEvent, StoredEvent};
 use leadwire_models::ids;
 use leadwire_models::leads::{RescoreSummary, ResetResult};
 use leadwire_models::levels::{level_of, LevelRef};
+use leadwire_models::profile::{self, Disqualification};
 use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoreDelta, ScoringConfig};
 use leadwire_models::time::{self, Timestamp};
 use leadwire_models::DomainError;
-use leadwire_store::engagement::event_row;
+use leadwire_store::engagement::{event_row, lead_key, ProfileUpdate};
 use leadwire_store::{ScoreUpdate, Store, WriteBatch};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
@@ -54,6 +55,11 @@ pub struct LeadScores {
     pub scores: BTreeMap<String, f64>,
     /// The engagement level `score` is at.
     pub level: Option<LevelRef>,
+    /// The primary profile ruleset's score, each profile ruleset's, and the lead's
+    /// disqualification, as of now.
+    pub profile_score: f64,
+    pub profile_scores: BTreeMap<String, f64>,
+    pub disqualification: Option<Disqualification>,
 }
 
 pub enum LeadMsg {
@@ -118,22 +124,25 @@ pub struct LeadArgs {
 pub struct LeadState {
     args: LeadArgs,
     book: LeadBook,
+    row: RowState,
+    last_used: Instant,
+}
+
+/// What the actor keeps of its lead's row (it is the row's only writer of these).
+#[derive(Default)]
+struct RowState {
     /// Inactivity deductions up to this time are on the timeline.
     decay_logged_at: Option<Timestamp>,
     /// The engagement level last stored.
     level: Option<LevelRef>,
-    last_used: Instant,
+    /// The lead's metadata (its profile properties).
+    metadata: serde_json::Map<String, serde_json::Value>,
+    /// The disqualification last stored.
+    disqualification: Option<Disqualification>,
 }
 
-/// What a lead actor loads from the store.
-struct Loaded {
-    book: LeadBook,
-    decay_logged_at: Option<Timestamp>,
-    level: Option<LevelRef>,
-}
-
-/// The lead's book, the time its inactivity deductions are logged up to, its level.
-async fn load_book(args: &LeadArgs) -> Result<Loaded, DomainError> {
+/// The lead's book and what the actor keeps of its row.
+async fn load_book(args: &LeadArgs) -> Result<(LeadBook, RowState), DomainError> {
     let lead = args
         .store
         .lead(&args.org_id, &args.ou_id, &args.lead_id)
@@ -147,15 +156,16 @@ async fn load_book(args: &LeadArgs) -> Result<Loaded, DomainError> {
         &events,
         lead.as_ref().and_then(|l| l.score_reset_at.as_deref()),
     );
-    let (logged, level) = match lead {
-        Some(l) => (l.decay_logged_at.and_then(|t| time::parse(&t)), l.level),
-        None => (None, None),
+    let row = match lead {
+        Some(l) => RowState {
+            decay_logged_at: l.decay_logged_at.and_then(|t| time::parse(&t)),
+            level: l.level,
+            metadata: l.metadata,
+            disqualification: l.disqualification,
+        },
+        None => RowState::default(),
     };
-    Ok(Loaded {
-        book,
-        decay_logged_at: logged,
-        level,
-    })
+    Ok((book, row))
 }
 
 impl LeadState {
@@ -171,11 +181,33 @@ impl LeadState {
             .copied()
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
         let score = score.unwrap_or(0.0);
+        let profile = self.evaluate_profile(now);
         LeadScores {
             lead_id: self.args.lead_id.clone(),
             level: level_of(&self.args.config.levels, score).map(LevelRef::from),
             score,
             scores,
+            profile_score: profile.score,
+            profile_scores: profile.scores,
+            disqualification: profile.disqualification,
+        }
+    }
+
+    /// The lead's profile scores and disqualification now (a disqualification by the
+    /// rule already stored keeps its time).
+    fn evaluate_profile(&self, now: Timestamp) -> ProfileUpdate {
+        let config = &self.args.config;
+        let r = profile::evaluate(
+            &config.profile,
+            &self.row.metadata,
+            config.allow_negative_scores,
+        );
+        let disqualification =
+            profile::disqualification(&r, self.row.disqualification.as_ref(), &time::format(&now));
+        ProfileUpdate {
+            score: round2(r.score),
+            scores: r.scores.into_iter().map(|(k, v)| (k, round2(v))).collect(),
+            disqualification,
         }
     }
 
@@ -187,16 +219,32 @@ impl LeadState {
         publish: &mut Vec<BusEvent>,
     ) -> ScoreUpdate {
         let s = self.scores(now);
-        if s.level != self.level {
+        if s.level != self.row.level {
             publish.push(BusEvent::LevelChange {
                 lead_id: self.args.lead_id.clone(),
                 dimension: "engagement".into(),
-                before: self.level.take(),
+                before: self.row.level.take(),
                 after: s.level.clone(),
             });
-            self.level = s.level.clone();
+            self.row.level = s.level.clone();
+        }
+        let profile = ProfileUpdate {
+            score: s.profile_score,
+            scores: s.profile_scores,
+            disqualification: s.disqualification,
+        };
+        if profile.disqualification != self.row.disqualification {
+            let dq = profile.disqualification.as_ref();
+            publish.push(BusEvent::Disqualification {
+                lead_id: self.args.lead_id.clone(),
+                disqualified: dq.is_some(),
+                rule_id: dq.map(|d| d.rule_id.clone()),
+                reason: dq.map(|d| d.reason.clone()),
+            });
+            self.row.disqualification = profile.disqualification.clone();
         }
         ScoreUpdate {
+            profile: Some(profile),
             level: s.level,
             ou_id: self.args.ou_id.clone(),
             lead_id: self.args.lead_id.clone(),
@@ -219,8 +267,27 @@ impl LeadState {
                 .next_decay_at(&self.args.config, now)
                 .map(|t| time::format(&t))
                 .unwrap_or_default(),
-            decay_logged_at: self.decay_logged_at.map(|t| time::format(&t)),
+            decay_logged_at: self.row.decay_logged_at.map(|t| time::format(&t)),
         }
+    }
+
+    /// Applies the OU's profile field mappings to the lead from an arriving event's
+    /// metadata; a change goes into `batch` as a metadata patch.
+    fn map_fields(
+        &mut self,
+        event_metadata: &serde_json::Map<String, serde_json::Value>,
+        batch: &mut WriteBatch,
+    ) {
+        let mappings = &self.args.config.mappings;
+        if mappings.is_empty()
+            || !profile::apply_mappings(mappings, event_metadata, &mut self.row.metadata)
+        {
+            return;
+        }
+        batch.patches.push((
+            lead_key(&self.args.ou_id, &self.args.lead_id),
+            serde_json::json!({ "metadata": self.row.metadata }),
+        ));
     }
 
     /// Puts the inactivity deductions that fell due since the last logged one on the
@@ -231,12 +298,12 @@ impl LeadState {
             .book
             .deductions(&self.args.config, now)
             .into_iter()
-            .filter(|d| self.decay_logged_at.is_none_or(|l| d.at > l))
+            .filter(|d| self.row.decay_logged_at.is_none_or(|l| d.at > l))
             .collect();
         let Some(last) = due.last().map(|d| d.at) else {
             return;
         };
-        self.decay_logged_at = Some(now);
+        self.row.decay_logged_at = Some(now);
         let after = self.scores(now).scores;
         let mut deltas = BTreeMap::new();
         for (rs, a) in &after {
@@ -359,12 +426,8 @@ impl Actor for LeadActor {
         myself: ActorRef<LeadMsg>,
         args: LeadArgs,
     ) -> Result<LeadState, ActorProcessingErr> {
-        let loaded = if args.fresh {
-            Loaded {
-                book: LeadBook::default(),
-                decay_logged_at: None,
-                level: None,
-            }
+        let (book, row) = if args.fresh {
+            (LeadBook::default(), RowState::default())
         } else {
             load_book(&args).await?
         };
@@ -372,9 +435,8 @@ impl Actor for LeadActor {
         myself.send_interval(period, || LeadMsg::IdleCheck);
         Ok(LeadState {
             args,
-            book: loaded.book,
-            decay_logged_at: loaded.decay_logged_at,
-            level: loaded.level,
+            book,
+            row,
             last_used: Instant::now(),
         })
     }
@@ -398,14 +460,25 @@ impl Actor for LeadActor {
                 let mut publish = Vec::new();
                 let mut acks = Vec::with_capacity(events.len());
                 let count = events.len();
+                // a lead created by this ingest starts with the metadata it was created with
+                let key = lead_key(&state.args.ou_id, &state.args.lead_id);
+                if let Some(m) = batch
+                    .leads
+                    .iter()
+                    .find(|l| l["id"] == key.as_str())
+                    .and_then(|l| l["metadata"].as_object())
+                {
+                    state.row.metadata = m.clone();
+                }
                 for p in events {
                     let suppressed_by = state
                         .args
                         .config
                         .suppressed_by(&p.event.event_type, &p.event.metadata)
                         .map(str::to_string);
-                    if let Some(f) = &suppressed_by {
-                        batch.suppressed.push(f.clone());
+                    match &suppressed_by {
+                        Some(f) => batch.suppressed.push(f.clone()),
+                        None => state.map_fields(&p.event.metadata, &mut batch),
                     }
                     let fact = EventFact {
                         event_id: p.event_id.clone(),
@@ -508,10 +581,7 @@ impl Actor for LeadActor {
                 state.book.reconfigure(&state.args.config);
             }
             LeadMsg::Reload => {
-                let loaded = load_book(&state.args).await?;
-                state.book = loaded.book;
-                state.decay_logged_at = loaded.decay_logged_at;
-                state.level = loaded.level;
+                (state.book, state.row) = load_book(&state.args).await?;
             }
             LeadMsg::Wake { reply } => {
                 state
@@ -577,10 +647,9 @@ impl Actor for LeadActor {
                 let now = time::now();
                 let before = before.unwrap_or_else(|| state.scores(now).scores);
                 match load_book(&state.args).await {
-                    Ok(loaded) => {
-                        state.book = loaded.book;
-                        state.decay_logged_at = loaded.decay_logged_at;
-                        state.level = loaded.level;
+                    Ok((book, row)) => {
+                        state.book = book;
+                        state.row = row;
                         let after = state.scores(now).scores;
                         let publish = state.changes(&before, &after, &cause);
                         let ok = RescoreSummary { before, after };

@@ -103,6 +103,8 @@ pub async fn load_config(
         surge: setup.surge.unwrap_or_default(),
         allow_negative_scores: setup.org.allow_negative_scores,
         levels: setup.levels,
+        profile: leadwire_models::profile::compile(&setup.profile_rulesets, &setup.profile_rules),
+        mappings: setup.mappings,
     })
 }
 

@@ -193,6 +193,7 @@ mod tests {
                 wake_at: String::new(),
                 decay_logged_at: None,
                 level: None,
+                profile: None,
             }],
             ..WriteBatch::default()
         };

@@ -12,6 +12,7 @@ pub mod levels;
 pub mod me;
 pub mod members;
 pub mod org_units;
+pub mod profile;
 pub mod public;
 pub mod root;
 pub mod rules;

@@ -1,0 +1,246 @@
+//! Profile scoring of the active OU: rulesets, rules (add_points, hard_disqualify),
+//! the dry run, the hard-DQ overview, field mappings and lead properties.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use leadwire_models::profile::{
+    ApplyMappingsResult, AttrRule, AttrRuleInput, AttrRuleset, AttrRulesetInput, FieldMapping,
+    FieldMappingInput, HardDqRule, MappingChange, ProfileRuleTestInput, ProfileRuleTestResult,
+};
+
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{Json, Path, Scoped};
+use crate::http::AppState;
+
+/// The profile rulesets of the active OU.
+#[utoipa::path(get, path = "/v1/profile/rulesets", tag = "profile",
+    responses((status = 200, body = Vec<AttrRuleset>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn list_rulesets(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<AttrRuleset>>> {
+    Ok(Json(state.core.list_profile_rulesets(&t).await?))
+}
+
+/// Create a profile ruleset (`name` unique; `enabled` default true; the first ruleset is
+/// primary). A lead's `profile_score` is its primary ruleset's score.
+#[utoipa::path(post, path = "/v1/profile/rulesets", tag = "profile", request_body = AttrRulesetInput,
+    responses((status = 201, body = AttrRuleset), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn create_ruleset(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<AttrRulesetInput>,
+) -> ApiResult<(StatusCode, Json<AttrRuleset>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.core.create_profile_ruleset(&t, b).await?),
+    ))
+}
+
+/// Change a profile ruleset's name, `enabled` and `is_primary`.
+#[utoipa::path(put, path = "/v1/profile/rulesets/{id}", tag = "profile", request_body = AttrRulesetInput,
+    params(("id" = String, Path)),
+    responses((status = 200, body = AttrRuleset), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn update_ruleset(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Json(b): Json<AttrRulesetInput>,
+) -> ApiResult<Json<AttrRuleset>> {
+    Ok(Json(state.core.update_profile_ruleset(&t, &id, b).await?))
+}
+
+/// Delete a profile ruleset and its rules.
+#[utoipa::path(delete, path = "/v1/profile/rulesets/{id}", tag = "profile", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn delete_ruleset(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.core.delete_profile_ruleset(&t, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The rules of a profile ruleset, in `ui_order`.
+#[utoipa::path(get, path = "/v1/profile/rulesets/{id}/rules", tag = "profile", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<AttrRule>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AttrRule>>> {
+    Ok(Json(state.core.list_profile_rules(&t, &id).await?))
+}
+
+/// Create a profile rule: `profile_property` (a lead metadata key, dotted paths reach
+/// into objects), `condition` (the attribute-filter operators), `comparison_value` (a
+/// number for ordering conditions, a comma-separated list for in / not_in), `weight`
+/// (−1000–1000), `ui_order`, `rule_type` add_points (default) or hard_disqualify, and for
+/// hard_disqualify an optional compound `conditions` group
+/// (`{"operator":"and"|"or","conditions":[{key,operator,value} | group, …]}`, ≤ 3 deep,
+/// ≤ 20 conditions) that must hold too.
+#[utoipa::path(post, path = "/v1/profile/rulesets/{id}/rules", tag = "profile", request_body = AttrRuleInput,
+    params(("id" = String, Path)),
+    responses((status = 201, body = AttrRule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn create_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Json(b): Json<AttrRuleInput>,
+) -> ApiResult<(StatusCode, Json<AttrRule>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.core.create_profile_rule(&t, &id, b).await?),
+    ))
+}
+
+/// Change a profile rule (fields left out keep their value; `conditions: null` drops the
+/// group).
+#[utoipa::path(put, path = "/v1/profile/rulesets/{id}/rules/{rule_id}", tag = "profile", request_body = AttrRuleInput,
+    params(("id" = String, Path), ("rule_id" = String, Path)),
+    responses((status = 200, body = AttrRule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn update_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path((id, rule_id)): Path<(String, String)>,
+    Json(b): Json<AttrRuleInput>,
+) -> ApiResult<Json<AttrRule>> {
+    Ok(Json(
+        state.core.update_profile_rule(&t, &id, &rule_id, b).await?,
+    ))
+}
+
+/// Delete a profile rule.
+#[utoipa::path(delete, path = "/v1/profile/rulesets/{id}/rules/{rule_id}", tag = "profile",
+    params(("id" = String, Path), ("rule_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path((id, rule_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.core.delete_profile_rule(&t, &id, &rule_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Try a profile rule against a lead's current properties (in the primary ruleset);
+/// nothing is stored.
+#[utoipa::path(post, path = "/v1/profile/rules/test", tag = "profile", request_body = ProfileRuleTestInput,
+    responses((status = 200, body = ProfileRuleTestResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn test_rule(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<ProfileRuleTestInput>,
+) -> ApiResult<Json<ProfileRuleTestResult>> {
+    Ok(Json(state.core.test_profile_rule(&t, b).await?))
+}
+
+/// Every active hard-disqualification rule with how many leads it disqualifies now
+/// (rules with none included); most matches first, then by name.
+#[utoipa::path(get, path = "/v1/disqualification-rules", tag = "profile",
+    responses((status = 200, body = Vec<HardDqRule>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn hard_dq_rules(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<HardDqRule>>> {
+    Ok(Json(state.core.hard_dq_rules(&t).await?))
+}
+
+/// The profile field mappings of the active OU.
+#[utoipa::path(get, path = "/v1/profile/mappings", tag = "profile",
+    responses((status = 200, body = Vec<FieldMapping>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn list_mappings(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<FieldMapping>>> {
+    Ok(Json(state.core.list_profile_mappings(&t).await?))
+}
+
+/// Create a field mapping: each arriving event whose metadata has `source_field` sets the
+/// lead's `profile_property` by `update_behavior` (always_latest, set_once, or append:
+/// the latest plus `<property>_list` with the last 10 distinct values).
+#[utoipa::path(post, path = "/v1/profile/mappings", tag = "profile", request_body = FieldMappingInput,
+    responses((status = 201, body = FieldMapping), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn create_mapping(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<FieldMappingInput>,
+) -> ApiResult<(StatusCode, Json<Option<FieldMapping>>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.core.change_profile_mapping(&t, None, Some(b)).await?),
+    ))
+}
+
+/// Replace a field mapping.
+#[utoipa::path(put, path = "/v1/profile/mappings/{id}", tag = "profile", request_body = FieldMappingInput,
+    params(("id" = String, Path)),
+    responses((status = 200, body = FieldMapping), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn update_mapping(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Json(b): Json<FieldMappingInput>,
+) -> ApiResult<Json<Option<FieldMapping>>> {
+    Ok(Json(
+        state
+            .core
+            .change_profile_mapping(&t, Some(&id), Some(b))
+            .await?,
+    ))
+}
+
+/// Delete a field mapping (values it copied stay on the leads).
+#[utoipa::path(delete, path = "/v1/profile/mappings/{id}", tag = "profile", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn delete_mapping(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .core
+        .change_profile_mapping(&t, Some(&id), None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every create, update and delete of a profile mapping, newest first, with the mapping
+/// before and after.
+#[utoipa::path(get, path = "/v1/profile/mappings/history", tag = "profile",
+    responses((status = 200, body = Vec<MappingChange>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn mapping_history(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<MappingChange>>> {
+    Ok(Json(state.core.profile_mapping_history(&t).await?))
+}
+
+/// Apply the current mappings to every existing lead from its own metadata, by each
+/// mapping's update behaviour; changed leads rescore.
+#[utoipa::path(post, path = "/v1/profile/mappings/apply", tag = "profile",
+    responses((status = 200, body = ApplyMappingsResult)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn apply_mappings(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<ApplyMappingsResult>> {
+    Ok(Json(state.core.apply_profile_mappings(&t).await?))
+}
+
+/// The distinct metadata keys (profile properties) of the OU's leads.
+#[utoipa::path(get, path = "/v1/leads/properties", tag = "profile",
+    responses((status = 200, body = Vec<String>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn lead_properties(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(state.core.lead_properties(&t).await?))
+}
