@@ -427,9 +427,20 @@ impl Core {
         Ok(leadwire_models::events::DeletedEvents { deleted, missing })
     }
 
+    /// Event types seen or named by rules, without the ones the OU hides.
     pub async fn event_types(&self, t: &Tenant) -> Result<Vec<String>> {
         t.require(Access::Read)?;
-        Ok(self.store.event_types(&t.caller.org_id, &t.ou_id).await?)
+        let hidden: Vec<String> = self
+            .store
+            .event_type_settings(&t.caller.org_id, &t.ou_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.hidden)
+            .map(|s| s.event_type)
+            .collect();
+        let mut types = self.store.event_types(&t.caller.org_id, &t.ou_id).await?;
+        types.retain(|x| !hidden.contains(x));
+        Ok(types)
     }
 
     pub async fn event_properties(

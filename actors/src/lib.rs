@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod auth;
 pub mod engagement;
 pub mod engine;
+pub mod event_types;
 pub mod explain;
 pub mod filters;
 pub mod import;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod decay;
 pub mod error;
+pub mod event_types;
 pub mod events;
 pub mod explain;
 pub mod filters;

@@ -220,9 +220,22 @@ pub struct ScoringConfig {
     pub profile: Vec<crate::profile::CompiledRuleset>,
     /// Profile field mappings.
     pub mappings: Vec<crate::profile::FieldMapping>,
+    /// Event types whose processing ceiling is `observe`: stored, never scored.
+    pub observe_only: std::collections::BTreeSet<String>,
 }
 
 impl ScoringConfig {
+    /// Whether events of this type are only observed (never scored, no activity).
+    pub fn observes_only(&self, event_type: &str) -> bool {
+        !self.observe_only.is_empty() && self.observe_only.contains(event_type)
+    }
+
+    /// Whether an event is out of scoring altogether: suppressed when it arrived, or of
+    /// an observe-only type.
+    fn silent(&self, e: &EventFact) -> bool {
+        e.suppressed || self.observes_only(&e.event_type)
+    }
+
     pub fn primary(&self) -> Option<&ScoringRuleset> {
         self.rulesets.iter().find(|r| r.is_primary)
     }
@@ -502,11 +515,11 @@ impl LeadBook {
 
     /// The times that count as activity: events neither suppressed, nor inorganic, nor
     /// dated before the reset; in time order.
-    fn activity(&self) -> impl Iterator<Item = Timestamp> + '_ {
+    fn activity<'a>(&'a self, config: &'a ScoringConfig) -> impl Iterator<Item = Timestamp> + 'a {
         self.events
             .iter()
             .filter(|e| {
-                !e.suppressed
+                !config.silent(e)
                     && !self.inorganic.contains(&e.event_id)
                     && self.reset_at.is_none_or(|r| e.occurred_at >= r)
             })
@@ -528,7 +541,7 @@ impl LeadBook {
             .iter()
             .map(|r| (r.ruleset_id.as_str(), Sweep::default(), 0.0))
             .collect();
-        let mut times = self.activity().peekable();
+        let mut times = self.activity(config).peekable();
         while let Some(start) = times.next() {
             if times.peek() == Some(&start) {
                 continue;
@@ -595,7 +608,7 @@ impl LeadBook {
     /// When the next inactivity deduction falls due after `now`, if one would take
     /// anything off (none while every score is at zero for good).
     pub fn next_decay_at(&self, config: &ScoringConfig, now: Timestamp) -> Option<Timestamp> {
-        let last = self.activity().last()?;
+        let last = self.activity(config).last()?;
         if last > now {
             return None;
         }
@@ -749,7 +762,7 @@ impl LeadBook {
                     .events
                     .iter()
                     .rev()
-                    .filter(|e| !e.suppressed && e.event_type == event.event_type)
+                    .filter(|e| !config.silent(e) && e.event_type == event.event_type)
                     .map(|e| e.occurred_at);
                 f.flags(earlier, event.occurred_at)
             })
@@ -758,12 +771,12 @@ impl LeadBook {
     fn append_in_order(&mut self, config: &ScoringConfig, event: EventFact) {
         // suppressed events reach no velocity filter; flagged ones score nothing and do
         // not count towards sessions (they still count as traffic for velocity)
-        let inorganic = !event.suppressed && self.flagged(config, &event);
+        let silent = config.silent(&event);
+        let inorganic = !silent && self.flagged(config, &event);
         if inorganic {
             self.inorganic.insert(event.event_id.clone());
         }
-        let excluded =
-            event.suppressed || inorganic || self.reset_at.is_some_and(|r| event.occurred_at < r);
+        let excluded = silent || inorganic || self.reset_at.is_some_and(|r| event.occurred_at < r);
         if !excluded {
             // sessions count the events that score at all (not those erased by a reset)
             let idle = i64::from(config.surge.idle_reset_seconds);

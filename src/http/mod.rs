@@ -213,6 +213,12 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::settings::get_surge,
             routes::settings::put_surge
         ))
+        .routes(routes!(routes::settings::event_types))
+        .routes(routes!(routes::settings::put_event_type))
+        .routes(routes!(routes::settings::delete_preview))
+        .routes(routes!(routes::settings::delete_events_of_type))
+        .routes(routes!(routes::rules::half_life_suggestions))
+        .routes(routes!(routes::rules::apply_research_defaults))
         .routes(routes!(
             routes::filters::get_metadata,
             routes::filters::update_metadata,

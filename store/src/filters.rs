@@ -39,6 +39,7 @@ pub struct ScoringSetup {
     pub profile_rulesets: Vec<leadwire_models::profile::AttrRuleset>,
     pub profile_rules: Vec<leadwire_models::profile::AttrRule>,
     pub mappings: Vec<leadwire_models::profile::FieldMapping>,
+    pub event_types: Vec<leadwire_models::event_types::EventTypeSetting>,
 }
 
 impl Store {
@@ -58,6 +59,7 @@ impl Store {
                     crate::profile::PROFILE_RULESETS_SQL,
                     crate::profile::PROFILE_RULES_SQL,
                     crate::profile::PROFILE_MAPPINGS_SQL,
+                    crate::settings::EVENT_TYPE_SETTINGS_SQL,
                 ]
                 .join(";\n"),
                 json!({ "org": org_id, "ou": ou_id }),
@@ -78,6 +80,7 @@ impl Store {
             profile_rulesets: crate::db::take_rows(&mut res, 8)?,
             profile_rules: crate::db::take_rows(&mut res, 9)?,
             mappings: crate::db::take_rows(&mut res, 10)?,
+            event_types: crate::db::take_rows(&mut res, 11)?,
         })
     }
 

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (7, "levels", include_str!("migrations/0007_levels.surql")),
     (8, "profile", include_str!("migrations/0008_profile.surql")),
+    (
+        9,
+        "event types",
+        include_str!("migrations/0009_event_types.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -2,6 +2,7 @@
 //! policy and the org's scoring toggles.
 
 use leadwire_models::decay::DecayRule;
+use leadwire_models::event_types::EventTypeSetting;
 use leadwire_models::scoring::SurgePolicy;
 use leadwire_models::settings::OrgScoring;
 use serde_json::json;
@@ -13,10 +14,72 @@ pub(crate) const DECAYS_SQL: &str =
     "SELECT * FROM decay_rule WHERE org_id = $org AND ou_id = $ou ORDER BY created_at, id";
 pub(crate) const SURGE_SQL: &str =
     "SELECT * FROM surge_policy WHERE id = type::record('surge_policy', $ou) AND org_id = $org";
+pub(crate) const EVENT_TYPE_SETTINGS_SQL: &str =
+    "SELECT * FROM event_type_setting WHERE org_id = $org AND ou_id = $ou ORDER BY event_type";
 pub(crate) const ORG_SCORING_SQL: &str =
     "SELECT * FROM scoring_settings WHERE id = type::record('scoring_settings', $org)";
 
 impl Store {
+    pub async fn event_type_settings(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+    ) -> Result<Vec<EventTypeSetting>> {
+        self.rows(
+            EVENT_TYPE_SETTINGS_SQL,
+            json!({ "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
+    pub async fn put_event_type_setting(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        s: &EventTypeSetting,
+        by: &str,
+    ) -> Result<()> {
+        self.run(
+            "UPSERT type::record('event_type_setting', $key) CONTENT {
+                 org_id: $org, ou_id: $ou, event_type: $s.event_type, hidden: $s.hidden,
+                 max_processing_scope: $s.max_processing_scope, updated_at: $now, updated_by: $by
+             }",
+            json!({ "key": format!("{ou_id}/{}", s.event_type), "org": org_id, "ou": ou_id, "s": s, "by": by,
+                    "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The OU's events of one type as `(event id, lead id, whether it scored)`.
+    pub async fn events_of_type(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        event_type: &str,
+    ) -> Result<Vec<(String, String, bool)>> {
+        let rows: Vec<serde_json::Value> = self
+            .rows(
+                "SELECT meta::id(id) AS event_id, lead_id,
+                        array::len(object::values(deltas)[WHERE delta != 0]) > 0 AS scored
+                 FROM event WHERE org_id = $org AND ou_id = $ou AND event_type = $t AND system = false",
+                json!({ "org": org_id, "ou": ou_id, "t": event_type }),
+                0,
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["event_id"].as_str()?.to_string(),
+                    r["lead_id"].as_str()?.to_string(),
+                    r["scored"].as_bool().unwrap_or(false),
+                ))
+            })
+            .collect())
+    }
+
     pub async fn decay_rules(&self, org_id: &str, ou_id: &str) -> Result<Vec<DecayRule>> {
         self.rows(DECAYS_SQL, json!({ "org": org_id, "ou": ou_id }), 0)
             .await

@@ -3,6 +3,7 @@
 mod auth;
 mod decay;
 mod errors;
+mod event_types;
 mod events;
 mod filters;
 mod graphql;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use leadwire_models::event_types::ProcessingScope;
 use leadwire_models::events::{Alias, LeadRef};
 use leadwire_models::leads::{Lead, MergePlan, MergeResult};
 use leadwire_models::scoring::ScoringConfig;
@@ -105,6 +106,12 @@ pub async fn load_config(
         levels: setup.levels,
         profile: leadwire_models::profile::compile(&setup.profile_rulesets, &setup.profile_rules),
         mappings: setup.mappings,
+        observe_only: setup
+            .event_types
+            .into_iter()
+            .filter(|s| s.max_processing_scope == ProcessingScope::Observe)
+            .map(|s| s.event_type)
+            .collect(),
     })
 }
 

@@ -2,6 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use leadwire_models::event_types::{
+    ApplyDefaultsInput, ApplyDefaultsResult, HalfLifeSuggestions, SuggestionQuery,
+};
 use leadwire_models::rules::{
     RescoreResult, Rule, RuleInput, RuleTestInput, RuleTestResult, Ruleset, RulesetInput,
 };
@@ -9,7 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Scoped};
+use crate::http::extract::{Json, Path, Query, Scoped};
 use crate::http::AppState;
 
 /// The scoring rulesets of the active OU.
@@ -156,4 +159,31 @@ pub async fn rescore(
     Path((dimension, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RescoreResult>> {
     Ok(Json(state.core.rescore_ruleset(&t, &dimension, &id).await?))
+}
+
+/// Research half-life defaults for the OU's engagement rules that have none
+/// (`dimension` engagement or all; profile, account and deal: 400).
+#[utoipa::path(get, path = "/v1/rules/half-life-suggestions", tag = "rules", params(SuggestionQuery),
+    responses((status = 200, body = HalfLifeSuggestions), (status = 400, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn half_life_suggestions(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Query(q): Query<SuggestionQuery>,
+) -> ApiResult<Json<HalfLifeSuggestions>> {
+    Ok(Json(state.core.half_life_suggestions(&t, q).await?))
+}
+
+/// Give each listed rule its research half-life. Rules are handled one by one; skip
+/// reasons: already_configured, no_research_default, dimension_not_event_sourced,
+/// not_found, lookup_error, update_error. Each applied rule gets an audit entry.
+#[utoipa::path(post, path = "/v1/rules/half-life-suggestions/apply", tag = "rules", request_body = ApplyDefaultsInput,
+    responses((status = 200, body = ApplyDefaultsResult), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn apply_research_defaults(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<ApplyDefaultsInput>,
+) -> ApiResult<Json<ApplyDefaultsResult>> {
+    Ok(Json(state.core.apply_research_defaults(&t, b).await?))
 }

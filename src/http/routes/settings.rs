@@ -3,6 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use leadwire_actors::auth::{CreatedCredential, CreatedToken, CredentialView, TokenView};
+use leadwire_models::event_types::{
+    DeletePreview, DeletedByType, EventTypeSetting, EventTypeSettingInput, EventTypeView,
+};
 use leadwire_models::settings::{
     ScoringSettings, ScoringSettingsInput, SurgePolicyInput, SurgePolicyView,
 };
@@ -154,4 +157,65 @@ pub async fn put_surge(
     Json(b): Json<SurgePolicyInput>,
 ) -> ApiResult<Json<SurgePolicyView>> {
     Ok(Json(state.core.put_surge_policy(&t, b).await?))
+}
+
+/// The OU's event types with their visibility, processing ceiling and event counts.
+#[utoipa::path(get, path = "/v1/settings/event-types", tag = "settings",
+    responses((status = 200, body = Vec<EventTypeView>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn event_types(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<Vec<EventTypeView>>> {
+    Ok(Json(state.core.event_type_settings(&t).await?))
+}
+
+/// Set an event type's `hidden` flag (left out of `GET /v1/event-types`) and
+/// `max_processing_scope` in the OU: `observe` events are stored but never scored (nor
+/// count as activity); `decide` scores; `activate` (default) may also set off triggers.
+/// A ceiling change rescores at once.
+#[utoipa::path(put, path = "/v1/settings/event-types/{event_type}", tag = "settings", request_body = EventTypeSettingInput,
+    params(("event_type" = String, Path)),
+    responses((status = 200, body = EventTypeSetting), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn put_event_type(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(event_type): Path<String>,
+    Json(b): Json<EventTypeSettingInput>,
+) -> ApiResult<Json<EventTypeSetting>> {
+    Ok(Json(
+        state
+            .core
+            .put_event_type_setting(&t, &event_type, b)
+            .await?,
+    ))
+}
+
+/// Dry run: how many events of the type a delete would remove, and how many scored.
+#[utoipa::path(get, path = "/v1/settings/event-types/{event_type}/delete-preview", tag = "settings",
+    params(("event_type" = String, Path)),
+    responses((status = 200, body = DeletePreview)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn delete_preview(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(event_type): Path<String>,
+) -> ApiResult<Json<DeletePreview>> {
+    Ok(Json(
+        state.core.delete_events_preview(&t, &event_type).await?,
+    ))
+}
+
+/// Delete every event of the type in the OU; their leads rescore without them.
+#[utoipa::path(delete, path = "/v1/settings/event-types/{event_type}/events", tag = "settings",
+    params(("event_type" = String, Path)),
+    responses((status = 200, body = DeletedByType), (status = 403, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn delete_events_of_type(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(event_type): Path<String>,
+) -> ApiResult<Json<DeletedByType>> {
+    Ok(Json(
+        state.core.delete_events_of_type(&t, &event_type).await?,
+    ))
 }
