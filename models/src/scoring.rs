@@ -532,7 +532,17 @@ impl LeadBook {
     /// a stretch stops deducting once every score is at zero for good.
     pub fn deductions(&self, config: &ScoringConfig, now: Timestamp) -> Vec<Deduction> {
         let mut out = Vec::new();
-        if config.decays.is_empty() {
+        let Some(shortest) = config.decays.iter().map(|d| d.period).min() else {
+            return out;
+        };
+        // most leads never sit idle for a whole period: then there is nothing to sweep
+        let mut previous: Option<Timestamp> = None;
+        let idle = self.activity(config).chain(std::iter::once(now)).any(|t| {
+            let long = previous.is_some_and(|p| p <= now && t - p >= shortest);
+            previous = Some(t);
+            long
+        });
+        if !idle {
             return out;
         }
         let floor = !config.allow_negative_scores;
