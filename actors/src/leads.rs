@@ -82,16 +82,18 @@ impl Core {
         Ok(lead)
     }
 
-    /// A lead and its account. Accounts are not modelled yet, so `account` is null.
+    /// A lead and its account (null when it links to none that exists in the OU).
     pub async fn get_lead_with_account(
         &self,
         t: &Tenant,
         lead_id: &str,
     ) -> Result<LeadWithAccount> {
-        Ok(LeadWithAccount {
-            lead: self.get_lead(t, lead_id).await?,
-            account: None,
-        })
+        let lead = self.get_lead(t, lead_id).await?;
+        let account = self
+            .account_of(t, &lead)
+            .await?
+            .and_then(|a| serde_json::to_value(a).ok());
+        Ok(LeadWithAccount { lead, account })
     }
 
     /// A lead's live score: the highest across rulesets, or one ruleset's.

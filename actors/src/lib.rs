@@ -5,6 +5,7 @@
 //! engine grows) the handles of the ractor actors — OU actors, lead actors, the writer,
 //! the bus and the scheduler. A capability is written once, here, and called by all three.
 
+pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod engagement;

@@ -21,6 +21,7 @@ pub mod prefix {
     pub const PROFILE_RULE: &str = "prl";
     pub const PROFILE_MAPPING: &str = "pm";
     pub const MAPPING_CHANGE: &str = "pmc";
+    pub const ACCOUNT: &str = "acct";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -3,6 +3,7 @@
 //! Nothing in this crate does IO, spawns tasks or knows about HTTP, SurrealDB or actors.
 //! Everything here can be unit- and property-tested in isolation.
 
+pub mod accounts;
 pub mod analytics;
 pub mod audit;
 pub mod auth;

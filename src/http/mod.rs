@@ -77,6 +77,7 @@ impl AppState {
         (name = "filters", description = "Inorganic (bot) filters and attribute suppression filters"),
         (name = "decays", description = "Inactivity decay rules"),
         (name = "levels", description = "Named score ranges per dimension, with history and revert"),
+        (name = "accounts", description = "Accounts (account-based marketing; needs abm_enabled)"),
         (name = "profile", description = "Profile scoring: rulesets, rules, hard disqualification and field mappings"),
         (name = "stream", description = "Server-sent events"),
         (name = "public", description = "Shared content that needs no authentication"),
@@ -171,6 +172,12 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(routes::filters::preview_metadata))
         .routes(routes!(routes::decays::list, routes::decays::create))
+        .routes(routes!(routes::accounts::list, routes::accounts::create))
+        .routes(routes!(routes::accounts::lookup))
+        .routes(routes!(routes::accounts::search))
+        .routes(routes!(routes::accounts::batch_delete))
+        .routes(routes!(routes::accounts::get, routes::accounts::patch))
+        .routes(routes!(routes::accounts::merge))
         .routes(routes!(routes::levels::list, routes::levels::create))
         .routes(routes!(
             routes::profile::list_rulesets,

@@ -251,7 +251,7 @@ fn lead_filter_clause(org_id: &str, ou_id: &str, f: &LeadFilter) -> (String, Map
 }
 
 /// The stored fields of a lead as the API shows them.
-const LEAD_FIELDS: &str = "lead_id, org_id, ou_id, account_id, owner_id, owner_name, created_at, updated_at, merged_into, metadata, score, scores, last_event_at, last_event_type, score_reset_at, level, profile_score, profile_scores, disqualified, disqualification";
+pub(crate) const LEAD_FIELDS: &str = "lead_id, org_id, ou_id, account_id, owner_id, owner_name, created_at, updated_at, merged_into, metadata, score, scores, last_event_at, last_event_type, score_reset_at, level, profile_score, profile_scores, disqualified, disqualification";
 
 impl Store {
     // ----- rulesets -----

@@ -5,6 +5,7 @@
 //! Rows travel as JSON (`serde_json::Value`) and are decoded into `leadwire-models`
 //! types, so the domain crate never depends on the database.
 
+mod accounts;
 pub mod analytics;
 mod audit;
 mod auth;

@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "event types",
         include_str!("migrations/0009_event_types.surql"),
     ),
+    (
+        10,
+        "accounts",
+        include_str!("migrations/0010_accounts.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real server on an ephemeral port, real HTTP clients.
 
+mod accounts;
 mod auth;
 mod decay;
 mod errors;

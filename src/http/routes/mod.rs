@@ -1,6 +1,7 @@
 //! REST routes, one module per resource. Every `/v1` route is registered through
 //! `utoipa_axum::routes!`, so it cannot exist without its OpenAPI description.
 
+pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod auth;

@@ -1,0 +1,261 @@
+//! Accounts end to end: ABM gating, create and lookup, fuzzy search, the aggregated list
+//! with its filters and sorts, metadata patches, merge and batch delete.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
+    let mut rb = app.req(method, path, &app.admin_token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let (s, r) = app.call(rb).await;
+    assert_eq!(s, status, "{path}: {r}");
+    r
+}
+
+async fn account(app: &TestApp, name: &str, domain: &str) -> String {
+    let a = ok(
+        app,
+        Method::POST,
+        "/v1/accounts",
+        Some(json!({"name": name, "domain": domain})),
+        201,
+    )
+    .await;
+    a["account_id"].as_str().unwrap().to_string()
+}
+
+/// A lead with `weight` points of Demo, linked to an account.
+async fn lead_in(app: &TestApp, id: &str, account: &str, demos: usize) {
+    ok(
+        app,
+        Method::POST,
+        "/v1/leads",
+        Some(json!({"id": id, "account_id": account})),
+        201,
+    )
+    .await;
+    for _ in 0..demos {
+        ok(
+            app,
+            Method::POST,
+            "/v1/events",
+            Some(json!({"event_type": "Demo", "lead_id": id})),
+            201,
+        )
+        .await;
+    }
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn accounts_aggregate_their_leads_and_merge() {
+    let app = spawn_app().await;
+    // account-based marketing is off until enabled
+    let (s, r) = app.get("/v1/accounts", &app.admin_token).await;
+    assert_eq!(s, 403, "{r}");
+    ok(
+        &app,
+        Method::PUT,
+        "/v1/settings/scoring",
+        Some(json!({"abm_enabled": true})),
+        200,
+    )
+    .await;
+    ok(
+        &app,
+        Method::PUT,
+        "/v1/settings/surge-policy",
+        Some(json!({"mode": "off"})),
+        200,
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/rules",
+        Some(json!({"event_type": "Demo", "weight": 30})),
+        201,
+    )
+    .await;
+
+    let acme = account(&app, "Acme Corporation", "https://www.ACME.com/about").await;
+    let globex = account(&app, "Globex", "globex.io").await;
+    let initech = account(&app, "Initech", "initech.com").await;
+    // refused: a taken domain, a bad domain, an empty name
+    let (s, _) = app
+        .post(
+            "/v1/accounts",
+            &app.admin_token,
+            json!({"name": "Acme 2", "domain": "acme.com"}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    for body in [
+        json!({"name": "X", "domain": "not a domain"}),
+        json!({"name": ""}),
+    ] {
+        let (s, _) = app.post("/v1/accounts", &app.admin_token, body).await;
+        assert_eq!(s, 422);
+    }
+
+    // lookup: domain first, then the exact name; null when nothing matches
+    let (_, a) = app
+        .get("/v1/accounts/lookup?domain=acme.com", &app.admin_token)
+        .await;
+    assert_eq!(a["account_id"], acme.as_str());
+    let (_, a) = app
+        .get(
+            "/v1/accounts/lookup?domain=nope.com&name=globex",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(a["account_id"], globex.as_str());
+    let (_, a) = app
+        .get("/v1/accounts/lookup?name=Umbrella", &app.admin_token)
+        .await;
+    assert!(a.is_null());
+
+    // fuzzy search
+    let (_, m) = app
+        .get("/v1/accounts/search?name=ACME%20Corp.", &app.admin_token)
+        .await;
+    assert_eq!(m["matches"][0]["account_id"], acme.as_str(), "{m}");
+    assert_eq!(m["matches"].as_array().map(Vec::len), Some(1), "{m}");
+
+    // leads: Acme 60 + 30, Globex 90, Initech none
+    lead_in(&app, "a1", &acme, 2).await;
+    lead_in(&app, "a2", &acme, 1).await;
+    lead_in(&app, "g1", &globex, 3).await;
+    let (_, page) = app.get("/v1/accounts", &app.admin_token).await;
+    assert_eq!(
+        ids(&page),
+        ["Globex", "Acme Corporation", "Initech"],
+        "{page}"
+    );
+    let a = page["accounts"][1].clone();
+    assert_eq!(
+        (
+            a["top_score"].as_f64(),
+            a["engagement"].as_f64(),
+            a["leads_count"].as_u64()
+        ),
+        (Some(60.0), Some(90.0), Some(2))
+    );
+    assert_eq!(
+        (a["intent_level"].as_str(), page["total"].as_u64()),
+        (Some("medium"), Some(3))
+    );
+    let (_, page) = app
+        .get(
+            "/v1/accounts?sort_by=engagement&sort_order=asc&has_leads=true",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(ids(&page), ["Acme Corporation", "Globex"]);
+    let (_, page) = app
+        .get("/v1/accounts?intent_level=high", &app.admin_token)
+        .await;
+    assert_eq!(ids(&page), ["Globex"]);
+    let (_, page) = app
+        .get("/v1/accounts?search=initech&min_score=0", &app.admin_token)
+        .await;
+    assert_eq!(ids(&page), ["Initech"]);
+    let (s, _) = app
+        .get("/v1/accounts?sort_order=sideways", &app.admin_token)
+        .await;
+    assert_eq!(s, 422);
+
+    // the lead shows its account; the account shows its leads and events
+    let (_, l) = app.get("/v1/leads/a1", &app.admin_token).await;
+    assert_eq!(l["account"]["name"], "Acme Corporation");
+    let d = ok(
+        &app,
+        Method::GET,
+        &format!("/v1/accounts/{acme}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(d["domain"], "acme.com");
+    assert_eq!(d["leads"].as_array().map(Vec::len), Some(2));
+    assert_eq!(d["recent_events"].as_array().map(Vec::len), Some(3));
+
+    // metadata merges, null removes a key
+    ok(
+        &app,
+        Method::PATCH,
+        &format!("/v1/accounts/{acme}"),
+        Some(json!({"metadata": {"tier": 1, "region": "EU"}})),
+        200,
+    )
+    .await;
+    let a = ok(
+        &app,
+        Method::PATCH,
+        &format!("/v1/accounts/{acme}"),
+        Some(json!({"name": "Acme Corp", "metadata": {"tier": null}})),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (a["name"].as_str(), a["metadata"].clone()),
+        (Some("Acme Corp"), json!({"region": "EU"}))
+    );
+
+    // merge Acme into Globex: its leads move, it is archived
+    let (s, _) = app
+        .post(
+            &format!("/v1/accounts/{acme}/merge"),
+            &app.admin_token,
+            json!({"target_id": acme}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let r = ok(
+        &app,
+        Method::POST,
+        &format!("/v1/accounts/{acme}/merge"),
+        Some(json!({"target_id": globex})),
+        200,
+    )
+    .await;
+    assert_eq!(r, json!({"leads_reassigned": 2, "deals_reassigned": 0}));
+    let (s, _) = app
+        .get(&format!("/v1/accounts/{acme}"), &app.admin_token)
+        .await;
+    assert_eq!(s, 404);
+    let (_, page) = app.get("/v1/accounts", &app.admin_token).await;
+    assert_eq!(ids(&page), ["Globex", "Initech"]);
+    assert_eq!(page["accounts"][0]["leads_count"], 3);
+
+    // batch delete: leads unlinked, accounts gone, unknown ids listed
+    let r = ok(
+        &app,
+        Method::POST,
+        "/v1/accounts/batch-delete",
+        Some(json!({"ids": [globex, initech, "acct_nope"]})),
+        200,
+    )
+    .await;
+    assert_eq!(
+        r,
+        json!({"leads_unlinked": 3, "accounts_deleted": 2, "missing": ["acct_nope"]})
+    );
+    let (_, l) = app.get("/v1/leads/g1", &app.admin_token).await;
+    assert!(
+        l["lead"]["account_id"].is_null() && l["account"].is_null(),
+        "{l}"
+    );
+}
