@@ -118,17 +118,9 @@ impl Core {
         let (lead, book, config) = self.lead_book(&t.caller.org_id, &t.ou_id, lead_id).await?;
         let rs = pick_ruleset(&config, None)?;
         let now = time::now();
-        let profile = profile::evaluate(
-            &config.profile,
-            &lead.metadata,
-            config.allow_negative_scores,
-        );
+        let (profile, dq) = judge_lead(&config, &lead, now);
         // a disqualified lead's "why" is its disqualification and nothing else
-        if let Some(dq) = profile::disqualification(
-            &profile,
-            lead.disqualification.as_ref(),
-            &time::format(&now),
-        ) {
+        if let Some(dq) = dq {
             return Ok(Why {
                 summary: dq.reason.clone(),
                 lead_id: lead.id,
@@ -192,21 +184,14 @@ impl Core {
         let summaries = leads
             .iter()
             .map(|lead| {
-                let profile = profile::evaluate(
-                    &config.profile,
-                    &lead.metadata,
-                    config.allow_negative_scores,
-                );
-                if let Some(dq) = profile::disqualification(
-                    &profile,
-                    lead.disqualification.as_ref(),
-                    &time::format(&now),
-                ) {
+                let (profile, dq) = judge_lead(&config, lead, now);
+                if let Some(dq) = dq {
                     return (lead.id.clone(), dq.reason);
                 }
                 let evs = by_lead.get(lead.id.as_str()).cloned().unwrap_or_default();
                 let book = book_of(lead, &evs, &config);
-                let factors = explain::factors(&book, &config, rs.as_deref(), now);
+                let mut factors = explain::factors(&book, &config, rs.as_deref(), now);
+                factors.extend(profile::factors(&profile));
                 let score = leadwire_models::scoring::round2(book.score(
                     &config,
                     rs.as_deref().unwrap_or(""),
@@ -297,4 +282,19 @@ impl Core {
             range_hours: x.range_hours,
         })
     }
+}
+
+/// A stored lead's profile and disqualification under the OU's config now.
+fn judge_lead(
+    config: &leadwire_models::scoring::ScoringConfig,
+    lead: &leadwire_models::leads::Lead,
+    now: time::Timestamp,
+) -> (profile::ProfileResult, Option<profile::Disqualification>) {
+    profile::judge(
+        &config.profile,
+        &lead.metadata,
+        config.allow_negative_scores,
+        lead.disqualification.as_ref(),
+        &time::format(&now),
+    )
 }

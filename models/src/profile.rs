@@ -694,6 +694,20 @@ pub fn disqualification(
     })
 }
 
+/// Evaluates a lead's profile and its disqualification now (see [`evaluate`] and
+/// [`disqualification`]).
+pub fn judge(
+    rulesets: &[CompiledRuleset],
+    metadata: &Map<String, Value>,
+    allow_negative: bool,
+    stored: Option<&Disqualification>,
+    now: &str,
+) -> (ProfileResult, Option<Disqualification>) {
+    let result = evaluate(rulesets, metadata, allow_negative);
+    let dq = disqualification(&result, stored, now);
+    (result, dq)
+}
+
 /// The profile factors of a score: one per add_points rule that holds in the headline
 /// ruleset, with its share of the profile score.
 pub fn factors(result: &ProfileResult) -> Vec<crate::explain::Factor> {

@@ -75,6 +75,18 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Sends as the admin (with an optional JSON body), asserts the status and returns the
+    /// JSON body.
+    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
+        let mut rb = self.req(method, path, &self.admin_token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let (s, r) = self.call(rb).await;
+        assert_eq!(s, status, "{path}: {r}");
+        r
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         self.call(self.req(Method::GET, path, token)).await
     }

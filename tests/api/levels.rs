@@ -9,11 +9,7 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, TestApp};
 
 async fn ok(app: &TestApp, method: Method, path: &str, body: Value, status: u16) -> Value {
-    let (s, r) = app
-        .call(app.req(method, path, &app.admin_token).json(&body))
-        .await;
-    assert_eq!(s, status, "{path}: {r}");
-    r
+    app.ok(method, path, Some(body), status).await
 }
 
 async fn level(app: &TestApp, name: &str, min: i64, max: i64) -> String {

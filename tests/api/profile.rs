@@ -10,13 +10,7 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, TestApp};
 
 async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
-    let mut rb = app.req(method, path, &app.admin_token);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let (s, r) = app.call(rb).await;
-    assert_eq!(s, status, "{path}: {r}");
-    r
+    app.ok(method, path, body, status).await
 }
 
 async fn lead(app: &TestApp, id: &str, metadata: Value) -> Value {

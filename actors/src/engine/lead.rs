@@ -197,13 +197,13 @@ impl LeadState {
     /// rule already stored keeps its time).
     fn evaluate_profile(&self, now: Timestamp) -> ProfileUpdate {
         let config = &self.args.config;
-        let r = profile::evaluate(
+        let (r, disqualification) = profile::judge(
             &config.profile,
             &self.row.metadata,
             config.allow_negative_scores,
+            self.row.disqualification.as_ref(),
+            &time::format(&now),
         );
-        let disqualification =
-            profile::disqualification(&r, self.row.disqualification.as_ref(), &time::format(&now));
         ProfileUpdate {
             score: round2(r.score),
             scores: r.scores.into_iter().map(|(k, v)| (k, round2(v))).collect(),
@@ -268,6 +268,31 @@ impl LeadState {
                 .map(|t| time::format(&t))
                 .unwrap_or_default(),
             decay_logged_at: self.row.decay_logged_at.map(|t| time::format(&t)),
+        }
+    }
+
+    /// A server timeline entry (channel `system`; it never scores).
+    fn timeline_entry(
+        &self,
+        event_type: &str,
+        at: Timestamp,
+        now: Timestamp,
+        metadata: serde_json::Value,
+    ) -> StoredEvent {
+        StoredEvent {
+            event_id: ids::new_id(ids::prefix::EVENT),
+            org_id: self.args.org_id.clone(),
+            unit_id: self.args.ou_id.clone(),
+            lead_id: self.args.lead_id.clone(),
+            event_type: event_type.into(),
+            occurred_at: time::format(&at),
+            received_at: time::format(&now),
+            channel: "system".into(),
+            metadata: metadata.as_object().cloned().unwrap_or_default(),
+            system: true,
+            suppressed_by: None,
+            inorganic: false,
+            deltas: Default::default(),
         }
     }
 
@@ -339,24 +364,13 @@ impl LeadState {
                 })
             })
             .collect();
-        let entry = StoredEvent {
-            event_id: ids::new_id(ids::prefix::EVENT),
-            org_id: self.args.org_id.clone(),
-            unit_id: self.args.ou_id.clone(),
-            lead_id: self.args.lead_id.clone(),
-            event_type: "DECAY".into(),
-            occurred_at: time::format(&last),
-            received_at: time::format(&now),
-            channel: "system".into(),
-            metadata: serde_json::json!({ "channel": "system", "deductions": deductions })
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            system: true,
-            suppressed_by: None,
-            inorganic: false,
-            deltas,
-        };
+        let mut entry = self.timeline_entry(
+            "DECAY",
+            last,
+            now,
+            serde_json::json!({ "channel": "system", "deductions": deductions }),
+        );
+        entry.deltas = deltas;
         batch.events.push(event_row(&entry));
     }
 
@@ -594,24 +608,12 @@ impl Actor for LeadActor {
                 let before = state.scores(now).scores;
                 state.book.reset(&state.args.config, at);
                 let after = state.scores(now).scores;
-                let entry = StoredEvent {
-                    event_id: ids::new_id(ids::prefix::EVENT),
-                    org_id: state.args.org_id.clone(),
-                    unit_id: state.args.ou_id.clone(),
-                    lead_id: state.args.lead_id.clone(),
-                    event_type: "score_reset".into(),
-                    occurred_at: time::format(&at),
-                    received_at: time::format(&now),
-                    channel: "system".into(),
-                    metadata: serde_json::json!({ "previous_scores": before })
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default(),
-                    system: true,
-                    suppressed_by: None,
-                    inorganic: false,
-                    deltas: Default::default(),
-                };
+                let entry = state.timeline_entry(
+                    "score_reset",
+                    at,
+                    now,
+                    serde_json::json!({ "previous_scores": before }),
+                );
                 let batch = WriteBatch {
                     events: vec![event_row(&entry)],
                     ..WriteBatch::default()
