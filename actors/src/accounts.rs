@@ -305,6 +305,10 @@ impl Core {
         self.free_domain(t, a.domain.as_deref(), id).await?;
         a.updated_at = time::format(&time::now());
         self.store.put_account(&a).await?;
+        // its leads rescore under account rules within a wake pass
+        self.store
+            .wake_account_leads(&t.caller.org_id, &t.ou_id, id)
+            .await?;
         Ok(a)
     }
 

@@ -616,7 +616,7 @@ impl Core {
         ruleset_id: &str,
     ) -> Result<leadwire_models::rules::RescoreResult> {
         if !self
-            .list_profile_rulesets(t)
+            .list_attr_rulesets(t, leadwire_models::levels::Dimension::Profile)
             .await?
             .iter()
             .any(|r| r.id == ruleset_id)
@@ -647,8 +647,8 @@ impl Core {
                     .await?
                     .map(|s| {
                         (
-                            s.profile_scores.get(ruleset_id).copied(),
-                            s.disqualification.is_some(),
+                            s.profile.scores.get(ruleset_id).copied(),
+                            s.profile.disqualification.is_some(),
                         )
                     });
                 if now != stored.get(id).copied() {

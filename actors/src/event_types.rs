@@ -185,7 +185,14 @@ impl Core {
         let (org, ou) = (&t.caller.org_id, &t.ou_id);
         let profile_rules: Vec<String> = {
             let mut ids = Vec::new();
-            for rs in self.list_profile_rulesets(t).await? {
+            let mut rulesets = self
+                .list_attr_rulesets(t, leadwire_models::levels::Dimension::Profile)
+                .await?;
+            rulesets.extend(
+                self.list_attr_rulesets(t, leadwire_models::levels::Dimension::Account)
+                    .await?,
+            );
+            for rs in rulesets {
                 ids.extend(
                     self.store
                         .attr_rules(org, ou, &rs.id)

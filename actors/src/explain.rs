@@ -284,17 +284,28 @@ impl Core {
     }
 }
 
-/// A stored lead's profile and disqualification under the OU's config now.
+/// A stored lead's profile and disqualification under the OU's config now. A
+/// disqualification by an account rule (over the account's properties, which the lead's
+/// actor holds) is the stored one while that rule is still active.
 fn judge_lead(
     config: &leadwire_models::scoring::ScoringConfig,
     lead: &leadwire_models::leads::Lead,
     now: time::Timestamp,
 ) -> (profile::ProfileResult, Option<profile::Disqualification>) {
-    profile::judge(
+    let (result, dq) = profile::judge(
         &config.profile,
         &lead.metadata,
         config.allow_negative_scores,
         lead.disqualification.as_ref(),
         &time::format(&now),
-    )
+    );
+    let by_account = || {
+        lead.disqualification.clone().filter(|d| {
+            config
+                .account
+                .iter()
+                .any(|rs| rs.rules.iter().any(|r| r.id == d.rule_id))
+        })
+    };
+    (result, dq.or_else(by_account))
 }

@@ -45,10 +45,10 @@ impl Core {
             .create_lead(&lead)
             .await
             .map_err(|e| duplicate_as(e, "a lead with this id already exists"))?;
-        if lead.metadata.is_empty() {
+        if lead.metadata.is_empty() && lead.account_id.is_none() {
             return Ok(lead);
         }
-        // its properties may score (or disqualify) it at once
+        // its properties or its account may score (or disqualify) it at once
         self.after_metadata_change(t, &lead.id).await
     }
 
@@ -73,10 +73,13 @@ impl Core {
                 lead.score = s.score;
                 lead.scores = s.scores;
                 lead.level = s.level;
-                lead.profile_score = s.profile_score;
-                lead.profile_scores = s.profile_scores;
-                lead.disqualified = s.disqualification.is_some();
-                lead.disqualification = s.disqualification;
+                lead.profile_score = s.profile.score;
+                lead.profile_scores = s.profile.scores;
+                lead.account_score = s.profile.account_score;
+                lead.profile_level = s.profile.level;
+                lead.account_level = s.profile.account_level;
+                lead.disqualified = s.profile.disqualification.is_some();
+                lead.disqualification = s.profile.disqualification;
             }
         }
         Ok(lead)
@@ -125,11 +128,19 @@ impl Core {
                 None
             },
             ruleset_id: ruleset_id.map(str::to_string),
-            disqualified: scores.disqualification.is_some(),
-            profile_score: scores.profile_score,
-            disqualified_by_rule_id: scores.disqualification.as_ref().map(|d| d.rule_id.clone()),
-            disqualified_at: scores.disqualification.as_ref().map(|d| d.at.clone()),
-            disqualified_reason: scores.disqualification.map(|d| d.reason),
+            disqualified: scores.profile.disqualification.is_some(),
+            profile_score: scores.profile.score,
+            disqualified_by_rule_id: scores
+                .profile
+                .disqualification
+                .as_ref()
+                .map(|d| d.rule_id.clone()),
+            disqualified_at: scores
+                .profile
+                .disqualification
+                .as_ref()
+                .map(|d| d.at.clone()),
+            disqualified_reason: scores.profile.disqualification.map(|d| d.reason),
         })
     }
 
@@ -378,7 +389,7 @@ impl Core {
             )
             .await?
             .ok_or_else(|| DomainError::not_found("lead"))?;
-        if !attributes.is_empty() {
+        if !attributes.is_empty() || input.account_id.is_some() {
             self.engine
                 .rescore(&t.caller.org_id, &t.ou_id, &lead.id)
                 .await?;

@@ -1,7 +1,7 @@
 //! Levels of the active OU per dimension, shared by REST, GraphQL and MCP. Each change
-//! replaces the dimension's set and records a snapshot in one transaction; engagement
-//! level changes reach live leads at once (a lead whose level changes is announced on the
-//! bus) and every stored lead level within a wake pass.
+//! replaces the dimension's set and records a snapshot in one transaction; level changes
+//! reach live leads at once (a lead whose level changes is announced on the bus) and
+//! every stored lead level within a wake pass.
 
 use leadwire_models::levels::{
     Dimension, Level, LevelHistory, LevelInput, RevertInput, MAX_LEVELS,
@@ -137,9 +137,7 @@ impl Core {
             created_by: Some(t.caller.email.clone()),
         };
         self.store.set_levels(&levels, &history).await?;
-        if dim == Dimension::Engagement {
-            self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
-        }
+        self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
         Ok(())
     }
 }

@@ -15,22 +15,24 @@ use leadwire_models::{ids, time, DomainError, Result};
 
 use crate::Core;
 
+/// Field mappings are profile mappings.
 const DIM: Dimension = Dimension::Profile;
 /// At most this many profile rulesets per OU, and rules per ruleset.
 const MAX_RULESETS: usize = 20;
 const MAX_RULES: usize = 200;
 
 impl Core {
-    pub async fn list_profile_rulesets(&self, t: &Tenant) -> Result<Vec<AttrRuleset>> {
+    pub async fn list_attr_rulesets(&self, t: &Tenant, dim: Dimension) -> Result<Vec<AttrRuleset>> {
         t.require(Access::Read)?;
+        scored_dimension(dim)?;
         Ok(self
             .store
-            .attr_rulesets(&t.caller.org_id, &t.ou_id, DIM)
+            .attr_rulesets(&t.caller.org_id, &t.ou_id, dim)
             .await?)
     }
 
-    async fn profile_ruleset(&self, t: &Tenant, id: &str) -> Result<AttrRuleset> {
-        self.list_profile_rulesets(t)
+    async fn attr_ruleset(&self, t: &Tenant, dim: Dimension, id: &str) -> Result<AttrRuleset> {
+        self.list_attr_rulesets(t, dim)
             .await?
             .into_iter()
             .find(|r| r.id == id)
@@ -38,14 +40,15 @@ impl Core {
     }
 
     /// Creates a ruleset (names unique; the first one is primary whatever it says).
-    pub async fn create_profile_ruleset(
+    pub async fn create_attr_ruleset(
         &self,
         t: &Tenant,
+        dim: Dimension,
         input: AttrRulesetInput,
     ) -> Result<AttrRuleset> {
         t.require(Access::Write)?;
         let _guard = self.config_lock.lock().await;
-        let all = self.list_profile_rulesets(t).await?;
+        let all = self.list_attr_rulesets(t, dim).await?;
         if all.len() >= MAX_RULESETS {
             return Err(DomainError::conflict(format!(
                 "at most {MAX_RULESETS} profile rulesets"
@@ -53,10 +56,13 @@ impl Core {
         }
         let now = time::format(&time::now());
         let mut r = AttrRuleset {
-            id: ids::new_id(ids::prefix::PROFILE_RULESET),
+            id: ids::new_id(match dim {
+                Dimension::Account => ids::prefix::ACCOUNT_RULESET,
+                _ => ids::prefix::PROFILE_RULESET,
+            }),
             org_id: t.caller.org_id.clone(),
             unit_id: t.ou_id.clone(),
-            dimension: DIM,
+            dimension: dim,
             name: String::new(),
             enabled: true,
             is_primary: false,
@@ -73,15 +79,16 @@ impl Core {
 
     /// Replaces a ruleset's name and flags. The primary one stays primary until another
     /// is made primary.
-    pub async fn update_profile_ruleset(
+    pub async fn update_attr_ruleset(
         &self,
         t: &Tenant,
+        dim: Dimension,
         id: &str,
         input: AttrRulesetInput,
     ) -> Result<AttrRuleset> {
         t.require(Access::Write)?;
         let _guard = self.config_lock.lock().await;
-        let all = self.list_profile_rulesets(t).await?;
+        let all = self.list_attr_rulesets(t, dim).await?;
         let mut r = all
             .iter()
             .find(|r| r.id == id)
@@ -97,8 +104,9 @@ impl Core {
         Ok(r)
     }
 
-    pub async fn delete_profile_ruleset(&self, t: &Tenant, id: &str) -> Result<()> {
+    pub async fn delete_attr_ruleset(&self, t: &Tenant, dim: Dimension, id: &str) -> Result<()> {
         t.require(Access::Write)?;
+        self.attr_ruleset(t, dim, id).await?;
         if !self
             .store
             .delete_attr_ruleset(&t.caller.org_id, &t.ou_id, id)
@@ -109,19 +117,27 @@ impl Core {
         self.engine.reload(&t.caller.org_id, &t.ou_id).await
     }
 
-    pub async fn list_profile_rules(&self, t: &Tenant, ruleset_id: &str) -> Result<Vec<AttrRule>> {
+    pub async fn list_attr_rules(
+        &self,
+        t: &Tenant,
+        dim: Dimension,
+        ruleset_id: &str,
+    ) -> Result<Vec<AttrRule>> {
         t.require(Access::Read)?;
-        self.profile_ruleset(t, ruleset_id).await?;
+        self.attr_ruleset(t, dim, ruleset_id).await?;
         Ok(self
             .store
             .attr_rules(&t.caller.org_id, &t.ou_id, ruleset_id)
             .await?)
     }
 
-    fn blank_rule(t: &Tenant, ruleset_id: &str) -> AttrRule {
+    fn blank_rule(t: &Tenant, dim: Dimension, ruleset_id: &str) -> AttrRule {
         let now = time::format(&time::now());
         AttrRule {
-            id: ids::new_id(ids::prefix::PROFILE_RULE),
+            id: ids::new_id(match dim {
+                Dimension::Account => ids::prefix::ACCOUNT_RULE,
+                _ => ids::prefix::PROFILE_RULE,
+            }),
             ruleset_id: ruleset_id.to_string(),
             org_id: t.caller.org_id.clone(),
             unit_id: t.ou_id.clone(),
@@ -137,57 +153,60 @@ impl Core {
         }
     }
 
-    pub async fn create_profile_rule(
+    pub async fn create_attr_rule(
         &self,
         t: &Tenant,
+        dim: Dimension,
         ruleset_id: &str,
         input: AttrRuleInput,
     ) -> Result<AttrRule> {
         t.require(Access::Write)?;
-        let existing = self.list_profile_rules(t, ruleset_id).await?;
+        let existing = self.list_attr_rules(t, dim, ruleset_id).await?;
         if existing.len() >= MAX_RULES {
             return Err(DomainError::conflict(format!(
                 "at most {MAX_RULES} rules per profile ruleset"
             )));
         }
-        let mut r = Self::blank_rule(t, ruleset_id);
+        let mut r = Self::blank_rule(t, dim, ruleset_id);
         r.ui_order = existing.iter().map(|x| x.ui_order + 1).max().unwrap_or(0);
         input.apply(&mut r, true)?;
-        self.store.put_attr_rule(&r, DIM).await?;
+        self.store.put_attr_rule(&r, dim).await?;
         self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
         Ok(r)
     }
 
-    pub async fn update_profile_rule(
+    pub async fn update_attr_rule(
         &self,
         t: &Tenant,
+        dim: Dimension,
         ruleset_id: &str,
         rule_id: &str,
         input: AttrRuleInput,
     ) -> Result<AttrRule> {
         t.require(Access::Write)?;
         let mut r = self
-            .list_profile_rules(t, ruleset_id)
+            .list_attr_rules(t, dim, ruleset_id)
             .await?
             .into_iter()
             .find(|r| r.id == rule_id)
             .ok_or_else(|| DomainError::not_found("profile rule"))?;
         input.apply(&mut r, false)?;
         r.updated_at = time::format(&time::now());
-        self.store.put_attr_rule(&r, DIM).await?;
+        self.store.put_attr_rule(&r, dim).await?;
         self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
         Ok(r)
     }
 
-    pub async fn delete_profile_rule(
+    pub async fn delete_attr_rule(
         &self,
         t: &Tenant,
+        dim: Dimension,
         ruleset_id: &str,
         rule_id: &str,
     ) -> Result<()> {
         t.require(Access::Write)?;
         if !self
-            .list_profile_rules(t, ruleset_id)
+            .list_attr_rules(t, dim, ruleset_id)
             .await?
             .iter()
             .any(|r| r.id == rule_id)
@@ -201,18 +220,31 @@ impl Core {
         self.engine.reload(&t.caller.org_id, &t.ou_id).await
     }
 
-    /// Tries a rule against a lead's current properties in the primary profile ruleset;
-    /// stores nothing.
-    pub async fn test_profile_rule(
+    /// Tries a rule in the dimension's primary ruleset against a lead's current
+    /// properties (profile) or its account's (account); stores nothing.
+    pub async fn test_attr_rule(
         &self,
         t: &Tenant,
+        dim: Dimension,
         input: ProfileRuleTestInput,
     ) -> Result<ProfileRuleTestResult> {
         t.require(Access::Read)?;
-        let mut rule = Self::blank_rule(t, "");
+        let mut rule = Self::blank_rule(t, dim, "");
         input.rule.apply(&mut rule, true)?;
         let lead = self.get_lead(t, &input.lead_id).await?;
-        let rulesets = self.list_profile_rulesets(t).await?;
+        let properties = match dim {
+            Dimension::Account => self
+                .account_of(t, &lead)
+                .await?
+                .map(|a| leadwire_models::accounts::properties(&a))
+                .ok_or_else(|| DomainError::invalid("lead_id", "the lead has no account"))?,
+            _ => lead.metadata.clone(),
+        };
+        let lead = leadwire_models::leads::Lead {
+            metadata: properties,
+            ..lead
+        };
+        let rulesets = self.list_attr_rulesets(t, dim).await?;
         let mut rules = Vec::new();
         for rs in &rulesets {
             rules.extend(
@@ -268,7 +300,9 @@ impl Core {
             .disqualification_counts(&t.caller.org_id, &t.ou_id)
             .await?;
         let mut out = Vec::new();
-        for rs in self.list_profile_rulesets(t).await? {
+        let mut rulesets = self.list_attr_rulesets(t, Dimension::Profile).await?;
+        rulesets.extend(self.list_attr_rulesets(t, Dimension::Account).await?);
+        for rs in rulesets {
             if !rs.enabled {
                 continue;
             }
@@ -283,7 +317,7 @@ impl Core {
                         rule_name: r.describe(),
                         rule_id: r.id,
                         ruleset_id: rs.id.clone(),
-                        dimension: DIM,
+                        dimension: rs.dimension,
                     });
                 }
             }
@@ -439,13 +473,22 @@ impl Core {
     }
 }
 
+/// Only profile and account scoring have attribute rulesets.
+fn scored_dimension(dim: Dimension) -> Result<()> {
+    match dim {
+        Dimension::Profile | Dimension::Account => Ok(()),
+        Dimension::Engagement => Err(DomainError::not_found("ruleset dimension")),
+    }
+}
+
 fn unique_name(all: &[AttrRuleset], r: &AttrRuleset) -> Result<()> {
     if all
         .iter()
         .any(|o| o.id != r.id && o.name.to_lowercase() == r.name.to_lowercase())
     {
         return Err(DomainError::conflict(format!(
-            "a profile ruleset named {:?} exists",
+            "a {} ruleset named {:?} exists",
+            r.dimension.as_str(),
             r.name
         )));
     }

@@ -28,6 +28,16 @@ pub struct Account {
     pub updated_at: String,
 }
 
+/// An account's properties for account rules: its metadata plus `name` and `domain`.
+pub fn properties(a: &Account) -> Map<String, Value> {
+    let mut p = a.metadata.clone();
+    p.insert("name".into(), Value::String(a.name.clone()));
+    if let Some(d) = &a.domain {
+        p.insert("domain".into(), Value::String(d.clone()));
+    }
+    p
+}
+
 /// Checks and normalises a domain: lower-case, no scheme, path or `www.`; labels of
 /// letters, digits and `-`, at least one dot.
 pub fn normalise_domain(field: &str, raw: &str) -> Result<String, DomainError> {

@@ -22,6 +22,8 @@ pub mod prefix {
     pub const PROFILE_MAPPING: &str = "pm";
     pub const MAPPING_CHANGE: &str = "pmc";
     pub const ACCOUNT: &str = "acct";
+    pub const ACCOUNT_RULESET: &str = "ars";
+    pub const ACCOUNT_RULE: &str = "arl";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -46,6 +46,12 @@ pub struct Lead {
     #[serde(default)]
     pub disqualified: bool,
     pub disqualification: Option<crate::profile::Disqualification>,
+    /// The primary account ruleset's score over the lead's account (0 without one).
+    #[serde(default)]
+    pub account_score: f64,
+    /// The profile and account levels of those scores.
+    pub profile_level: Option<crate::levels::LevelRef>,
+    pub account_level: Option<crate::levels::LevelRef>,
     /// Inactivity deductions up to this time are on the timeline (internal).
     #[serde(default, skip_serializing)]
     #[schema(ignore)]
@@ -76,6 +82,9 @@ impl Lead {
             profile_scores: BTreeMap::new(),
             disqualified: false,
             disqualification: None,
+            account_score: 0.0,
+            profile_level: None,
+            account_level: None,
             decay_logged_at: None,
         }
     }

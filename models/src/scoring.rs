@@ -216,8 +216,13 @@ pub struct ScoringConfig {
     pub decays: Vec<crate::decay::InactivityDecay>,
     /// Engagement levels, lowest range first.
     pub levels: Vec<crate::levels::Level>,
+    /// Profile and account levels, lowest range first.
+    pub profile_levels: Vec<crate::levels::Level>,
+    pub account_levels: Vec<crate::levels::Level>,
     /// Enabled profile rulesets, primary first.
     pub profile: Vec<crate::profile::CompiledRuleset>,
+    /// Enabled account rulesets, primary first (over the lead's account's properties).
+    pub account: Vec<crate::profile::CompiledRuleset>,
     /// Profile field mappings.
     pub mappings: Vec<crate::profile::FieldMapping>,
     /// Event types whose processing ceiling is `observe`: stored, never scored.

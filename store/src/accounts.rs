@@ -85,6 +85,17 @@ impl Store {
         }
     }
 
+    /// Wakes the leads of an account (its properties changed: they rescore).
+    pub async fn wake_account_leads(&self, org_id: &str, ou_id: &str, id: &str) -> Result<()> {
+        self.run(
+            "UPDATE lead SET wake_at = $now WHERE org_id = $org AND ou_id = $ou AND account_id = $id",
+            json!({ "org": org_id, "ou": ou_id, "id": id,
+                    "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The OU's (unmerged) leads linked to any account.
     pub async fn account_leads(&self, org_id: &str, ou_id: &str) -> Result<Vec<Lead>> {
         self.rows(
@@ -139,7 +150,7 @@ impl Store {
     }
 
     /// Moves the OU's leads of account `from` to `to` and archives `from`, atomically;
-    /// how many leads moved.
+    /// how many leads moved. The moved leads are woken to rescore under their new account.
     pub async fn merge_account(
         &self,
         org_id: &str,
@@ -151,7 +162,7 @@ impl Store {
         let mut res = self
             .run(
                 "BEGIN;
-                 LET $moved = (UPDATE lead SET account_id = $to, updated_at = $now
+                 LET $moved = (UPDATE lead SET account_id = $to, updated_at = $now, wake_at = $now
                      WHERE org_id = $org AND ou_id = $ou AND account_id = $from RETURN lead_id);
                  UPDATE type::record('account', $from) SET merged_into = $to, updated_at = $now;
                  RETURN array::len($moved);
@@ -164,17 +175,18 @@ impl Store {
     }
 
     /// Unlinks the OU's leads from these accounts and deletes the accounts, atomically;
-    /// how many leads were unlinked.
+    /// how many leads were unlinked (they are woken to rescore without an account).
     pub async fn delete_accounts(&self, org_id: &str, ou_id: &str, ids: &[String]) -> Result<u64> {
         let mut res = self
             .run(
                 "BEGIN;
-                 LET $unlinked = (UPDATE lead SET account_id = NONE
+                 LET $unlinked = (UPDATE lead SET account_id = NONE, wake_at = $now
                      WHERE org_id = $org AND ou_id = $ou AND account_id IN $ids RETURN lead_id);
                  DELETE account WHERE org_id = $org AND ou_id = $ou AND account_id IN $ids;
                  RETURN array::len($unlinked);
                  COMMIT;",
-                json!({ "org": org_id, "ou": ou_id, "ids": ids }),
+                json!({ "org": org_id, "ou": ou_id, "ids": ids,
+                        "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
             )
             .await?;
         let n: Option<u64> = res.take(3)?;

@@ -118,10 +118,16 @@ pub struct ScoreUpdate {
 }
 
 /// A lead's profile scores and disqualification after a change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ProfileUpdate {
+    /// The primary profile ruleset's score, and each profile ruleset's.
     pub score: f64,
     pub scores: BTreeMap<String, f64>,
+    /// The primary account ruleset's score over the lead's account.
+    pub account_score: f64,
+    /// The profile and account levels of those scores.
+    pub level: Option<leadwire_models::levels::LevelRef>,
+    pub account_level: Option<leadwire_models::levels::LevelRef>,
     pub disqualification: Option<leadwire_models::profile::Disqualification>,
 }
 
@@ -251,7 +257,7 @@ fn lead_filter_clause(org_id: &str, ou_id: &str, f: &LeadFilter) -> (String, Map
 }
 
 /// The stored fields of a lead as the API shows them.
-pub(crate) const LEAD_FIELDS: &str = "lead_id, org_id, ou_id, account_id, owner_id, owner_name, created_at, updated_at, merged_into, metadata, score, scores, last_event_at, last_event_type, score_reset_at, level, profile_score, profile_scores, disqualified, disqualification";
+pub(crate) const LEAD_FIELDS: &str = "lead_id, org_id, ou_id, account_id, owner_id, owner_name, created_at, updated_at, merged_into, metadata, score, scores, last_event_at, last_event_type, score_reset_at, level, profile_score, profile_scores, disqualified, disqualification, account_score, profile_level, account_level";
 
 impl Store {
     // ----- rulesets -----
@@ -1095,6 +1101,9 @@ fn score_patch(u: &ScoreUpdate) -> Value {
         patch.insert("profile_scores".into(), json!(p.scores));
         patch.insert("disqualified".into(), json!(p.disqualification.is_some()));
         patch.insert("disqualification".into(), json!(p.disqualification));
+        patch.insert("account_score".into(), json!(p.account_score));
+        patch.insert("profile_level".into(), json!(p.level));
+        patch.insert("account_level".into(), json!(p.account_level));
     }
     if let Some(l) = &u.decay_logged_at {
         patch.insert("decay_logged_at".into(), json!(l));

@@ -35,9 +35,11 @@ pub struct ScoringSetup {
     /// The OU's own surge policy (none: the defaults).
     pub surge: Option<leadwire_models::scoring::SurgePolicy>,
     pub org: leadwire_models::settings::OrgScoring,
+    /// Levels of every dimension.
     pub levels: Vec<leadwire_models::levels::Level>,
-    pub profile_rulesets: Vec<leadwire_models::profile::AttrRuleset>,
-    pub profile_rules: Vec<leadwire_models::profile::AttrRule>,
+    /// Profile and account rulesets, and their rules.
+    pub attr_rulesets: Vec<leadwire_models::profile::AttrRuleset>,
+    pub attr_rules: Vec<leadwire_models::profile::AttrRule>,
     pub mappings: Vec<leadwire_models::profile::FieldMapping>,
     pub event_types: Vec<leadwire_models::event_types::EventTypeSetting>,
 }
@@ -55,9 +57,9 @@ impl Store {
                     crate::settings::DECAYS_SQL,
                     crate::settings::SURGE_SQL,
                     crate::settings::ORG_SCORING_SQL,
-                    crate::levels::ENGAGEMENT_LEVELS_SQL,
-                    crate::profile::PROFILE_RULESETS_SQL,
-                    crate::profile::PROFILE_RULES_SQL,
+                    crate::levels::LEVELS_SQL,
+                    crate::profile::ATTR_RULESETS_SQL,
+                    crate::profile::ATTR_RULES_SQL,
                     crate::profile::PROFILE_MAPPINGS_SQL,
                     crate::settings::EVENT_TYPE_SETTINGS_SQL,
                 ]
@@ -77,8 +79,8 @@ impl Store {
                 .next()
                 .unwrap_or_default(),
             levels: crate::db::take_rows(&mut res, 7)?,
-            profile_rulesets: crate::db::take_rows(&mut res, 8)?,
-            profile_rules: crate::db::take_rows(&mut res, 9)?,
+            attr_rulesets: crate::db::take_rows(&mut res, 8)?,
+            attr_rules: crate::db::take_rows(&mut res, 9)?,
             mappings: crate::db::take_rows(&mut res, 10)?,
             event_types: crate::db::take_rows(&mut res, 11)?,
         })

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use crate::filters::row;
 use crate::{Result, Store};
 
-pub(crate) const ENGAGEMENT_LEVELS_SQL: &str =
-    "SELECT * FROM level WHERE org_id = $org AND ou_id = $ou AND dimension = 'engagement'
-     ORDER BY min_score";
+/// Every level of the OU (each carries its dimension), lowest range first.
+pub(crate) const LEVELS_SQL: &str =
+    "SELECT * FROM level WHERE org_id = $org AND ou_id = $ou ORDER BY min_score";
 
 fn history_row(h: &LevelHistory) -> Result<Value> {
     let mut r = row(h, &h.unit_id, "")?;

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "accounts",
         include_str!("migrations/0010_accounts.surql"),
     ),
+    (
+        11,
+        "account scoring",
+        include_str!("migrations/0011_account_scoring.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

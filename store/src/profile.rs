@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use crate::filters::row;
 use crate::{Result, Store};
 
-pub(crate) const PROFILE_RULESETS_SQL: &str =
-    "SELECT * FROM attr_ruleset WHERE org_id = $org AND ou_id = $ou AND dimension = 'profile'
-     ORDER BY created_at, id";
-pub(crate) const PROFILE_RULES_SQL: &str =
-    "SELECT * FROM attr_rule WHERE org_id = $org AND ou_id = $ou AND dimension = 'profile'
+/// Profile and account rulesets (each carries its dimension) and all their rules.
+pub(crate) const ATTR_RULESETS_SQL: &str =
+    "SELECT * FROM attr_ruleset WHERE org_id = $org AND ou_id = $ou ORDER BY created_at, id";
+pub(crate) const ATTR_RULES_SQL: &str =
+    "SELECT * FROM attr_rule WHERE org_id = $org AND ou_id = $ou
      ORDER BY ruleset_id, ui_order, created_at, id";
 pub(crate) const PROFILE_MAPPINGS_SQL: &str =
     "SELECT * FROM field_mapping WHERE org_id = $org AND ou_id = $ou AND dimension = 'profile'

@@ -44,6 +44,11 @@ async fn lead_in(app: &TestApp, id: &str, account: &str, demos: usize) {
     }
 }
 
+async fn enable_abm(app: &TestApp) {
+    let body = json!({"abm_enabled": true});
+    ok(app, Method::PUT, "/v1/settings/scoring", Some(body), 200).await;
+}
+
 fn ids(page: &Value) -> Vec<String> {
     page["accounts"]
         .as_array()
@@ -59,14 +64,7 @@ async fn accounts_aggregate_their_leads_and_merge() {
     // account-based marketing is off until enabled
     let (s, r) = app.get("/v1/accounts", &app.admin_token).await;
     assert_eq!(s, 403, "{r}");
-    ok(
-        &app,
-        Method::PUT,
-        "/v1/settings/scoring",
-        Some(json!({"abm_enabled": true})),
-        200,
-    )
-    .await;
+    enable_abm(&app).await;
     ok(
         &app,
         Method::PUT,
@@ -251,5 +249,170 @@ async fn accounts_aggregate_their_leads_and_merge() {
     assert!(
         l["lead"]["account_id"].is_null() && l["account"].is_null(),
         "{l}"
+    );
+}
+
+/// Polls a lead until `pred` holds for it (the wake pass runs every 2 s), or 20 s pass.
+async fn lead_becomes(app: &TestApp, id: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, l) = app.get(&format!("/v1/leads/{id}"), &app.admin_token).await;
+        if pred(&l["lead"]) || tokio::time::Instant::now() > deadline {
+            return l["lead"].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn account_rules_score_and_disqualify_the_accounts_leads() {
+    let app = spawn_app().await;
+    enable_abm(&app).await;
+    let (s, _) = app
+        .post(
+            "/v1/scoring/engagement/rulesets",
+            &app.admin_token,
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(s, 404, "engagement rulesets live at /v1/rulesets");
+    let rs = ok(
+        &app,
+        Method::POST,
+        "/v1/scoring/account/rulesets",
+        Some(json!({"name": "ICP"})),
+        201,
+    )
+    .await;
+    assert_eq!(
+        (rs["dimension"].as_str(), rs["is_primary"].as_bool()),
+        (Some("account"), Some(true))
+    );
+    let rules = format!(
+        "/v1/scoring/account/rulesets/{}/rules",
+        rs["id"].as_str().unwrap()
+    );
+    for body in [
+        json!({"profile_property": "industry", "condition": "equals", "comparison_value": "fintech", "weight": 30}),
+        json!({"profile_property": "employees", "condition": "greater_than_or_equal", "comparison_value": "500", "weight": 20}),
+    ] {
+        ok(&app, Method::POST, &rules, Some(body), 201).await;
+    }
+    let dq = ok(
+        &app,
+        Method::POST,
+        &rules,
+        Some(json!({"profile_property": "domain", "condition": "ends_with", "comparison_value": ".gov",
+                     "weight": 0, "rule_type": "hard_disqualify"})),
+        201,
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/levels/account",
+        Some(json!({"name": "Target", "min_score": 40, "max_score": 100})),
+        201,
+    )
+    .await;
+
+    let acme = ok(
+        &app,
+        Method::POST,
+        "/v1/accounts",
+        Some(json!({"name": "Acme", "domain": "acme.com", "metadata": {"industry": "Fintech", "employees": 1000}})),
+        201,
+    )
+    .await["account_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gov = account(&app, "Agency", "agency.gov").await;
+    lead_in(&app, "a1", &acme, 0).await;
+    lead_in(&app, "g1", &gov, 0).await;
+
+    let (_, l) = app.get("/v1/leads/a1", &app.admin_token).await;
+    let l = &l["lead"];
+    assert_eq!(
+        (
+            l["account_score"].as_f64(),
+            l["account_level"]["name"].as_str(),
+            l["disqualified"].as_bool()
+        ),
+        (Some(50.0), Some("Target"), Some(false)),
+        "{l}"
+    );
+    let (_, g) = app.get("/v1/leads/g1", &app.admin_token).await;
+    assert_eq!(g["lead"]["disqualification"]["rule_id"], dq["id"], "{g}");
+    let (_, list) = app.get("/v1/leads", &app.admin_token).await;
+    assert_eq!(list["total"], 1, "the disqualified lead is left out");
+    let (_, why) = app.get("/v1/leads/g1/why", &app.admin_token).await;
+    assert!(
+        why["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("domain ends with"),
+        "{why}"
+    );
+    let (_, overview) = app
+        .get("/v1/disqualification-rules", &app.admin_token)
+        .await;
+    assert_eq!(
+        (
+            overview[0]["dimension"].as_str(),
+            overview[0]["match_count"].as_u64()
+        ),
+        (Some("account"), Some(1)),
+        "{overview}"
+    );
+
+    // the account dry run reads the lead's account
+    let t = ok(
+        &app,
+        Method::POST,
+        "/v1/scoring/account/rules/test",
+        Some(json!({"lead_id": "a1", "rule": {"profile_property": "name", "condition": "starts_with", "comparison_value": "ac", "weight": 5}})),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            t["matches"].as_bool(),
+            t["current_score"].as_f64(),
+            t["projected_score"].as_f64()
+        ),
+        (Some(true), Some(50.0), Some(55.0)),
+        "{t}"
+    );
+
+    // an account change reaches its leads: fewer employees, 30 points, below Target
+    ok(
+        &app,
+        Method::PATCH,
+        &format!("/v1/accounts/{acme}"),
+        Some(json!({"metadata": {"employees": 100}})),
+        200,
+    )
+    .await;
+    let l = lead_becomes(&app, "a1", |l| l["account_score"] == 30.0).await;
+    assert_eq!(
+        (l["account_score"].as_f64(), l["account_level"].is_null()),
+        (Some(30.0), true),
+        "{l}"
+    );
+    // moving the agency's lead to Acme requalifies it
+    ok(
+        &app,
+        Method::POST,
+        &format!("/v1/accounts/{gov}/merge"),
+        Some(json!({"target_id": acme})),
+        200,
+    )
+    .await;
+    let g = lead_becomes(&app, "g1", |l| l["disqualified"] == false).await;
+    assert_eq!(
+        (g["disqualified"].as_bool(), g["account_score"].as_f64()),
+        (Some(false), Some(30.0)),
+        "{g}"
     );
 }

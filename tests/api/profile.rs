@@ -42,14 +42,14 @@ async fn profile_points_and_compound_disqualification_reach_lists_and_the_why() 
     let rs = ok(
         &app,
         Method::POST,
-        "/v1/profile/rulesets",
+        "/v1/scoring/profile/rulesets",
         Some(json!({"name": "Fit"})),
         201,
     )
     .await;
     assert_eq!(rs["is_primary"], true, "the first ruleset is primary");
     let rs = rs["id"].as_str().unwrap().to_string();
-    let rules = format!("/v1/profile/rulesets/{rs}/rules");
+    let rules = format!("/v1/scoring/profile/rulesets/{rs}/rules");
 
     // refused: a value that does not suit the condition, a group on add_points, a
     // missing field, an unknown ruleset
@@ -77,7 +77,7 @@ async fn profile_points_and_compound_disqualification_reach_lists_and_the_why() 
     }
     let (s, _) = app
         .post(
-            "/v1/profile/rulesets/prs_nope/rules",
+            "/v1/scoring/profile/rulesets/prs_nope/rules",
             &app.admin_token,
             json!({"profile_property": "a", "condition": "equals", "comparison_value": "b", "weight": 1}),
         )
@@ -106,7 +106,16 @@ async fn profile_points_and_compound_disqualification_reach_lists_and_the_why() 
     .await;
     let dq_id = dq["id"].as_str().unwrap().to_string();
 
+    ok(
+        &app,
+        Method::POST,
+        "/v1/levels/profile",
+        Some(json!({"name": "Good fit", "min_score": 30, "max_score": 100})),
+        201,
+    )
+    .await;
     let a = lead(&app, "fit", json!({"industry": "SaaS", "employees": 250})).await;
+    assert_eq!(a["profile_level"]["name"], "Good fit", "{a}");
     assert_eq!(
         (a["profile_score"].as_f64(), a["disqualified"].as_bool()),
         (Some(35.0), Some(false)),
@@ -201,7 +210,7 @@ async fn profile_points_and_compound_disqualification_reach_lists_and_the_why() 
     let t = ok(
         &app,
         Method::POST,
-        "/v1/profile/rules/test",
+        "/v1/scoring/profile/rules/test",
         Some(json!({"lead_id": "fit", "rule": {"profile_property": "industry", "condition": "equals", "comparison_value": "saas", "weight": 5}})),
         200,
     )
@@ -238,7 +247,7 @@ async fn field_mappings_copy_event_values_to_profile_properties() {
     let rs = ok(
         &app,
         Method::POST,
-        "/v1/profile/rulesets",
+        "/v1/scoring/profile/rulesets",
         Some(json!({"name": "Fit"})),
         201,
     )
@@ -247,7 +256,7 @@ async fn field_mappings_copy_event_values_to_profile_properties() {
     ok(
         &app,
         Method::POST,
-        &format!("/v1/profile/rulesets/{rs}/rules"),
+        &format!("/v1/scoring/profile/rulesets/{rs}/rules"),
         Some(json!({"profile_property": "acquisition_source", "condition": "equals", "comparison_value": "google", "weight": 5})),
         201,
     )

@@ -55,11 +55,8 @@ pub struct LeadScores {
     pub scores: BTreeMap<String, f64>,
     /// The engagement level `score` is at.
     pub level: Option<LevelRef>,
-    /// The primary profile ruleset's score, each profile ruleset's, and the lead's
-    /// disqualification, as of now.
-    pub profile_score: f64,
-    pub profile_scores: BTreeMap<String, f64>,
-    pub disqualification: Option<Disqualification>,
+    /// Profile and account scores and levels, and the disqualification, as of now.
+    pub profile: ProfileUpdate,
 }
 
 pub enum LeadMsg {
@@ -133,12 +130,32 @@ pub struct LeadState {
 struct RowState {
     /// Inactivity deductions up to this time are on the timeline.
     decay_logged_at: Option<Timestamp>,
-    /// The engagement level last stored.
+    /// The engagement, profile and account levels last stored.
     level: Option<LevelRef>,
+    profile_level: Option<LevelRef>,
+    account_level: Option<LevelRef>,
     /// The lead's metadata (its profile properties).
     metadata: serde_json::Map<String, serde_json::Value>,
+    /// Its account's properties (account rules read them), when it has an account.
+    account: Option<serde_json::Map<String, serde_json::Value>>,
     /// The disqualification last stored.
     disqualification: Option<Disqualification>,
+}
+
+/// The properties of a lead's account, if it links to a live one.
+async fn account_properties(
+    args: &LeadArgs,
+    account_id: Option<&str>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, DomainError> {
+    let Some(id) = account_id else {
+        return Ok(None);
+    };
+    Ok(args
+        .store
+        .account(&args.org_id, &args.ou_id, id)
+        .await?
+        .filter(|a| a.merged_into.is_none())
+        .map(|a| leadwire_models::accounts::properties(&a)))
 }
 
 /// The lead's book and what the actor keeps of its row.
@@ -158,8 +175,11 @@ async fn load_book(args: &LeadArgs) -> Result<(LeadBook, RowState), DomainError>
     );
     let row = match lead {
         Some(l) => RowState {
+            account: account_properties(args, l.account_id.as_deref()).await?,
             decay_logged_at: l.decay_logged_at.and_then(|t| time::parse(&t)),
             level: l.level,
+            profile_level: l.profile_level,
+            account_level: l.account_level,
             metadata: l.metadata,
             disqualification: l.disqualification,
         },
@@ -187,27 +207,42 @@ impl LeadState {
             level: level_of(&self.args.config.levels, score).map(LevelRef::from),
             score,
             scores,
-            profile_score: profile.score,
-            profile_scores: profile.scores,
-            disqualification: profile.disqualification,
+            profile,
         }
     }
 
-    /// The lead's profile scores and disqualification now (a disqualification by the
-    /// rule already stored keeps its time).
+    /// The lead's profile and account scores, their levels and its disqualification
+    /// now: a profile rule's disqualification first, then an account rule's; one by the
+    /// rule already stored keeps its time.
     fn evaluate_profile(&self, now: Timestamp) -> ProfileUpdate {
         let config = &self.args.config;
-        let (r, disqualification) = profile::judge(
+        let at = time::format(&now);
+        let stored = self.row.disqualification.as_ref();
+        let (p, p_dq) = profile::judge(
             &config.profile,
             &self.row.metadata,
             config.allow_negative_scores,
-            self.row.disqualification.as_ref(),
-            &time::format(&now),
+            stored,
+            &at,
         );
+        let (a, a_dq) = match &self.row.account {
+            Some(props) => profile::judge(
+                &config.account,
+                props,
+                config.allow_negative_scores,
+                stored,
+                &at,
+            ),
+            None => Default::default(),
+        };
+        let (score, account_score) = (round2(p.score), round2(a.score));
         ProfileUpdate {
-            score: round2(r.score),
-            scores: r.scores.into_iter().map(|(k, v)| (k, round2(v))).collect(),
-            disqualification,
+            score,
+            scores: p.scores.into_iter().map(|(k, v)| (k, round2(v))).collect(),
+            account_score,
+            level: level_of(&config.profile_levels, score).map(LevelRef::from),
+            account_level: level_of(&config.account_levels, account_score).map(LevelRef::from),
+            disqualification: p_dq.or(a_dq),
         }
     }
 
@@ -219,20 +254,26 @@ impl LeadState {
         publish: &mut Vec<BusEvent>,
     ) -> ScoreUpdate {
         let s = self.scores(now);
-        if s.level != self.row.level {
-            publish.push(BusEvent::LevelChange {
-                lead_id: self.args.lead_id.clone(),
-                dimension: "engagement".into(),
-                before: self.row.level.take(),
-                after: s.level.clone(),
-            });
-            self.row.level = s.level.clone();
+        let profile = s.profile;
+        for (dimension, now_at, stored) in [
+            ("engagement", &s.level, &mut self.row.level),
+            ("profile", &profile.level, &mut self.row.profile_level),
+            (
+                "account",
+                &profile.account_level,
+                &mut self.row.account_level,
+            ),
+        ] {
+            if now_at != stored {
+                publish.push(BusEvent::LevelChange {
+                    lead_id: self.args.lead_id.clone(),
+                    dimension: dimension.into(),
+                    before: stored.take(),
+                    after: now_at.clone(),
+                });
+                *stored = now_at.clone();
+            }
         }
-        let profile = ProfileUpdate {
-            score: s.profile_score,
-            scores: s.profile_scores,
-            disqualification: s.disqualification,
-        };
         if profile.disqualification != self.row.disqualification {
             let dq = profile.disqualification.as_ref();
             publish.push(BusEvent::Disqualification {
@@ -269,6 +310,21 @@ impl LeadState {
                 .unwrap_or_default(),
             decay_logged_at: self.row.decay_logged_at.map(|t| time::format(&t)),
         }
+    }
+
+    /// Re-reads the lead's metadata and its account's properties from the store.
+    async fn refresh_properties(&mut self) -> Result<(), DomainError> {
+        let Some(lead) = self
+            .args
+            .store
+            .lead(&self.args.org_id, &self.args.ou_id, &self.args.lead_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        self.row.account = account_properties(&self.args, lead.account_id.as_deref()).await?;
+        self.row.metadata = lead.metadata;
+        Ok(())
     }
 
     /// A server timeline entry (channel `system`; it never scores).
@@ -598,6 +654,11 @@ impl Actor for LeadActor {
                 (state.book, state.row) = load_book(&state.args).await?;
             }
             LeadMsg::Wake { reply } => {
+                // the lead's properties or its account may have changed under it
+                if let Err(e) = state.refresh_properties().await {
+                    let _ = reply.send(Err(e));
+                    return Ok(());
+                }
                 state
                     .commit_then(myself, WriteBatch::default(), Vec::new(), (), reply)
                     .await;

@@ -12,6 +12,8 @@ use std::time::Duration;
 use leadwire_models::event_types::ProcessingScope;
 use leadwire_models::events::{Alias, LeadRef};
 use leadwire_models::leads::{Lead, MergePlan, MergeResult};
+use leadwire_models::levels::{Dimension, Level};
+use leadwire_models::profile::CompiledRuleset;
 use leadwire_models::scoring::ScoringConfig;
 use leadwire_models::time;
 use leadwire_models::{ids, rules, DomainError};
@@ -92,6 +94,10 @@ pub async fn load_config(
     ou_id: &str,
 ) -> Result<ScoringConfig, DomainError> {
     let setup = store.scoring_setup(org_id, ou_id).await?;
+    let (profile, account) = (
+        compile_dimension(&setup, Dimension::Profile),
+        compile_dimension(&setup, Dimension::Account),
+    );
     Ok(ScoringConfig {
         rulesets: rules::compile(&setup.rulesets, &setup.rules),
         velocity: setup
@@ -103,8 +109,11 @@ pub async fn load_config(
         decays: setup.decays.iter().map(|d| d.compile()).collect(),
         surge: setup.surge.unwrap_or_default(),
         allow_negative_scores: setup.org.allow_negative_scores,
-        levels: setup.levels,
-        profile: leadwire_models::profile::compile(&setup.profile_rulesets, &setup.profile_rules),
+        levels: of_dimension(&setup.levels, Dimension::Engagement),
+        profile_levels: of_dimension(&setup.levels, Dimension::Profile),
+        account_levels: of_dimension(&setup.levels, Dimension::Account),
+        profile,
+        account,
         mappings: setup.mappings,
         observe_only: setup
             .event_types
@@ -113,6 +122,24 @@ pub async fn load_config(
             .map(|s| s.event_type)
             .collect(),
     })
+}
+
+fn of_dimension(levels: &[Level], dim: Dimension) -> Vec<Level> {
+    levels
+        .iter()
+        .filter(|l| l.dimension == dim)
+        .cloned()
+        .collect()
+}
+
+fn compile_dimension(setup: &leadwire_store::ScoringSetup, dim: Dimension) -> Vec<CompiledRuleset> {
+    let rulesets: Vec<_> = setup
+        .attr_rulesets
+        .iter()
+        .filter(|r| r.dimension == dim)
+        .cloned()
+        .collect();
+    leadwire_models::profile::compile(&rulesets, &setup.attr_rules)
 }
 
 impl OuState {

@@ -1,8 +1,10 @@
-//! Profile scoring of the active OU: rulesets, rules (add_points, hard_disqualify),
-//! the dry run, the hard-DQ overview, field mappings and lead properties.
+//! Profile and account scoring of the active OU: rulesets and rules (add_points,
+//! hard_disqualify) per dimension, the dry run, the hard-DQ overview, profile field
+//! mappings and lead properties.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use leadwire_models::levels::Dimension;
 use leadwire_models::profile::{
     ApplyMappingsResult, AttrRule, AttrRuleInput, AttrRuleset, AttrRulesetInput, FieldMapping,
     FieldMappingInput, HardDqRule, MappingChange, ProfileRuleTestInput, ProfileRuleTestResult,
@@ -13,66 +15,73 @@ use crate::http::extract::{Json, Path, Scoped};
 use crate::http::AppState;
 
 /// The profile rulesets of the active OU.
-#[utoipa::path(get, path = "/v1/profile/rulesets", tag = "profile",
+#[utoipa::path(get, path = "/v1/scoring/{dimension}/rulesets", tag = "profile", params(("dimension" = String, Path, description = "profile or account")),
     responses((status = 200, body = Vec<AttrRuleset>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_rulesets(
     State(state): State<AppState>,
     Scoped(t): Scoped,
+    Path(dimension): Path<String>,
 ) -> ApiResult<Json<Vec<AttrRuleset>>> {
-    Ok(Json(state.core.list_profile_rulesets(&t).await?))
+    let dim = Dimension::parse(&dimension)?;
+    Ok(Json(state.core.list_attr_rulesets(&t, dim).await?))
 }
 
 /// Create a profile ruleset (`name` unique; `enabled` default true; the first ruleset is
 /// primary). A lead's `profile_score` is its primary ruleset's score.
-#[utoipa::path(post, path = "/v1/profile/rulesets", tag = "profile", request_body = AttrRulesetInput,
+#[utoipa::path(post, path = "/v1/scoring/{dimension}/rulesets", tag = "profile", request_body = AttrRulesetInput, params(("dimension" = String, Path)),
     responses((status = 201, body = AttrRuleset), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_ruleset(
     State(state): State<AppState>,
     Scoped(t): Scoped,
+    Path(dimension): Path<String>,
     Json(b): Json<AttrRulesetInput>,
 ) -> ApiResult<(StatusCode, Json<AttrRuleset>)> {
+    let dim = Dimension::parse(&dimension)?;
     Ok((
         StatusCode::CREATED,
-        Json(state.core.create_profile_ruleset(&t, b).await?),
+        Json(state.core.create_attr_ruleset(&t, dim, b).await?),
     ))
 }
 
 /// Change a profile ruleset's name, `enabled` and `is_primary`.
-#[utoipa::path(put, path = "/v1/profile/rulesets/{id}", tag = "profile", request_body = AttrRulesetInput,
-    params(("id" = String, Path)),
+#[utoipa::path(put, path = "/v1/scoring/{dimension}/rulesets/{id}", tag = "profile", request_body = AttrRulesetInput,
+    params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = AttrRuleset), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_ruleset(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path(id): Path<String>,
+    Path((dimension, id)): Path<(String, String)>,
     Json(b): Json<AttrRulesetInput>,
 ) -> ApiResult<Json<AttrRuleset>> {
-    Ok(Json(state.core.update_profile_ruleset(&t, &id, b).await?))
+    let dim = Dimension::parse(&dimension)?;
+    Ok(Json(state.core.update_attr_ruleset(&t, dim, &id, b).await?))
 }
 
 /// Delete a profile ruleset and its rules.
-#[utoipa::path(delete, path = "/v1/profile/rulesets/{id}", tag = "profile", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/scoring/{dimension}/rulesets/{id}", tag = "profile", params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_ruleset(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path(id): Path<String>,
+    Path((dimension, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    state.core.delete_profile_ruleset(&t, &id).await?;
+    let dim = Dimension::parse(&dimension)?;
+    state.core.delete_attr_ruleset(&t, dim, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The rules of a profile ruleset, in `ui_order`.
-#[utoipa::path(get, path = "/v1/profile/rulesets/{id}/rules", tag = "profile", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/scoring/{dimension}/rulesets/{id}/rules", tag = "profile", params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<AttrRule>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_rules(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path(id): Path<String>,
+    Path((dimension, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<AttrRule>>> {
-    Ok(Json(state.core.list_profile_rules(&t, &id).await?))
+    let dim = Dimension::parse(&dimension)?;
+    Ok(Json(state.core.list_attr_rules(&t, dim, &id).await?))
 }
 
 /// Create a profile rule: `profile_property` (a lead metadata key, dotted paths reach
@@ -82,63 +91,71 @@ pub async fn list_rules(
 /// hard_disqualify an optional compound `conditions` group
 /// (`{"operator":"and"|"or","conditions":[{key,operator,value} | group, …]}`, ≤ 3 deep,
 /// ≤ 20 conditions) that must hold too.
-#[utoipa::path(post, path = "/v1/profile/rulesets/{id}/rules", tag = "profile", request_body = AttrRuleInput,
-    params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/scoring/{dimension}/rulesets/{id}/rules", tag = "profile", request_body = AttrRuleInput,
+    params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 201, body = AttrRule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_rule(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path(id): Path<String>,
+    Path((dimension, id)): Path<(String, String)>,
     Json(b): Json<AttrRuleInput>,
 ) -> ApiResult<(StatusCode, Json<AttrRule>)> {
+    let dim = Dimension::parse(&dimension)?;
     Ok((
         StatusCode::CREATED,
-        Json(state.core.create_profile_rule(&t, &id, b).await?),
+        Json(state.core.create_attr_rule(&t, dim, &id, b).await?),
     ))
 }
 
 /// Change a profile rule (fields left out keep their value; `conditions: null` drops the
 /// group).
-#[utoipa::path(put, path = "/v1/profile/rulesets/{id}/rules/{rule_id}", tag = "profile", request_body = AttrRuleInput,
-    params(("id" = String, Path), ("rule_id" = String, Path)),
+#[utoipa::path(put, path = "/v1/scoring/{dimension}/rulesets/{id}/rules/{rule_id}", tag = "profile", request_body = AttrRuleInput,
+    params(("dimension" = String, Path), ("id" = String, Path), ("rule_id" = String, Path)),
     responses((status = 200, body = AttrRule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_rule(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path((id, rule_id)): Path<(String, String)>,
+    Path((dimension, id, rule_id)): Path<(String, String, String)>,
     Json(b): Json<AttrRuleInput>,
 ) -> ApiResult<Json<AttrRule>> {
+    let dim = Dimension::parse(&dimension)?;
     Ok(Json(
-        state.core.update_profile_rule(&t, &id, &rule_id, b).await?,
+        state
+            .core
+            .update_attr_rule(&t, dim, &id, &rule_id, b)
+            .await?,
     ))
 }
 
 /// Delete a profile rule.
-#[utoipa::path(delete, path = "/v1/profile/rulesets/{id}/rules/{rule_id}", tag = "profile",
-    params(("id" = String, Path), ("rule_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/scoring/{dimension}/rulesets/{id}/rules/{rule_id}", tag = "profile",
+    params(("dimension" = String, Path), ("id" = String, Path), ("rule_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_rule(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path((id, rule_id)): Path<(String, String)>,
+    Path((dimension, id, rule_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    state.core.delete_profile_rule(&t, &id, &rule_id).await?;
+    let dim = Dimension::parse(&dimension)?;
+    state.core.delete_attr_rule(&t, dim, &id, &rule_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Try a profile rule against a lead's current properties (in the primary ruleset);
 /// nothing is stored.
-#[utoipa::path(post, path = "/v1/profile/rules/test", tag = "profile", request_body = ProfileRuleTestInput,
+#[utoipa::path(post, path = "/v1/scoring/{dimension}/rules/test", tag = "profile", request_body = ProfileRuleTestInput, params(("dimension" = String, Path)),
     responses((status = 200, body = ProfileRuleTestResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn test_rule(
     State(state): State<AppState>,
     Scoped(t): Scoped,
+    Path(dimension): Path<String>,
     Json(b): Json<ProfileRuleTestInput>,
 ) -> ApiResult<Json<ProfileRuleTestResult>> {
-    Ok(Json(state.core.test_profile_rule(&t, b).await?))
+    let dim = Dimension::parse(&dimension)?;
+    Ok(Json(state.core.test_attr_rule(&t, dim, b).await?))
 }
 
 /// Every active hard-disqualification rule with how many leads it disqualifies now
