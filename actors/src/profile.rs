@@ -332,39 +332,44 @@ impl Core {
 
     // ----- field mappings -----
 
-    pub async fn list_profile_mappings(&self, t: &Tenant) -> Result<Vec<FieldMapping>> {
+    /// Field mappings of the dimension: profile ones write lead properties, account
+    /// ones the lead's account's.
+    pub async fn list_mappings(&self, t: &Tenant, dim: Dimension) -> Result<Vec<FieldMapping>> {
         t.require(Access::Read)?;
+        scored_dimension(dim)?;
         Ok(self
             .store
-            .field_mappings(&t.caller.org_id, &t.ou_id, DIM)
+            .field_mappings(&t.caller.org_id, &t.ou_id, dim)
             .await?)
     }
 
-    pub async fn profile_mapping_history(&self, t: &Tenant) -> Result<Vec<MappingChange>> {
+    pub async fn mapping_history(&self, t: &Tenant, dim: Dimension) -> Result<Vec<MappingChange>> {
         t.require(Access::Read)?;
+        scored_dimension(dim)?;
         Ok(self
             .store
-            .mapping_changes(&t.caller.org_id, &t.ou_id, DIM)
+            .mapping_changes(&t.caller.org_id, &t.ou_id, dim)
             .await?)
     }
 
     /// Creates (`id` none), replaces or deletes (`input` none) a mapping, with its
     /// history entry.
-    pub async fn change_profile_mapping(
+    pub async fn change_mapping(
         &self,
         t: &Tenant,
+        dim: Dimension,
         id: Option<&str>,
         input: Option<FieldMappingInput>,
     ) -> Result<Option<FieldMapping>> {
         t.require(Access::Write)?;
         let _guard = self.config_lock.lock().await;
-        let all = self.list_profile_mappings(t).await?;
+        let all = self.list_mappings(t, dim).await?;
         let before = match id {
             Some(id) => Some(
                 all.iter()
                     .find(|m| m.id == id)
                     .cloned()
-                    .ok_or_else(|| DomainError::not_found("profile mapping"))?,
+                    .ok_or_else(|| DomainError::not_found("field mapping"))?,
             ),
             None => None,
         };
@@ -427,7 +432,7 @@ impl Core {
             .change_field_mapping(
                 &t.caller.org_id,
                 &t.ou_id,
-                DIM,
+                dim,
                 &mapping_id,
                 after.as_ref(),
                 &change,
@@ -441,7 +446,7 @@ impl Core {
     /// by its update behaviour; changed leads rescore.
     pub async fn apply_profile_mappings(&self, t: &Tenant) -> Result<ApplyMappingsResult> {
         t.require(Access::Write)?;
-        let mappings = self.list_profile_mappings(t).await?;
+        let mappings = self.list_mappings(t, DIM).await?;
         let ids = self.store.lead_ids(&t.caller.org_id, &t.ou_id).await?;
         let mut updated = 0;
         for id in &ids {

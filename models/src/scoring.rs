@@ -223,8 +223,10 @@ pub struct ScoringConfig {
     pub profile: Vec<crate::profile::CompiledRuleset>,
     /// Enabled account rulesets, primary first (over the lead's account's properties).
     pub account: Vec<crate::profile::CompiledRuleset>,
-    /// Profile field mappings.
+    /// Profile field mappings (into lead properties) and account ones (into the lead's
+    /// account's).
     pub mappings: Vec<crate::profile::FieldMapping>,
+    pub account_mappings: Vec<crate::profile::FieldMapping>,
     /// Event types whose processing ceiling is `observe`: stored, never scored.
     pub observe_only: std::collections::BTreeSet<String>,
 }

@@ -181,6 +181,19 @@ pub struct WriteBatch {
     pub score_updates: Vec<ScoreUpdate>,
     /// One attribute-filter id per event it suppressed (its `suppressed_count` grows).
     pub suppressed: Vec<String>,
+    /// Account metadata changed by account field mappings: merged into the account, and
+    /// the account's other leads are woken to rescore under it.
+    pub account_patches: Vec<AccountMetadataPatch>,
+}
+
+/// Keys to merge into an account's metadata, from a lead's event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountMetadataPatch {
+    pub ou_id: String,
+    pub account_id: String,
+    /// The lead whose event carried the values (already rescored).
+    pub lead_id: String,
+    pub metadata: Value,
 }
 
 impl WriteBatch {
@@ -194,6 +207,7 @@ impl WriteBatch {
             && self.patches.is_empty()
             && self.score_updates.is_empty()
             && self.suppressed.is_empty()
+            && self.account_patches.is_empty()
     }
 
     /// Appends another batch (group commit merges many callers' batches).
@@ -207,6 +221,7 @@ impl WriteBatch {
         self.patches.extend(other.patches);
         self.score_updates.extend(other.score_updates);
         self.suppressed.extend(other.suppressed);
+        self.account_patches.extend(other.account_patches);
     }
 }
 
@@ -1060,6 +1075,10 @@ impl Store {
              FOR $s IN $suppressed {
                  UPDATE type::record('metadata_filter', $s.id) SET suppressed_count += $s.n;
              };
+             FOR $a IN $accounts {
+                 UPDATE type::record('account', $a.id) MERGE { metadata: $a.metadata, updated_at: $now };
+                 UPDATE lead SET wake_at = $now WHERE ou_id = $a.ou AND account_id = $a.id AND lead_id != $a.lead;
+             };
              COMMIT;",
             json!({
                 "leads": leads,
@@ -1071,6 +1090,9 @@ impl Store {
                 "patches": patches,
                 "updates": updates,
                 "suppressed": suppressed,
+                "accounts": batches.iter().flat_map(|b| &b.account_patches).map(|a| json!({
+                    "ou": a.ou_id, "id": a.account_id, "lead": a.lead_id, "metadata": a.metadata,
+                })).collect::<Vec<_>>(),
                 "now": leadwire_models::time::format(&leadwire_models::time::now()),
             }),
         )

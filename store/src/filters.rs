@@ -41,6 +41,7 @@ pub struct ScoringSetup {
     pub attr_rulesets: Vec<leadwire_models::profile::AttrRuleset>,
     pub attr_rules: Vec<leadwire_models::profile::AttrRule>,
     pub mappings: Vec<leadwire_models::profile::FieldMapping>,
+    pub account_mappings: Vec<leadwire_models::profile::FieldMapping>,
     pub event_types: Vec<leadwire_models::event_types::EventTypeSetting>,
 }
 
@@ -62,6 +63,7 @@ impl Store {
                     crate::profile::ATTR_RULES_SQL,
                     crate::profile::PROFILE_MAPPINGS_SQL,
                     crate::settings::EVENT_TYPE_SETTINGS_SQL,
+                    crate::profile::ACCOUNT_MAPPINGS_SQL,
                 ]
                 .join(";\n"),
                 json!({ "org": org_id, "ou": ou_id }),
@@ -83,6 +85,7 @@ impl Store {
             attr_rules: crate::db::take_rows(&mut res, 9)?,
             mappings: crate::db::take_rows(&mut res, 10)?,
             event_types: crate::db::take_rows(&mut res, 11)?,
+            account_mappings: crate::db::take_rows(&mut res, 12)?,
         })
     }
 

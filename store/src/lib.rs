@@ -20,7 +20,7 @@ mod settings;
 mod tenancy;
 
 pub use db::{Store, StoreOptions};
-pub use engagement::{ScoreUpdate, WriteBatch};
+pub use engagement::{AccountMetadataPatch, ScoreUpdate, WriteBatch};
 pub use error::StoreError;
 pub use filters::ScoringSetup;
 pub use migrate::MIGRATIONS;

@@ -16,6 +16,9 @@ pub(crate) const ATTR_RULESETS_SQL: &str =
 pub(crate) const ATTR_RULES_SQL: &str =
     "SELECT * FROM attr_rule WHERE org_id = $org AND ou_id = $ou
      ORDER BY ruleset_id, ui_order, created_at, id";
+pub(crate) const ACCOUNT_MAPPINGS_SQL: &str =
+    "SELECT * FROM field_mapping WHERE org_id = $org AND ou_id = $ou AND dimension = 'account'
+     ORDER BY created_at, id";
 pub(crate) const PROFILE_MAPPINGS_SQL: &str =
     "SELECT * FROM field_mapping WHERE org_id = $org AND ou_id = $ou AND dimension = 'profile'
      ORDER BY created_at, id";

@@ -415,4 +415,41 @@ async fn account_rules_score_and_disqualify_the_accounts_leads() {
         (Some(false), Some(30.0)),
         "{g}"
     );
+
+    // account field mappings: an event of one lead updates its account, and the
+    // account's other leads rescore
+    let m = ok(
+        &app,
+        Method::POST,
+        "/v1/scoring/account/mappings",
+        Some(json!({"source_field": "employees_reported", "profile_property": "employees"})),
+        201,
+    )
+    .await;
+    assert_eq!(m["update_behavior"], "always_latest");
+    ok(
+        &app,
+        Method::POST,
+        "/v1/events",
+        Some(json!({"event_type": "Visit", "lead_id": "a1", "metadata": {"employees_reported": 900}})),
+        201,
+    )
+    .await;
+    let (_, a1) = app.get("/v1/leads/a1", &app.admin_token).await;
+    assert_eq!(a1["lead"]["account_score"], 50.0, "{a1}");
+    assert_eq!(a1["account"]["metadata"]["employees"], 900);
+    let g = lead_becomes(&app, "g1", |l| l["account_score"] == 50.0).await;
+    assert_eq!(g["account_score"], 50.0, "{g}");
+    let (_, h) = app
+        .get("/v1/scoring/account/mappings/history", &app.admin_token)
+        .await;
+    assert_eq!(h[0]["action"], "create", "{h}");
+    let (s, _) = app
+        .post(
+            "/v1/scoring/account/mappings/apply",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 422);
 }

@@ -263,7 +263,7 @@ async fn field_mappings_copy_event_values_to_profile_properties() {
     .await;
     let (s, r) = app
         .post(
-            "/v1/profile/mappings",
+            "/v1/scoring/profile/mappings",
             &app.admin_token,
             json!({"source_field": "utm_source", "profile_property": "utm_source"}),
         )
@@ -275,7 +275,7 @@ async fn field_mappings_copy_event_values_to_profile_properties() {
     let m = ok(
         &app,
         Method::POST,
-        "/v1/profile/mappings",
+        "/v1/scoring/profile/mappings",
         Some(json!({"source_field": "utm_source", "profile_property": "acquisition_source"})),
         201,
     )
@@ -308,7 +308,7 @@ async fn field_mappings_copy_event_values_to_profile_properties() {
     ok(
         &app,
         Method::PUT,
-        &format!("/v1/profile/mappings/{mid}"),
+        &format!("/v1/scoring/profile/mappings/{mid}"),
         Some(json!({"source_field": "utm_source", "profile_property": "acquisition_source", "update_behavior": "set_once"})),
         200,
     )
@@ -329,7 +329,14 @@ async fn field_mappings_copy_event_values_to_profile_properties() {
     // applying to existing leads copies from their own metadata
     lead(&app, "ld_old", json!({"utm_source": "google"})).await;
     assert_eq!(live(&app, "ld_old").await["profile_score"], 0.0);
-    let r = ok(&app, Method::POST, "/v1/profile/mappings/apply", None, 200).await;
+    let r = ok(
+        &app,
+        Method::POST,
+        "/v1/scoring/profile/mappings/apply",
+        None,
+        200,
+    )
+    .await;
     assert_eq!(
         (r["leads_processed"].as_u64(), r["leads_updated"].as_u64()),
         (Some(2), Some(1)),
@@ -348,13 +355,13 @@ async fn field_mappings_copy_event_values_to_profile_properties() {
     ok(
         &app,
         Method::DELETE,
-        &format!("/v1/profile/mappings/{mid}"),
+        &format!("/v1/scoring/profile/mappings/{mid}"),
         None,
         204,
     )
     .await;
     let (_, h) = app
-        .get("/v1/profile/mappings/history", &app.admin_token)
+        .get("/v1/scoring/profile/mappings/history", &app.admin_token)
         .await;
     let actions: Vec<&str> = h
         .as_array()

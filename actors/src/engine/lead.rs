@@ -16,7 +16,7 @@ use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoreDelta, ScoringC
 use leadwire_models::time::{self, Timestamp};
 use leadwire_models::DomainError;
 use leadwire_store::engagement::{event_row, lead_key, ProfileUpdate};
-use leadwire_store::{ScoreUpdate, Store, WriteBatch};
+use leadwire_store::{AccountMetadataPatch, ScoreUpdate, Store, WriteBatch};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -64,7 +64,7 @@ pub enum LeadMsg {
     /// actor just resolved new identities to this lead: they commit with the events.
     Ingest {
         events: Vec<PendingEvent>,
-        creates: WriteBatch,
+        creates: Box<WriteBatch>,
         lead_created: bool,
         reply: IngestReply,
     },
@@ -136,17 +136,33 @@ struct RowState {
     account_level: Option<LevelRef>,
     /// The lead's metadata (its profile properties).
     metadata: serde_json::Map<String, serde_json::Value>,
-    /// Its account's properties (account rules read them), when it has an account.
-    account: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Its account, when it links to a live one.
+    account: Option<LeadAccount>,
     /// The disqualification last stored.
     disqualification: Option<Disqualification>,
 }
 
-/// The properties of a lead's account, if it links to a live one.
-async fn account_properties(
+/// A lead's account as its actor keeps it.
+struct LeadAccount {
+    account: leadwire_models::accounts::Account,
+    /// What account rules read: its metadata plus `name` and `domain`.
+    properties: serde_json::Map<String, serde_json::Value>,
+}
+
+impl LeadAccount {
+    fn new(account: leadwire_models::accounts::Account) -> LeadAccount {
+        LeadAccount {
+            properties: leadwire_models::accounts::properties(&account),
+            account,
+        }
+    }
+}
+
+/// A lead's account, if it links to a live one.
+async fn load_account(
     args: &LeadArgs,
     account_id: Option<&str>,
-) -> Result<Option<serde_json::Map<String, serde_json::Value>>, DomainError> {
+) -> Result<Option<LeadAccount>, DomainError> {
     let Some(id) = account_id else {
         return Ok(None);
     };
@@ -155,7 +171,7 @@ async fn account_properties(
         .account(&args.org_id, &args.ou_id, id)
         .await?
         .filter(|a| a.merged_into.is_none())
-        .map(|a| leadwire_models::accounts::properties(&a)))
+        .map(LeadAccount::new))
 }
 
 /// The lead's book and what the actor keeps of its row.
@@ -175,7 +191,7 @@ async fn load_book(args: &LeadArgs) -> Result<(LeadBook, RowState), DomainError>
     );
     let row = match lead {
         Some(l) => RowState {
-            account: account_properties(args, l.account_id.as_deref()).await?,
+            account: load_account(args, l.account_id.as_deref()).await?,
             decay_logged_at: l.decay_logged_at.and_then(|t| time::parse(&t)),
             level: l.level,
             profile_level: l.profile_level,
@@ -228,7 +244,7 @@ impl LeadState {
         let (a, a_dq) = match &self.row.account {
             Some(props) => profile::judge(
                 &config.account,
-                props,
+                &props.properties,
                 config.allow_negative_scores,
                 stored,
                 &at,
@@ -322,7 +338,7 @@ impl LeadState {
         else {
             return Ok(());
         };
-        self.row.account = account_properties(&self.args, lead.account_id.as_deref()).await?;
+        self.row.account = load_account(&self.args, lead.account_id.as_deref()).await?;
         self.row.metadata = lead.metadata;
         Ok(())
     }
@@ -352,23 +368,46 @@ impl LeadState {
         }
     }
 
-    /// Applies the OU's profile field mappings to the lead from an arriving event's
-    /// metadata; a change goes into `batch` as a metadata patch.
+    /// Applies the OU's field mappings to the lead (profile) and its account (account)
+    /// from an arriving event's metadata; changes go into `batch` as metadata patches.
     fn map_fields(
         &mut self,
         event_metadata: &serde_json::Map<String, serde_json::Value>,
         batch: &mut WriteBatch,
     ) {
-        let mappings = &self.args.config.mappings;
-        if mappings.is_empty()
-            || !profile::apply_mappings(mappings, event_metadata, &mut self.row.metadata)
+        let config = self.args.config.clone();
+        if !config.mappings.is_empty()
+            && profile::apply_mappings(&config.mappings, event_metadata, &mut self.row.metadata)
         {
+            batch.patches.push((
+                lead_key(&self.args.ou_id, &self.args.lead_id),
+                serde_json::json!({ "metadata": self.row.metadata }),
+            ));
+        }
+        let Some(account) = self.row.account.as_mut() else {
+            return;
+        };
+        if config.account_mappings.is_empty() {
             return;
         }
-        batch.patches.push((
-            lead_key(&self.args.ou_id, &self.args.lead_id),
-            serde_json::json!({ "metadata": self.row.metadata }),
-        ));
+        let before = account.account.metadata.clone();
+        let metadata = &mut account.account.metadata;
+        if !profile::apply_mappings(&config.account_mappings, event_metadata, metadata) {
+            return;
+        }
+        // only the keys that changed, so leads of one account never undo each other
+        let changed: serde_json::Map<String, serde_json::Value> = metadata
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        *account = LeadAccount::new(account.account.clone());
+        batch.account_patches.push(AccountMetadataPatch {
+            ou_id: self.args.ou_id.clone(),
+            account_id: account.account.account_id.clone(),
+            lead_id: self.args.lead_id.clone(),
+            metadata: serde_json::Value::Object(changed),
+        });
     }
 
     /// Puts the inactivity deductions that fell due since the last logged one on the
@@ -526,7 +565,7 @@ impl Actor for LeadActor {
             } => {
                 state.last_used = Instant::now();
                 let now = time::now();
-                let mut batch = creates;
+                let mut batch = *creates;
                 let mut publish = Vec::new();
                 let mut acks = Vec::with_capacity(events.len());
                 let count = events.len();

@@ -115,6 +115,7 @@ pub async fn load_config(
         profile,
         account,
         mappings: setup.mappings,
+        account_mappings: setup.account_mappings,
         observe_only: setup
             .event_types
             .into_iter()
@@ -520,7 +521,7 @@ impl Actor for OuActor {
                     };
                     let msg = LeadMsg::Ingest {
                         events,
-                        creates,
+                        creates: Box::new(creates),
                         lead_created: created,
                         reply: tx,
                     };

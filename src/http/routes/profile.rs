@@ -169,86 +169,105 @@ pub async fn hard_dq_rules(
     Ok(Json(state.core.hard_dq_rules(&t).await?))
 }
 
-/// The profile field mappings of the active OU.
-#[utoipa::path(get, path = "/v1/profile/mappings", tag = "profile",
+/// The field mappings of a dimension (profile: into lead properties; account: into the
+/// lead's account's properties).
+#[utoipa::path(get, path = "/v1/scoring/{dimension}/mappings", tag = "profile",
+    params(("dimension" = String, Path, description = "profile or account")),
     responses((status = 200, body = Vec<FieldMapping>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_mappings(
     State(state): State<AppState>,
     Scoped(t): Scoped,
+    Path(dimension): Path<String>,
 ) -> ApiResult<Json<Vec<FieldMapping>>> {
-    Ok(Json(state.core.list_profile_mappings(&t).await?))
+    let dim = Dimension::parse(&dimension)?;
+    Ok(Json(state.core.list_mappings(&t, dim).await?))
 }
 
-/// Create a field mapping: each arriving event whose metadata has `source_field` sets the
-/// lead's `profile_property` by `update_behavior` (always_latest, set_once, or append:
-/// the latest plus `<property>_list` with the last 10 distinct values).
-#[utoipa::path(post, path = "/v1/profile/mappings", tag = "profile", request_body = FieldMappingInput,
+/// Create a field mapping: each arriving event whose metadata has `source_field` sets
+/// `profile_property` on the lead (profile) or its account (account) by
+/// `update_behavior` (always_latest, set_once, or append: the latest plus
+/// `<property>_list` with the last 10 distinct values).
+#[utoipa::path(post, path = "/v1/scoring/{dimension}/mappings", tag = "profile", request_body = FieldMappingInput,
+    params(("dimension" = String, Path)),
     responses((status = 201, body = FieldMapping), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_mapping(
     State(state): State<AppState>,
     Scoped(t): Scoped,
+    Path(dimension): Path<String>,
     Json(b): Json<FieldMappingInput>,
 ) -> ApiResult<(StatusCode, Json<Option<FieldMapping>>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.core.change_profile_mapping(&t, None, Some(b)).await?),
-    ))
+    let dim = Dimension::parse(&dimension)?;
+    let m = state.core.change_mapping(&t, dim, None, Some(b)).await?;
+    Ok((StatusCode::CREATED, Json(m)))
 }
 
 /// Replace a field mapping.
-#[utoipa::path(put, path = "/v1/profile/mappings/{id}", tag = "profile", request_body = FieldMappingInput,
-    params(("id" = String, Path)),
+#[utoipa::path(put, path = "/v1/scoring/{dimension}/mappings/{id}", tag = "profile", request_body = FieldMappingInput,
+    params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = FieldMapping), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_mapping(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path(id): Path<String>,
+    Path((dimension, id)): Path<(String, String)>,
     Json(b): Json<FieldMappingInput>,
 ) -> ApiResult<Json<Option<FieldMapping>>> {
-    Ok(Json(
-        state
-            .core
-            .change_profile_mapping(&t, Some(&id), Some(b))
-            .await?,
-    ))
+    let dim = Dimension::parse(&dimension)?;
+    let m = state
+        .core
+        .change_mapping(&t, dim, Some(&id), Some(b))
+        .await?;
+    Ok(Json(m))
 }
 
-/// Delete a field mapping (values it copied stay on the leads).
-#[utoipa::path(delete, path = "/v1/profile/mappings/{id}", tag = "profile", params(("id" = String, Path)),
+/// Delete a field mapping (values it copied stay).
+#[utoipa::path(delete, path = "/v1/scoring/{dimension}/mappings/{id}", tag = "profile",
+    params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_mapping(
     State(state): State<AppState>,
     Scoped(t): Scoped,
-    Path(id): Path<String>,
+    Path((dimension, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    state
-        .core
-        .change_profile_mapping(&t, Some(&id), None)
-        .await?;
+    let dim = Dimension::parse(&dimension)?;
+    state.core.change_mapping(&t, dim, Some(&id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Every create, update and delete of a profile mapping, newest first, with the mapping
-/// before and after.
-#[utoipa::path(get, path = "/v1/profile/mappings/history", tag = "profile",
+/// Every create, update and delete of a mapping of the dimension, newest first, with
+/// the mapping before and after.
+#[utoipa::path(get, path = "/v1/scoring/{dimension}/mappings/history", tag = "profile",
+    params(("dimension" = String, Path)),
     responses((status = 200, body = Vec<MappingChange>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn mapping_history(
     State(state): State<AppState>,
     Scoped(t): Scoped,
+    Path(dimension): Path<String>,
 ) -> ApiResult<Json<Vec<MappingChange>>> {
-    Ok(Json(state.core.profile_mapping_history(&t).await?))
+    let dim = Dimension::parse(&dimension)?;
+    Ok(Json(state.core.mapping_history(&t, dim).await?))
 }
 
-/// Apply the current mappings to every existing lead from its own metadata, by each
-/// mapping's update behaviour; changed leads rescore.
-#[utoipa::path(post, path = "/v1/profile/mappings/apply", tag = "profile",
-    responses((status = 200, body = ApplyMappingsResult)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+/// Apply the current profile mappings to every existing lead from its own metadata, by
+/// each mapping's update behaviour; changed leads rescore. (`profile` only: account
+/// mappings apply as events arrive.)
+#[utoipa::path(post, path = "/v1/scoring/{dimension}/mappings/apply", tag = "profile",
+    params(("dimension" = String, Path)),
+    responses((status = 200, body = ApplyMappingsResult), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn apply_mappings(
     State(state): State<AppState>,
     Scoped(t): Scoped,
+    Path(dimension): Path<String>,
 ) -> ApiResult<Json<ApplyMappingsResult>> {
+    if Dimension::parse(&dimension)? != Dimension::Profile {
+        return Err(leadwire_models::DomainError::invalid(
+            "dimension",
+            "only profile mappings are applied to existing leads",
+        )
+        .into());
+    }
     Ok(Json(state.core.apply_profile_mappings(&t).await?))
 }
 
