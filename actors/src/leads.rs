@@ -181,6 +181,12 @@ impl Core {
             "lead_id",
             "alias",
             "engagement_score",
+            "engagement_level",
+            "profile_score",
+            "profile_level",
+            "account_score",
+            "account_level",
+            "disqualified",
             "account_id",
             "owner_id",
             "owner_name",
@@ -208,6 +214,12 @@ impl Core {
                     &l.id,
                     &alias,
                     &l.score.to_string(),
+                    level_name(&l.level),
+                    &l.profile_score.to_string(),
+                    level_name(&l.profile_level),
+                    &l.account_score.to_string(),
+                    level_name(&l.account_level),
+                    if l.disqualified { "true" } else { "false" },
                     l.account_id.as_deref().unwrap_or(""),
                     l.owner_id.as_deref().unwrap_or(""),
                     l.owner_name.as_deref().unwrap_or(""),
@@ -529,6 +541,11 @@ impl Core {
 
 /// A small CSV writer (RFC 4180 quoting).
 pub struct CsvWriter(String);
+
+/// A level's name for a CSV cell ("" for none).
+fn level_name(level: &Option<leadwire_models::levels::LevelRef>) -> &str {
+    level.as_ref().map(|l| l.name.as_str()).unwrap_or("")
+}
 
 pub fn csv_writer(header: &[&str]) -> CsvWriter {
     let mut w = CsvWriter(String::new());

@@ -1081,6 +1081,7 @@ mod tests {
             decay in proptest::option::of((1i64..96, 1u32..30)),
             negative in any::<bool>(),
             changed in any::<bool>(),
+            observe in any::<bool>(),
         ) {
             let types = ["Page View", "Demo", "Email Open"];
             let c = ScoringConfig {
@@ -1108,6 +1109,11 @@ mod tests {
                     decrease: f64::from(decrease),
                 }).into_iter().collect(),
                 allow_negative_scores: negative,
+                observe_only: if observe {
+                    std::collections::BTreeSet::from(["Email Open".to_string()])
+                } else {
+                    Default::default()
+                },
                 ..ScoringConfig::default()
             };
             // the live book may have scored under another config and been reconfigured

@@ -303,7 +303,10 @@ async fn account_rules_score_and_disqualify_the_accounts_leads() {
         Method::POST,
         &rules,
         Some(json!({"profile_property": "domain", "condition": "ends_with", "comparison_value": ".gov",
-                     "weight": 0, "rule_type": "hard_disqualify"})),
+                     "weight": 0, "rule_type": "hard_disqualify",
+                     "conditions": {"operator": "or", "conditions": [
+                         {"key": "employees", "operator": "not_exists"},
+                         {"operator": "and", "conditions": [{"key": "employees", "operator": "less_than", "value": 10}]}]}})),
         201,
     )
     .await;
@@ -328,8 +331,20 @@ async fn account_rules_score_and_disqualify_the_accounts_leads() {
         .unwrap()
         .to_string();
     let gov = account(&app, "Agency", "agency.gov").await;
+    let big = ok(
+        &app,
+        Method::POST,
+        "/v1/accounts",
+        Some(json!({"name": "Big Agency", "domain": "big.gov", "metadata": {"employees": 5000}})),
+        201,
+    )
+    .await;
     lead_in(&app, "a1", &acme, 0).await;
     lead_in(&app, "g1", &gov, 0).await;
+    lead_in(&app, "b1", big["account_id"].as_str().unwrap(), 0).await;
+    // .gov, but neither branch of the OR group holds: not disqualified
+    let (_, b) = app.get("/v1/leads/b1", &app.admin_token).await;
+    assert_eq!(b["lead"]["disqualified"], false, "{b}");
 
     let (_, l) = app.get("/v1/leads/a1", &app.admin_token).await;
     let l = &l["lead"];
@@ -345,7 +360,7 @@ async fn account_rules_score_and_disqualify_the_accounts_leads() {
     let (_, g) = app.get("/v1/leads/g1", &app.admin_token).await;
     assert_eq!(g["lead"]["disqualification"]["rule_id"], dq["id"], "{g}");
     let (_, list) = app.get("/v1/leads", &app.admin_token).await;
-    assert_eq!(list["total"], 1, "the disqualified lead is left out");
+    assert_eq!(list["total"], 2, "the disqualified lead is left out");
     let (_, why) = app.get("/v1/leads/g1/why", &app.admin_token).await;
     assert!(
         why["summary"]
