@@ -331,7 +331,7 @@ pub struct Deduction {
 
 /// A ruleset's contributions swept forward in time: the sum at the sweep's anchor of the
 /// non-decaying points and, per half-life, of the decaying ones.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Sweep {
     next: usize,
     anchor: Option<Timestamp>,
@@ -410,6 +410,9 @@ pub struct LeadBook {
     session: Option<(Timestamp, u32)>,
     /// Events a velocity filter flagged as inorganic.
     inorganic: std::collections::BTreeSet<String>,
+    /// Per ruleset, its contributions summed up to the latest one, so a score read costs
+    /// one term per half-life instead of one per contribution.
+    sums: BTreeMap<String, Sweep>,
 }
 
 impl LeadBook {
@@ -426,6 +429,7 @@ impl LeadBook {
             contributions: BTreeMap::new(),
             session: None,
             inorganic: Default::default(),
+            sums: BTreeMap::new(),
         };
         for e in events {
             book.append_in_order(config, e);
@@ -507,12 +511,17 @@ impl LeadBook {
         now: Timestamp,
         deducted: f64,
     ) -> f64 {
-        let raw: f64 = self
-            .contributions(ruleset_id)
-            .iter()
-            .map(|c| c.value_at(now))
-            .sum::<f64>()
-            - deducted;
+        let sum = match self.sums.get(ruleset_id) {
+            // the running sum holds for any time at or after its latest contribution
+            Some(sweep) if sweep.anchor.is_none_or(|a| now >= a) => sweep.at(now),
+            Some(_) => self
+                .contributions(ruleset_id)
+                .iter()
+                .map(|c| c.value_at(now))
+                .sum::<f64>(),
+            None => 0.0,
+        };
+        let raw = sum - deducted;
         if config.allow_negative_scores {
             raw
         } else {
@@ -805,20 +814,25 @@ impl LeadBook {
             let multiplier = config.surge.multiplier(n);
             for ruleset in &config.rulesets {
                 if let Some(rule) = ruleset.rule_for(&event.event_type, event.occurred_at) {
-                    self.contributions
+                    let own = self
+                        .contributions
+                        .entry(ruleset.ruleset_id.clone())
+                        .or_default();
+                    own.push(Contribution {
+                        event_id: event.event_id.clone(),
+                        ruleset_id: ruleset.ruleset_id.clone(),
+                        rule_id: rule.rule_id.clone(),
+                        event_type: event.event_type.to_string(),
+                        occurred_at: event.occurred_at,
+                        weight: rule.weight,
+                        multiplier,
+                        points: rule.weight as f64 * multiplier,
+                        half_life_days: rule.half_life_days,
+                    });
+                    self.sums
                         .entry(ruleset.ruleset_id.clone())
                         .or_default()
-                        .push(Contribution {
-                            event_id: event.event_id.clone(),
-                            ruleset_id: ruleset.ruleset_id.clone(),
-                            rule_id: rule.rule_id.clone(),
-                            event_type: event.event_type.to_string(),
-                            occurred_at: event.occurred_at,
-                            weight: rule.weight,
-                            multiplier,
-                            points: rule.weight as f64 * multiplier,
-                            half_life_days: rule.half_life_days,
-                        });
+                        .advance(own, event.occurred_at);
                 }
             }
         }
