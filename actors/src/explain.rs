@@ -118,7 +118,8 @@ impl Core {
         let (lead, book, config) = self.lead_book(&t.caller.org_id, &t.ou_id, lead_id).await?;
         let rs = pick_ruleset(&config, None)?;
         let now = time::now();
-        let (profile, dq) = judge_lead(&config, &lead, now);
+        let accounts = account_properties(&self.store, &t.caller.org_id, &t.ou_id).await?;
+        let (profile, dq) = judge_lead(&config, &lead, &accounts, now);
         // a disqualified lead's "why" is its disqualification and nothing else
         if let Some(dq) = dq {
             return Ok(Why {
@@ -143,7 +144,7 @@ impl Core {
     }
 
     /// Summaries for up to 200 leads in a fixed number of store queries (4), whatever
-    /// their number: the leads, all their events, the rulesets and the rules.
+    /// their number: the leads, all their events, the scoring config and the accounts.
     pub async fn why_batch(&self, t: &Tenant, lead_ids: &str) -> Result<WhyBatch> {
         t.require(Access::Read)?;
         let mut ids: Vec<String> = Vec::new();
@@ -175,6 +176,7 @@ impl Core {
         let live: Vec<String> = leads.iter().map(|l| l.id.clone()).collect();
         let events = self.store.events_of_leads(org, ou, &live).await?;
         let config = load_config(&self.store, org, ou).await?;
+        let accounts = account_properties(&self.store, org, ou).await?;
         let rs = pick_ruleset(&config, None)?;
         let mut by_lead: BTreeMap<&str, Vec<&StoredEvent>> = BTreeMap::new();
         for e in &events {
@@ -184,7 +186,7 @@ impl Core {
         let summaries = leads
             .iter()
             .map(|lead| {
-                let (profile, dq) = judge_lead(&config, lead, now);
+                let (profile, dq) = judge_lead(&config, lead, &accounts, now);
                 if let Some(dq) = dq {
                     return (lead.id.clone(), dq.reason);
                 }
@@ -284,28 +286,40 @@ impl Core {
     }
 }
 
-/// A stored lead's profile and disqualification under the OU's config now. A
-/// disqualification by an account rule (over the account's properties, which the lead's
-/// actor holds) is the stored one while that rule is still active.
+/// A stored lead judged under the OU's profile and account rules now (its account's
+/// properties from `accounts`), as its actor judges it.
 fn judge_lead(
     config: &leadwire_models::scoring::ScoringConfig,
-    lead: &leadwire_models::leads::Lead,
+    lead: &Lead,
+    accounts: &BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     now: time::Timestamp,
 ) -> (profile::ProfileResult, Option<profile::Disqualification>) {
-    let (result, dq) = profile::judge(
-        &config.profile,
+    let account = lead.account_id.as_ref().and_then(|id| accounts.get(id));
+    let j = profile::judge(
+        config,
         &lead.metadata,
-        config.allow_negative_scores,
+        account,
         lead.disqualification.as_ref(),
         &time::format(&now),
     );
-    let by_account = || {
-        lead.disqualification.clone().filter(|d| {
-            config
-                .account
-                .iter()
-                .any(|rs| rs.rules.iter().any(|r| r.id == d.rule_id))
+    (j.profile, j.disqualification)
+}
+
+/// The OU's live accounts' properties by id (one query, whatever the number of leads).
+async fn account_properties(
+    store: &leadwire_store::Store,
+    org_id: &str,
+    ou_id: &str,
+) -> Result<BTreeMap<String, serde_json::Map<String, serde_json::Value>>> {
+    Ok(store
+        .accounts(org_id, ou_id)
+        .await?
+        .iter()
+        .map(|a| {
+            (
+                a.account_id.clone(),
+                leadwire_models::accounts::properties(a),
+            )
         })
-    };
-    (result, dq.or_else(by_account))
+        .collect())
 }

@@ -694,18 +694,38 @@ pub fn disqualification(
     })
 }
 
-/// Evaluates a lead's profile and its disqualification now (see [`evaluate`] and
-/// [`disqualification`]).
+/// What profile and account rules make of a lead now.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Judgement {
+    pub profile: ProfileResult,
+    /// Over its account's properties (empty without an account).
+    pub account: ProfileResult,
+    /// A profile rule's disqualification first, then an account rule's; one by the rule
+    /// already `stored` keeps its time.
+    pub disqualification: Option<Disqualification>,
+}
+
+/// Judges a lead: its properties under the profile rules, its account's (see
+/// [`crate::accounts::properties`]) under the account rules.
 pub fn judge(
-    rulesets: &[CompiledRuleset],
+    config: &crate::scoring::ScoringConfig,
     metadata: &Map<String, Value>,
-    allow_negative: bool,
+    account: Option<&Map<String, Value>>,
     stored: Option<&Disqualification>,
     now: &str,
-) -> (ProfileResult, Option<Disqualification>) {
-    let result = evaluate(rulesets, metadata, allow_negative);
-    let dq = disqualification(&result, stored, now);
-    (result, dq)
+) -> Judgement {
+    let allow = config.allow_negative_scores;
+    let profile = evaluate(&config.profile, metadata, allow);
+    let account = account
+        .map(|a| evaluate(&config.account, a, allow))
+        .unwrap_or_default();
+    let disqualification =
+        disqualification(&profile, stored, now).or_else(|| disqualification(&account, stored, now));
+    Judgement {
+        profile,
+        account,
+        disqualification,
+    }
 }
 
 /// The profile factors of a score: one per add_points rule that holds in the headline

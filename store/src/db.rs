@@ -202,6 +202,27 @@ fn normalise_url(url: &str) -> Result<String> {
 }
 
 impl Store {
+    /// The org unit's rows of a table whose rows carry a `dimension` (engagement, profile,
+    /// account), ordered by `order` (both are the caller's constants, never input).
+    pub(crate) async fn dimension_rows<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        order: &str,
+        org_id: &str,
+        ou_id: &str,
+        dim: leadwire_models::levels::Dimension,
+    ) -> Result<Vec<T>> {
+        self.rows(
+            &format!(
+                "SELECT * FROM {table} WHERE org_id = $org AND ou_id = $ou AND dimension = $dim
+                 ORDER BY {order}"
+            ),
+            serde_json::json!({ "org": org_id, "ou": ou_id, "dim": dim }),
+            0,
+        )
+        .await
+    }
+
     /// Deletes the record `table:id` if it belongs to the org unit; returns whether it did.
     pub(crate) async fn delete_owned(
         &self,

@@ -33,13 +33,8 @@ fn level_rows(levels: &[Level]) -> Result<Vec<Value>> {
 impl Store {
     /// The dimension's levels, lowest range first.
     pub async fn levels(&self, org_id: &str, ou_id: &str, dim: Dimension) -> Result<Vec<Level>> {
-        self.rows(
-            "SELECT * FROM level WHERE org_id = $org AND ou_id = $ou AND dimension = $dim
-             ORDER BY min_score",
-            json!({ "org": org_id, "ou": ou_id, "dim": dim }),
-            0,
-        )
-        .await
+        self.dimension_rows("level", "min_score", org_id, ou_id, dim)
+            .await
     }
 
     /// Replaces the dimension's levels with `levels` and records `history`, atomically
@@ -67,11 +62,12 @@ impl Store {
         ou_id: &str,
         dim: Dimension,
     ) -> Result<Vec<LevelHistory>> {
-        self.rows(
-            "SELECT * FROM level_history WHERE org_id = $org AND ou_id = $ou AND dimension = $dim
-             ORDER BY created_at DESC, history_id DESC",
-            json!({ "org": org_id, "ou": ou_id, "dim": dim }),
-            0,
+        self.dimension_rows(
+            "level_history",
+            "created_at DESC, history_id DESC",
+            org_id,
+            ou_id,
+            dim,
         )
         .await
     }

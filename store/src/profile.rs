@@ -39,13 +39,8 @@ impl Store {
         ou_id: &str,
         dim: Dimension,
     ) -> Result<Vec<AttrRuleset>> {
-        self.rows(
-            "SELECT * FROM attr_ruleset WHERE org_id = $org AND ou_id = $ou AND dimension = $dim
-             ORDER BY created_at, id",
-            json!({ "org": org_id, "ou": ou_id, "dim": dim }),
-            0,
-        )
-        .await
+        self.dimension_rows("attr_ruleset", "created_at, id", org_id, ou_id, dim)
+            .await
     }
 
     /// Creates or replaces a ruleset; a primary one makes the others non-primary, in the
@@ -114,13 +109,8 @@ impl Store {
         ou_id: &str,
         dim: Dimension,
     ) -> Result<Vec<FieldMapping>> {
-        self.rows(
-            "SELECT * FROM field_mapping WHERE org_id = $org AND ou_id = $ou AND dimension = $dim
-             ORDER BY created_at, id",
-            json!({ "org": org_id, "ou": ou_id, "dim": dim }),
-            0,
-        )
-        .await
+        self.dimension_rows("field_mapping", "created_at, id", org_id, ou_id, dim)
+            .await
     }
 
     /// Writes a mapping (or deletes it when `after` is none) with its history entry, in
@@ -161,11 +151,12 @@ impl Store {
         ou_id: &str,
         dim: Dimension,
     ) -> Result<Vec<MappingChange>> {
-        self.rows(
-            "SELECT * FROM mapping_change WHERE org_id = $org AND ou_id = $ou AND dimension = $dim
-             ORDER BY changed_at DESC, change_id DESC",
-            json!({ "org": org_id, "ou": ou_id, "dim": dim }),
-            0,
+        self.dimension_rows(
+            "mapping_change",
+            "changed_at DESC, change_id DESC",
+            org_id,
+            ou_id,
+            dim,
         )
         .await
     }

@@ -73,14 +73,7 @@ async fn accounts_aggregate_their_leads_and_merge() {
         200,
     )
     .await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/rules",
-        Some(json!({"event_type": "Demo", "weight": 30})),
-        201,
-    )
-    .await;
+    app.rule(json!({"event_type": "Demo", "weight": 30})).await;
 
     let acme = account(&app, "Acme Corporation", "https://www.ACME.com/about").await;
     let globex = account(&app, "Globex", "globex.io").await;

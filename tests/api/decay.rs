@@ -58,14 +58,7 @@ fn field(r: &Value) -> &str {
 #[tokio::test]
 async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() {
     let app = spawn_app().await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/rules",
-        json!({"event_type": "Demo", "weight": 60}),
-        201,
-    )
-    .await;
+    app.rule(json!({"event_type": "Demo", "weight": 60})).await;
     let idle = event_ago(&app, "Demo", "idle@example.com", chrono::Duration::days(95)).await;
     let recent = event_ago(
         &app,
@@ -242,14 +235,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
 #[tokio::test]
 async fn the_scheduler_applies_a_deduction_the_moment_it_falls_due() {
     let app = spawn_app().await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/rules",
-        json!({"event_type": "Demo", "weight": 10}),
-        201,
-    )
-    .await;
+    app.rule(json!({"event_type": "Demo", "weight": 10})).await;
     ok(
         &app,
         Method::POST,
@@ -314,14 +300,7 @@ async fn the_scheduler_applies_a_deduction_the_moment_it_falls_due() {
 #[tokio::test]
 async fn the_surge_policy_and_the_session_timeout_are_one_setting() {
     let app = spawn_app().await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/rules",
-        json!({"event_type": "Visit", "weight": 4}),
-        201,
-    )
-    .await;
+    app.rule(json!({"event_type": "Visit", "weight": 4})).await;
     let (_, p) = app.get("/v1/settings/surge-policy", &app.admin_token).await;
     assert_eq!(
         (p["mode"].as_str(), p["customised"].as_bool()),

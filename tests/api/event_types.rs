@@ -34,7 +34,7 @@ async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
         json!({"event_type": "Custom Signal", "weight": 3}),
         json!({"event_type": "Demo", "weight": 10, "half_life_days": 730}),
     ] {
-        let r = ok(&app, Method::POST, "/v1/rules", Some(body), 201).await;
+        let r = app.rule(body).await;
         rule_ids.push(r["rule_id"].as_str().unwrap().to_string());
     }
     let mut lead = String::new();

@@ -87,6 +87,11 @@ impl TestApp {
         r
     }
 
+    /// Creates an engagement rule as the admin; the rule.
+    pub async fn rule(&self, body: Value) -> Value {
+        self.ok(Method::POST, "/v1/rules", Some(body), 201).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         self.call(self.req(Method::GET, path, token)).await
     }

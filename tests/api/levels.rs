@@ -47,14 +47,7 @@ async fn live_level(app: &TestApp, lead: &str) -> Value {
 #[tokio::test]
 async fn leads_carry_their_level_and_a_revert_restores_levels_exactly() {
     let app = spawn_app().await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/rules",
-        json!({"event_type": "Demo", "weight": 50}),
-        201,
-    )
-    .await;
+    app.rule(json!({"event_type": "Demo", "weight": 50})).await;
     level(&app, "Cold", 0, 39).await;
     level(&app, "Warm", 40, 79).await;
     let hot = level(&app, "Hot", 80, 1000).await;

@@ -6,9 +6,7 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, TestApp};
 
 async fn rule(app: &TestApp, body: Value) -> Value {
-    let (s, r) = app.post("/v1/rules", &app.admin_token, body).await;
-    assert_eq!(s, 201, "{r}");
-    r
+    app.rule(body).await
 }
 
 async fn ingest(app: &TestApp, body: Value) -> (u16, Value) {

@@ -232,25 +232,14 @@ impl LeadState {
     /// rule already stored keeps its time.
     fn evaluate_profile(&self, now: Timestamp) -> ProfileUpdate {
         let config = &self.args.config;
-        let at = time::format(&now);
-        let stored = self.row.disqualification.as_ref();
-        let (p, p_dq) = profile::judge(
-            &config.profile,
+        let j = profile::judge(
+            config,
             &self.row.metadata,
-            config.allow_negative_scores,
-            stored,
-            &at,
+            self.row.account.as_ref().map(|a| &a.properties),
+            self.row.disqualification.as_ref(),
+            &time::format(&now),
         );
-        let (a, a_dq) = match &self.row.account {
-            Some(props) => profile::judge(
-                &config.account,
-                &props.properties,
-                config.allow_negative_scores,
-                stored,
-                &at,
-            ),
-            None => Default::default(),
-        };
+        let (p, a) = (j.profile, j.account);
         let (score, account_score) = (round2(p.score), round2(a.score));
         ProfileUpdate {
             score,
@@ -258,7 +247,7 @@ impl LeadState {
             account_score,
             level: level_of(&config.profile_levels, score).map(LevelRef::from),
             account_level: level_of(&config.account_levels, account_score).map(LevelRef::from),
-            disqualification: p_dq.or(a_dq),
+            disqualification: j.disqualification,
         }
     }
 
