@@ -292,6 +292,23 @@ impl Core {
         }
     }
 
+    /// The live (unmerged) accounts of the OU among `ids`, by id, in one store query.
+    pub async fn accounts_by_ids(
+        &self,
+        t: &Tenant,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Account>> {
+        t.require(Access::Read)?;
+        Ok(self
+            .store
+            .accounts_by_ids(&t.caller.org_id, &t.ou_id, ids)
+            .await?
+            .into_iter()
+            .filter(|a| a.merged_into.is_none())
+            .map(|a| (a.account_id.clone(), a))
+            .collect())
+    }
+
     pub async fn patch_account(
         &self,
         t: &Tenant,

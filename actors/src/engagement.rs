@@ -52,6 +52,35 @@ impl Core {
         Ok(rs)
     }
 
+    /// Renames a ruleset, changes its score column or makes it the primary one. The
+    /// primary flag moves only by making another ruleset primary: an OU always has one.
+    pub async fn update_ruleset(
+        &self,
+        t: &Tenant,
+        id: &str,
+        input: RulesetInput,
+    ) -> Result<Ruleset> {
+        t.require(Access::Write)?;
+        let (name, score_column) = input.validate()?;
+        let mut rs = self.ruleset_in(t, id).await?;
+        if rs.is_primary && !input.is_primary {
+            return Err(DomainError::invalid(
+                "is_primary",
+                "an OU always has a primary ruleset: make another ruleset primary instead",
+            ));
+        }
+        rs.name = name;
+        rs.score_column = score_column;
+        rs.is_primary = input.is_primary;
+        rs.updated_at = time::format(&time::now());
+        self.store
+            .update_ruleset(&t.caller.org_id, &t.ou_id, &rs)
+            .await
+            .map_err(|e| duplicate_as(e, "a ruleset with this name already exists"))?;
+        self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
+        Ok(rs)
+    }
+
     pub async fn delete_ruleset(&self, t: &Tenant, id: &str) -> Result<()> {
         t.require(Access::Write)?;
         if !self

@@ -153,6 +153,12 @@ impl Core {
                 ids.push(id.to_string());
             }
         }
+        self.why_of_leads(t, ids).await
+    }
+
+    /// [`Core::why_batch`] over distinct lead ids: at most 200, in 4 store queries.
+    pub async fn why_of_leads(&self, t: &Tenant, ids: Vec<String>) -> Result<WhyBatch> {
+        t.require(Access::Read)?;
         if ids.len() > MAX_WHY_BATCH {
             return Err(DomainError::invalid(
                 "lead_ids",

@@ -324,6 +324,49 @@ impl Core {
             .await?)
     }
 
+    /// The aliases of many leads of the OU by lead id, in one store query (the GraphQL
+    /// DataLoader's batch). Leads without aliases are absent.
+    pub async fn aliases_of_leads(
+        &self,
+        t: &Tenant,
+        lead_ids: &[String],
+    ) -> Result<BTreeMap<String, Vec<LeadAlias>>> {
+        t.require(Access::Read)?;
+        let mut by_lead: BTreeMap<String, Vec<LeadAlias>> = BTreeMap::new();
+        for (lead, alias) in self
+            .store
+            .aliases_of_leads(&t.caller.org_id, &t.ou_id, lead_ids)
+            .await?
+        {
+            by_lead.entry(lead).or_default().push(alias);
+        }
+        Ok(by_lead)
+    }
+
+    /// The newest `per_lead` events of each of many leads, newest first, in one store
+    /// query. Leads without events are absent.
+    pub async fn recent_events_of_leads(
+        &self,
+        t: &Tenant,
+        lead_ids: &[String],
+        per_lead: usize,
+    ) -> Result<BTreeMap<String, Vec<StoredEvent>>> {
+        t.require(Access::Read)?;
+        let mut by_lead: BTreeMap<String, Vec<StoredEvent>> = BTreeMap::new();
+        let events = self
+            .store
+            .events_of_leads(&t.caller.org_id, &t.ou_id, lead_ids)
+            .await?;
+        // oldest first from the store: walk backwards to keep the newest
+        for e in events.into_iter().rev() {
+            let list = by_lead.entry(e.lead_id.clone()).or_default();
+            if list.len() < per_lead {
+                list.push(e);
+            }
+        }
+        Ok(by_lead)
+    }
+
     /// The (unmerged) lead an alias names in the OU.
     async fn lead_by_alias(
         &self,

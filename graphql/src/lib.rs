@@ -1,27 +1,34 @@
 //! leadwire-graphql: the GraphQL schema over the same `Core` capabilities REST uses.
 //!
-//! The caller is placed in the request data by the server's auth layer (the same one REST
-//! uses); resolvers without a caller answer "unauthenticated" and no data.
+//! Every operation runs in a [`Session`]: the caller the server's auth layer resolved (the
+//! same one REST uses, or the `connection_init` payload on a WebSocket) and the OU the
+//! request asked for. Resolvers without a caller answer "unauthenticated" and no data; ids
+//! of another OU are "not found", as on REST.
 
+mod loaders;
+mod mutation;
 mod query;
+mod session;
+mod subscription;
+mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::Schema;
 use leadwire_actors::Core;
 
+pub use mutation::Mutation;
 pub use query::Query;
+pub use session::{connection_init, Session};
+pub use subscription::Subscription;
 
-/// The OU a request asked for (`X-OU-Id` header or `activeOu` cookie).
-#[derive(Debug, Clone)]
-pub struct RequestedOu(pub String);
+pub type LeadwireSchema = Schema<Query, Mutation, Subscription>;
 
-pub type LeadwireSchema = Schema<Query, EmptyMutation, EmptySubscription>;
-
-/// Limits that keep a single query's cost bounded.
-pub const MAX_DEPTH: usize = 12;
-pub const MAX_COMPLEXITY: usize = 2_000;
+/// Limits that keep a single query's cost bounded: a page of 100 leads with their scores,
+/// aliases, account and why-summary fits; 100 leads with 100 events each does not.
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_COMPLEXITY: usize = 5_000;
 
 pub fn build_schema(core: Core) -> LeadwireSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation, Subscription)
         .data(core)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
@@ -30,7 +37,5 @@ pub fn build_schema(core: Core) -> LeadwireSchema {
 
 /// The SDL of the schema (checked in as `schema.graphql`).
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(Query, Mutation, Subscription).finish().sdl()
 }

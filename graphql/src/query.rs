@@ -1,22 +1,15 @@
-//! Queries: the caller and their org units.
+//! Queries: the caller and their org units, leads, rules, levels, filters and accounts.
 
-use async_graphql::{Context, Error, ErrorExtensions, Object, Result, SimpleObject};
-use leadwire_actors::Core;
-use leadwire_models::tenancy::Caller;
-use leadwire_models::DomainError;
+use async_graphql::{Context, Object, Result, SimpleObject};
+use leadwire_models::accounts::{Account, AccountListParams, AccountPage};
+use leadwire_models::filters::{InorganicFilter, MetadataFilter};
+use leadwire_models::leads::LeadListParams;
+use leadwire_models::levels::{Dimension, Level};
+use leadwire_models::rules::{Rule, Ruleset};
+use leadwire_models::tenancy::Access;
 
-/// A domain error as a GraphQL error with `extensions.code`.
-pub(crate) fn gql_error(e: DomainError) -> Error {
-    Error::new(e.message.clone()).extend_with(|_, ext| ext.set("code", e.code.as_str()))
-}
-
-pub(crate) fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
-    ctx.data_opt::<Caller>().ok_or_else(|| {
-        gql_error(DomainError::unauthorized(
-            "authentication required: send a Bearer token or Basic credentials",
-        ))
-    })
-}
+use crate::session::{gql_error, session};
+use crate::types::{LeadFilterInput, LeadNode, LeadPage};
 
 #[derive(SimpleObject)]
 pub struct Me {
@@ -31,6 +24,7 @@ pub struct Me {
 }
 
 #[derive(SimpleObject)]
+#[graphql(name = "OrgUnit")]
 pub struct OrgUnitNode {
     pub unit_id: String,
     pub name: String,
@@ -45,15 +39,10 @@ pub struct Query;
 impl Query {
     /// The authenticated member.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
-        let caller = caller(ctx)?;
-        let core = ctx.data::<Core>()?;
-        let me = core.me(caller).await.map_err(gql_error)?;
-        let requested = ctx.data_opt::<crate::RequestedOu>().map(|r| r.0.as_str());
-        let active = core
-            .resolve_tenant(caller, requested)
-            .await
-            .ok()
-            .map(|t| t.ou_id);
+        let s = session(ctx)?;
+        let caller = s.caller()?;
+        let me = s.core().me(caller).await.map_err(gql_error)?;
+        let active = s.tenant().await.ok().map(|t| t.ou_id.clone());
         Ok(Me {
             org_member_id: me.org_member_id,
             first_name: me.first_name,
@@ -67,9 +56,8 @@ impl Query {
 
     /// The org units the caller may act in, with their role in each.
     async fn org_units(&self, ctx: &Context<'_>) -> Result<Vec<OrgUnitNode>> {
-        let caller = caller(ctx)?;
-        let core = ctx.data::<Core>()?;
-        let units = core.list_units(caller).await.map_err(gql_error)?;
+        let s = session(ctx)?;
+        let units = s.core().list_units(s.caller()?).await.map_err(gql_error)?;
         Ok(units
             .units
             .into_iter()
@@ -81,5 +69,124 @@ impl Query {
                 created_at: u.created_at,
             })
             .collect())
+    }
+
+    /// A page of the OU's leads (`page` from 1, `limit` 1–500, default 50), filtered and
+    /// sorted as `GET /v1/leads`. Disqualified and merged leads are left out unless asked.
+    #[graphql(complexity = "limit.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<LeadFilterInput>,
+        page: Option<u32>,
+        limit: Option<u32>,
+    ) -> Result<LeadPage> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        let f = filter.unwrap_or_default();
+        let params = LeadListParams {
+            page,
+            limit,
+            range: f.range,
+            min_score: f.min_score,
+            max_score: f.max_score,
+            event_type: f.event_type,
+            last_active: f.last_active,
+            include_disqualified: f.include_disqualified,
+            search: f.search,
+            sort_by: f.sort_by,
+            sort_order: f.sort_order,
+        };
+        let p = s.core().list_leads(t, params).await.map_err(gql_error)?;
+        Ok(LeadPage {
+            leads: p.leads.into_iter().map(LeadNode::from).collect(),
+            total: p.total,
+            page: p.page,
+            limit: p.limit,
+        })
+    }
+
+    /// One lead of the OU with its live scores ("not found" for another OU's id).
+    async fn lead(&self, ctx: &Context<'_>, id: String) -> Result<LeadNode> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        s.core()
+            .get_lead(t, &id)
+            .await
+            .map(LeadNode::from)
+            .map_err(gql_error)
+    }
+
+    /// The engagement rulesets of the OU.
+    async fn rulesets(&self, ctx: &Context<'_>) -> Result<Vec<Ruleset>> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        s.core().list_rulesets(t).await.map_err(gql_error)
+    }
+
+    /// The OU's engagement rules by ruleset and priority; one ruleset's when given.
+    async fn rules(&self, ctx: &Context<'_>, ruleset_id: Option<String>) -> Result<Vec<Rule>> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        s.core()
+            .list_rules(t, ruleset_id.as_deref())
+            .await
+            .map_err(gql_error)
+    }
+
+    /// The named score ranges of a dimension, lowest first.
+    async fn levels(&self, ctx: &Context<'_>, dimension: Dimension) -> Result<Vec<Level>> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        s.core().list_levels(t, dimension).await.map_err(gql_error)
+    }
+
+    /// Inorganic (bot) velocity filters.
+    async fn inorganic_filters(&self, ctx: &Context<'_>) -> Result<Vec<InorganicFilter>> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        s.core().list_inorganic_filters(t).await.map_err(gql_error)
+    }
+
+    /// Attribute (metadata) suppression filters.
+    async fn attribute_filters(&self, ctx: &Context<'_>) -> Result<Vec<MetadataFilter>> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        s.core().list_metadata_filters(t).await.map_err(gql_error)
+    }
+
+    /// The OU's accounts with their leads aggregated live (needs `abm_enabled`).
+    #[graphql(complexity = "limit.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        page: Option<u32>,
+        limit: Option<u32>,
+        search: Option<String>,
+        min_score: Option<f64>,
+        include_disqualified: Option<bool>,
+    ) -> Result<AccountPage> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        let params = AccountListParams {
+            page,
+            limit,
+            search,
+            min_score,
+            include_disqualified,
+            ..Default::default()
+        };
+        s.core().list_accounts(t, params).await.map_err(gql_error)
+    }
+
+    /// One account of the OU (needs `abm_enabled`).
+    async fn account(&self, ctx: &Context<'_>, id: String) -> Result<Account> {
+        let s = session(ctx)?;
+        let t = s.tenant_with(Access::Read).await?;
+        s.core()
+            .account_detail(t, &id)
+            .await
+            .map(|d| d.account)
+            .map_err(gql_error)
     }
 }

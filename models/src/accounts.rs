@@ -13,6 +13,7 @@ use crate::{validate, DomainError};
 
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Account {
     pub account_id: String,
     pub org_id: String,
@@ -21,6 +22,18 @@ pub struct Account {
     pub name: String,
     pub domain: Option<String>,
     #[schema(value_type = Object)]
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                name = "metadata",
+                into = "async_graphql::Json<Map<String, Value>>",
+                with = "async_graphql::Json",
+                owned
+            )
+        )
+    )]
     pub metadata: Map<String, Value>,
     /// Set when the account was merged into another (it is archived).
     pub merged_into: Option<String>,
@@ -170,6 +183,7 @@ pub struct AccountListParams {
 
 /// One row of the account list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct AccountSummary {
     pub account_id: String,
     pub name: String,
@@ -190,6 +204,7 @@ pub struct AccountSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct AccountPage {
     pub accounts: Vec<AccountSummary>,
     pub total: u64,

@@ -23,6 +23,7 @@ pub const MAX_FUTURE_SKEW_SECONDS: i64 = 24 * 3600;
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum AliasKind {
     Email,
     Phone,
@@ -115,6 +116,7 @@ impl Alias {
 /// One alias as sent on an event.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
 pub struct AliasInput {
     pub alias_kind: AliasKind,
     pub raw_value: String,
@@ -401,6 +403,11 @@ mod tests {
 
 /// An event as stored and listed (kenbun: engagement event).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "Event")
+)]
 pub struct StoredEvent {
     #[serde(alias = "id")]
     pub event_id: String,
@@ -413,6 +420,18 @@ pub struct StoredEvent {
     pub received_at: String,
     pub channel: String,
     #[schema(value_type = Object)]
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                name = "metadata",
+                into = "async_graphql::Json<Map<String, Value>>",
+                with = "async_graphql::Json",
+                owned
+            )
+        )
+    )]
     pub metadata: Map<String, Value>,
     /// A timeline entry written by the server (e.g. `score_reset`), never scored.
     #[serde(default)]

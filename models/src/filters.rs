@@ -17,6 +17,7 @@ pub const MAX_CONDITIONS: usize = 20;
 
 /// A stored inorganic activity filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct InorganicFilter {
     pub filter_id: String,
     pub org_id: String,
@@ -142,6 +143,7 @@ impl VelocityFilter {
 /// The comparison of one attribute condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum ConditionOperator {
     Equals,
     NotEquals,
@@ -164,6 +166,11 @@ pub enum ConditionOperator {
 /// when no key has that exact name. Text comparisons ignore case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "AttributeCondition")
+)]
 pub struct MetadataCondition {
     pub key: String,
     pub operator: ConditionOperator,
@@ -296,6 +303,11 @@ impl MetadataCondition {
 
 /// A stored attribute (metadata) suppression filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "AttributeFilter")
+)]
 pub struct MetadataFilter {
     pub id: String,
     pub org_id: String,

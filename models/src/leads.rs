@@ -14,6 +14,11 @@ use crate::{ids, DomainError};
 /// A lead (kenbun field names). `score` is the highest current score across the OU's
 /// rulesets; `scores` has each ruleset's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "LeadFields")
+)]
 pub struct Lead {
     #[serde(alias = "lead_id")]
     pub id: String,
@@ -27,6 +32,18 @@ pub struct Lead {
     pub updated_at: String,
     pub merged_into: Option<String>,
     #[schema(value_type = Object)]
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                name = "metadata",
+                into = "async_graphql::Json<Map<String, Value>>",
+                with = "async_graphql::Json",
+                owned
+            )
+        )
+    )]
     pub metadata: Map<String, Value>,
     pub score: f64,
     pub scores: BTreeMap<String, f64>,
@@ -55,6 +72,7 @@ pub struct Lead {
     /// Inactivity deductions up to this time are on the timeline (internal).
     #[serde(default, skip_serializing)]
     #[schema(ignore)]
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub decay_logged_at: Option<String>,
 }
 
@@ -216,6 +234,7 @@ pub fn check_attribute_keys(field: &str, attrs: &Map<String, Value>) -> Result<(
 /// A named window over `created_at` (`range=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum CreatedRange {
     All,
     Today,
@@ -254,6 +273,7 @@ impl CreatedRange {
 /// Lead list sort keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum LeadSortBy {
     Score,
     CreatedAt,
@@ -277,6 +297,7 @@ impl LeadSortBy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum SortOrder {
     Asc,
     Desc,
@@ -445,6 +466,7 @@ pub struct Affected {
 
 /// One alias of a lead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct LeadAlias {
     pub alias_kind: crate::events::AliasKind,
     pub value: String,
@@ -516,6 +538,7 @@ pub struct UpdateByAliasResult {
 /// How a merge trims the combined history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum TruncatePolicy {
     /// Keep every event (default).
     #[default]
@@ -604,6 +627,7 @@ pub struct MergeResult {
 
 /// A lead's scores before and after a rescore, per ruleset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct RescoreSummary {
     pub before: BTreeMap<String, f64>,
     pub after: BTreeMap<String, f64>,
@@ -611,6 +635,7 @@ pub struct RescoreSummary {
 
 /// `POST /v1/leads/{id}/reset-score`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct ResetResult {
     pub status: String,
     pub lead_id: String,

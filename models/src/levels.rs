@@ -13,6 +13,7 @@ pub const MAX_LEVELS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum Dimension {
     Engagement,
     Profile,
@@ -41,6 +42,7 @@ impl Dimension {
 
 /// A stored level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Level {
     pub level_id: String,
     pub org_id: String,
@@ -151,6 +153,7 @@ pub struct RevertInput {
 
 /// A lead's level in one dimension, as shown next to its score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct LevelRef {
     pub level_id: String,
     pub name: String,

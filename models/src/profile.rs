@@ -309,6 +309,7 @@ pub fn compile(rulesets: &[AttrRuleset], rules: &[AttrRule]) -> Vec<CompiledRule
 
 /// A lead's disqualification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Disqualification {
     pub rule_id: String,
     pub ruleset_id: String,

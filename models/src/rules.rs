@@ -10,6 +10,7 @@ use crate::{validate, DomainError};
 
 /// A stored engagement ruleset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Ruleset {
     #[serde(alias = "id")]
     pub ruleset_id: String,
@@ -59,6 +60,7 @@ impl RulesetInput {
 
 /// A stored engagement scoring rule (kenbun field names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Rule {
     #[serde(alias = "id")]
     pub rule_id: String,

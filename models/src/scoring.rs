@@ -381,6 +381,7 @@ impl Sweep {
 
 /// The score change one event caused in one ruleset, as recorded with the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct ScoreDelta {
     pub ruleset_id: String,
     pub rule_id: Option<String>,

@@ -147,7 +147,10 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::rules::list_rulesets,
             routes::rules::create_ruleset
         ))
-        .routes(routes!(routes::rules::delete_ruleset))
+        .routes(routes!(
+            routes::rules::update_ruleset,
+            routes::rules::delete_ruleset
+        ))
         .routes(routes!(routes::rules::ruleset_rules))
         .routes(routes!(routes::rules::reorder_rules))
         .routes(routes!(
@@ -289,6 +292,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
         )
         .route("/graphql", get(graphiql).post(graphql_handler))
+        .route("/graphql/ws", get(graphql_ws))
         .nest_service("/mcp", mcp_service(&state))
         .layer(axum::middleware::from_fn(mcp_requires_pat));
     api.merge(extra)
@@ -366,12 +370,34 @@ async fn graphql_handler(
     headers: axum::http::HeaderMap,
     req: async_graphql_axum::GraphQLRequest,
 ) -> Response {
-    let mut req = req.into_inner();
-    if let Some(axum::Extension(caller)) = caller {
-        req = req.data(caller);
-    }
-    if let Some(ou) = extract::requested_ou(&headers) {
-        req = req.data(leadwire_graphql::RequestedOu(ou));
-    }
+    let session = leadwire_graphql::Session::new(
+        state.core.clone(),
+        caller.map(|axum::Extension(c)| c),
+        extract::requested_ou(&headers),
+    );
+    let req = req.into_inner().data(session);
     async_graphql_axum::GraphQLResponse::from(state.graphql.execute(req).await).into_response()
+}
+
+/// GraphQL over WebSocket (`graphql-transport-ws`, and the legacy `graphql-ws`): the
+/// `connection_init` payload authenticates (else the upgrade request's own headers).
+async fn graphql_ws(
+    State(state): State<AppState>,
+    caller: Option<axum::Extension<Caller>>,
+    headers: axum::http::HeaderMap,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    let caller = caller.map(|axum::Extension(c)| c);
+    let ou = extract::requested_ou(&headers);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let core = state.core.clone();
+            async_graphql_axum::GraphQLWebSocket::new(socket, state.graphql.clone(), protocol)
+                .on_connection_init(move |payload| {
+                    leadwire_graphql::connection_init(core, payload, caller, ou)
+                })
+                .serve()
+        })
 }

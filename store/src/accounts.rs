@@ -39,6 +39,21 @@ impl Store {
         .await
     }
 
+    /// Accounts of the OU by id (absent ids are simply missing), in one query.
+    pub async fn accounts_by_ids(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Account>> {
+        self.rows(
+            "SELECT * FROM $ids.map(|$i| type::record('account', $i)) WHERE org_id = $org AND ou_id = $ou",
+            json!({ "ids": ids, "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
     /// The OU's accounts that were not merged away.
     pub async fn accounts(&self, org_id: &str, ou_id: &str) -> Result<Vec<Account>> {
         self.rows(

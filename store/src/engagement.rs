@@ -301,6 +301,21 @@ impl Store {
         Ok(())
     }
 
+    /// Updates a ruleset's name, score column and primary flag (a primary one takes the
+    /// flag from the OU's others).
+    pub async fn update_ruleset(&self, org_id: &str, ou_id: &str, rs: &Ruleset) -> Result<()> {
+        self.run(
+            "BEGIN;
+             IF $primary { UPDATE ruleset SET is_primary = false WHERE org_id = $org AND ou_id = $ou AND is_primary = true; };
+             UPDATE type::record('ruleset', $id) SET name = $name, score_column = $column, is_primary = $primary, updated_at = $at WHERE org_id = $org AND ou_id = $ou;
+             COMMIT;",
+            json!({ "id": rs.ruleset_id, "org": org_id, "ou": ou_id, "primary": rs.is_primary,
+                    "name": rs.name, "column": rs.score_column, "at": rs.updated_at }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Deletes a ruleset of the OU and its rules; returns whether it existed there.
     pub async fn delete_ruleset(&self, org_id: &str, ou_id: &str, id: &str) -> Result<bool> {
         let mut res = self
@@ -625,6 +640,30 @@ impl Store {
             0,
         )
         .await
+    }
+
+    /// The aliases of many leads of the OU in one query, as (lead id, alias) pairs in
+    /// each lead's first-seen order.
+    pub async fn aliases_of_leads(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_ids: &[String],
+    ) -> Result<Vec<(String, LeadAlias)>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            lead_id: String,
+            #[serde(flatten)]
+            alias: LeadAlias,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT lead_id, alias_kind, value, created_at FROM lead_alias WHERE org_id = $org AND ou_id = $ou AND lead_id IN $leads ORDER BY lead_id, created_at, alias_kind, value",
+                json!({ "org": org_id, "ou": ou_id, "leads": lead_ids }),
+                0,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.lead_id, r.alias)).collect())
     }
 
     /// The deletion record of a lead, if it was deleted.

@@ -53,6 +53,20 @@ pub async fn delete_ruleset(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Rename a ruleset, change its score column, or make it the primary one (`is_primary:
+/// true`; the primary flag cannot be dropped, only moved to another ruleset).
+#[utoipa::path(put, path = "/v1/rulesets/{id}", tag = "rules", params(("id" = String, Path)), request_body = RulesetInput,
+    responses((status = 200, body = Ruleset), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn update_ruleset(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Json(b): Json<RulesetInput>,
+) -> ApiResult<Json<Ruleset>> {
+    Ok(Json(state.core.update_ruleset(&t, &id, b).await?))
+}
+
 /// The rules of one ruleset in priority order.
 #[utoipa::path(get, path = "/v1/rulesets/{id}/rules", tag = "rules", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Rule>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]

@@ -1,0 +1,283 @@
+//! GraphQL object and input types that are not the models' own: the lead with its nested
+//! fields, pages, mutation inputs and results.
+
+use async_graphql::{
+    ComplexObject, Context, InputObject, Json, MaybeUndefined, Result, SimpleObject,
+};
+use leadwire_models::accounts::Account;
+use leadwire_models::events::{AliasInput, StoredEvent};
+use leadwire_models::explain::Explanation;
+use leadwire_models::leads::{Lead, LeadAlias, RescoreSummary, TruncatePolicy};
+use leadwire_models::scoring::ScoreDelta;
+use leadwire_models::DomainError;
+use serde_json::{Map, Value};
+
+use crate::loaders::MAX_LEAD_EVENTS;
+use crate::session::{gql_error, session};
+
+/// A lead: its stored fields and live scores, with its aliases, account, recent events,
+/// explanation and why-summary on demand.
+#[derive(SimpleObject)]
+#[graphql(complex, name = "Lead")]
+pub struct LeadNode {
+    #[graphql(flatten)]
+    pub lead: Lead,
+}
+
+impl From<Lead> for LeadNode {
+    fn from(lead: Lead) -> Self {
+        LeadNode { lead }
+    }
+}
+
+#[ComplexObject]
+impl LeadNode {
+    /// The identifiers that resolve to this lead (batched across a page).
+    async fn aliases(&self, ctx: &Context<'_>) -> Result<Vec<LeadAlias>> {
+        let loaders = session(ctx)?.loaders().await?;
+        Ok(loaders
+            .aliases
+            .load_one(self.lead.id.clone())
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The account the lead belongs to (batched across a page).
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(id) = self.lead.account_id.clone() else {
+            return Ok(None);
+        };
+        let loaders = session(ctx)?.loaders().await?;
+        loaders.accounts.load_one(id).await
+    }
+
+    /// The lead's newest events, newest first (`limit` 1–100, default 20; batched across
+    /// a page).
+    #[graphql(complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn events(&self, ctx: &Context<'_>, limit: Option<i32>) -> Result<Vec<StoredEvent>> {
+        let limit = limit.unwrap_or(20);
+        if !(1..=MAX_LEAD_EVENTS as i32).contains(&limit) {
+            return Err(gql_error(DomainError::invalid(
+                "limit",
+                format!("must be 1-{MAX_LEAD_EVENTS}"),
+            )));
+        }
+        let loaders = session(ctx)?.loaders().await?;
+        let mut events = loaders
+            .events
+            .load_one(self.lead.id.clone())
+            .await?
+            .unwrap_or_default();
+        events.truncate(limit as usize);
+        Ok(events)
+    }
+
+    /// The plain-language summary of why the lead has its score (batched across a page).
+    async fn why_summary(&self, ctx: &Context<'_>) -> Result<String> {
+        let loaders = session(ctx)?.loaders().await?;
+        Ok(loaders
+            .why
+            .load_one(self.lead.id.clone())
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Top drivers, rule snapshot, surge boosts and decay of the score over the last
+    /// `hours` (1–720, default 24) in one ruleset (default the primary one). One lead at a
+    /// time: costly in a list.
+    #[graphql(complexity = 50)]
+    async fn explanation(
+        &self,
+        ctx: &Context<'_>,
+        hours: Option<u32>,
+        ruleset_id: Option<String>,
+    ) -> Result<Json<Explanation>> {
+        let s = session(ctx)?;
+        let t = s.tenant().await?;
+        s.core()
+            .explain_lead(t, &self.lead.id, hours, ruleset_id.as_deref())
+            .await
+            .map(Json)
+            .map_err(gql_error)
+    }
+}
+
+/// A page of leads.
+#[derive(SimpleObject)]
+pub struct LeadPage {
+    pub leads: Vec<LeadNode>,
+    pub total: u64,
+    pub page: u32,
+    pub limit: u32,
+}
+
+/// What an ingested event did, once it is durable.
+#[derive(SimpleObject)]
+pub struct IngestResult {
+    pub event_id: String,
+    pub lead_id: String,
+    pub lead_created: bool,
+    /// The score change in each ruleset.
+    pub deltas: Vec<ScoreDelta>,
+}
+
+impl From<leadwire_actors::engine::IngestAck> for IngestResult {
+    fn from(a: leadwire_actors::engine::IngestAck) -> Self {
+        IngestResult {
+            event_id: a.event_id,
+            lead_id: a.lead_id,
+            lead_created: a.lead_created,
+            deltas: a.deltas,
+        }
+    }
+}
+
+/// The outcome of merging leads into a target.
+#[derive(SimpleObject)]
+#[graphql(name = "MergeResult")]
+pub struct MergeResultNode {
+    pub target: LeadNode,
+    pub merged_sources: Vec<String>,
+    pub moved_events: u64,
+    pub moved_aliases: u64,
+    pub truncated_events: u64,
+    pub rescore: RescoreSummary,
+}
+
+impl From<leadwire_models::leads::MergeResult> for MergeResultNode {
+    fn from(m: leadwire_models::leads::MergeResult) -> Self {
+        MergeResultNode {
+            target: m.target.into(),
+            merged_sources: m.merged_sources,
+            moved_events: m.moved_events,
+            moved_aliases: m.moved_aliases,
+            truncated_events: m.truncated_events,
+            rescore: m.rescore,
+        }
+    }
+}
+
+/// An engagement event to ingest: name the lead by `leadId` or by `aliases`.
+#[derive(InputObject)]
+#[graphql(name = "EventInput")]
+pub struct EventInputGql {
+    pub lead_id: Option<String>,
+    pub aliases: Option<Vec<AliasInput>>,
+    pub event_type: String,
+    /// RFC 3339; defaults to the time of receipt.
+    pub timestamp: Option<String>,
+    /// A JSON object, at most 100 KB.
+    pub metadata: Option<Value>,
+}
+
+impl EventInputGql {
+    pub fn into_model(self) -> Result<leadwire_models::events::EventInput> {
+        Ok(leadwire_models::events::EventInput {
+            lead_id: self.lead_id,
+            aliases: self.aliases,
+            event_type: self.event_type,
+            timestamp: self.timestamp,
+            metadata: self.metadata.map(object).transpose()?,
+            ..Default::default()
+        })
+    }
+}
+
+/// A JSON value that must be an object (metadata).
+pub fn object(v: Value) -> Result<Map<String, Value>> {
+    match v {
+        Value::Object(m) => Ok(m),
+        _ => Err(gql_error(DomainError::invalid(
+            "metadata",
+            "must be a JSON object",
+        ))),
+    }
+}
+
+/// A scoring rule: on create `rulesetId`, `eventType` and `weight` are required; on update
+/// only the fields sent change (null clears `halfLifeDays`, `startAt`, `endAt`).
+#[derive(InputObject)]
+#[graphql(name = "RuleInput")]
+pub struct RuleInputGql {
+    pub ruleset_id: Option<String>,
+    pub event_type: Option<String>,
+    /// −1,000,000 to 1,000,000, not 0.
+    pub weight: Option<i64>,
+    /// 1–730 days, or null for no decay.
+    pub half_life_days: MaybeUndefined<i64>,
+    pub icon: Option<String>,
+    pub active: Option<bool>,
+    pub start_at: MaybeUndefined<String>,
+    pub end_at: MaybeUndefined<String>,
+}
+
+fn double<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+impl From<RuleInputGql> for leadwire_models::rules::RuleInput {
+    fn from(r: RuleInputGql) -> Self {
+        leadwire_models::rules::RuleInput {
+            ruleset_id: r.ruleset_id,
+            event_type: r.event_type,
+            weight: r.weight,
+            half_life_days: double(r.half_life_days),
+            icon: r.icon,
+            active: r.active,
+            start_at: double(r.start_at),
+            end_at: double(r.end_at),
+            ..Default::default()
+        }
+    }
+}
+
+/// A ruleset: name 1–100 characters, `scoreColumn` 1–64 of `[a-z0-9_]` (default
+/// `total_score`).
+#[derive(InputObject)]
+#[graphql(name = "RulesetInput")]
+pub struct RulesetInputGql {
+    pub name: String,
+    pub score_column: Option<String>,
+    #[graphql(default)]
+    pub is_primary: bool,
+}
+
+impl From<RulesetInputGql> for leadwire_models::rules::RulesetInput {
+    fn from(r: RulesetInputGql) -> Self {
+        leadwire_models::rules::RulesetInput {
+            name: r.name,
+            score_column: r.score_column,
+            is_primary: r.is_primary,
+        }
+    }
+}
+
+/// How a merge trims the combined history.
+#[derive(InputObject)]
+#[graphql(name = "TruncateInput")]
+pub struct TruncateInputGql {
+    #[graphql(default)]
+    pub policy: TruncatePolicy,
+    pub max_events: Option<u32>,
+}
+
+/// Filters, sort and page of a lead list (as `GET /v1/leads`).
+#[derive(InputObject, Default)]
+pub struct LeadFilterInput {
+    pub range: Option<leadwire_models::leads::CreatedRange>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    /// The type of the lead's last event.
+    pub event_type: Option<String>,
+    /// `any`, `7d` or `30d`.
+    pub last_active: Option<String>,
+    pub include_disqualified: Option<bool>,
+    /// Lead id prefix or alias value (≥ 2 characters).
+    pub search: Option<String>,
+    pub sort_by: Option<leadwire_models::leads::LeadSortBy>,
+    pub sort_order: Option<leadwire_models::leads::SortOrder>,
+}
