@@ -8,17 +8,24 @@
 //! rmcp hands them, resolve the org unit (header `X-OU-Id`, else the caller's default) and
 //! call the same [`Core`] operations REST and GraphQL call.
 
+mod tools;
+
 use std::sync::Arc;
 
 use leadwire_actors::Core;
 use leadwire_models::tenancy::{AuthKind, Caller, Tenant, OU_HEADER};
 use leadwire_models::DomainError;
+use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::Extension;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Resource, ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
+use rmcp::{prompt_handler, tool_handler, ErrorData, RoleServer, ServerHandler};
 use serde::Serialize;
 
 pub use tokio_util::sync::CancellationToken;
@@ -53,90 +60,151 @@ pub fn require_personal_access_token(caller: Option<&Caller>) -> Result<(), Doma
     }
 }
 
-/// The tools Leadwire offers an AI assistant.
+/// The tools, resources and prompt Leadwire offers an AI assistant.
 #[derive(Clone)]
 pub struct LeadwireTools {
     core: Core,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
-#[derive(Serialize)]
-struct WhoAmI<'a> {
-    member: leadwire_models::tenancy::MemberView,
-    org_id: &'a str,
-    ou_id: &'a str,
-    ou_role: leadwire_models::tenancy::OuRole,
-}
+/// The resource template of a lead's profile and score explanation.
+pub const LEAD_URI_PREFIX: &str = "lead://";
+/// How many of the top leads `resources/list` names.
+const LISTED_LEADS: u32 = 20;
 
-#[tool_router]
 impl LeadwireTools {
     pub fn new(core: Core) -> Self {
         LeadwireTools {
             core,
             tool_router: Self::tool_router(),
+            prompt_router: Self::prompt_router(),
         }
     }
 
-    #[tool(
-        description = "Who the access token belongs to: the member's profile, the organisation, and the org unit (with the member's role in it) the tools act in."
-    )]
-    async fn whoami(
+    /// The caller's tenant: the OU named by `ou_id` (a tool argument), else by
+    /// `X-OU-Id`, else the caller's default OU.
+    async fn tenant(
         &self,
-        Extension(parts): Extension<http::request::Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let result = async {
-            let tenant = self.tenant(&parts).await?;
-            let member = self.core.me(&tenant.caller).await?;
-            to_json(&WhoAmI {
-                member,
-                org_id: &tenant.caller.org_id,
-                ou_id: &tenant.ou_id,
-                ou_role: tenant.role,
-            })
-        }
-        .await;
-        Ok(tool_result(result))
-    }
-
-    #[tool(
-        description = "The org units the member can see, each with the member's role (Owner, Operator or Viewer), and the organisation."
-    )]
-    async fn list_org_units(
-        &self,
-        Extension(parts): Extension<http::request::Parts>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let result = async {
-            let caller = caller(&parts)?;
-            let units = self.core.list_units(caller).await?;
-            to_json(&units)
-        }
-        .await;
-        Ok(tool_result(result))
-    }
-}
-
-impl LeadwireTools {
-    /// The caller's tenant: the OU named by `X-OU-Id`, else the caller's default OU.
-    async fn tenant(&self, parts: &http::request::Parts) -> Result<Tenant, DomainError> {
+        parts: &http::request::Parts,
+        ou_id: Option<String>,
+    ) -> Result<Tenant, DomainError> {
         let caller = caller(parts)?;
-        let requested = parts
+        let header = parts
             .headers
             .get(OU_HEADER)
             .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty());
-        self.core.resolve_tenant(caller, requested).await
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        let requested = ou_id.filter(|v| !v.is_empty()).or(header);
+        self.core.resolve_tenant(caller, requested.as_deref()).await
     }
 }
 
+fn request_parts(context: &RequestContext<RoleServer>) -> Result<&http::request::Parts, ErrorData> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .ok_or_else(|| ErrorData::internal_error("missing HTTP request", None))
+}
+
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for LeadwireTools {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("leadwire", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Leadwire: real-time lead scoring, routing and enrichment. Tools act in the \
-                 org unit given by the X-OU-Id header, else the token owner's default unit.",
-            )
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new("leadwire", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Leadwire: real-time lead scoring, routing and enrichment. Tools act as the \
+             token's member in the org unit given by their ou_id argument, else the X-OU-Id \
+             header, else the member's default unit; writes need the Operator role. Read \
+             lead://{lead_id} for a lead's profile and score explanation, and use the \
+             qualify_lead prompt to judge a lead's sales-readiness.",
+        )
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new("lead://{lead_id}", "lead")
+                .with_title("Lead profile and score explanation")
+                .with_description(
+                    "A lead's live scores, level, disqualification, metadata, owner, account, \
+                     aliases, newest events and the why of its score, as JSON.",
+                )
+                .with_mime_type("application/json"),
+        ]))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let parts = request_parts(&context)?;
+        let top = async {
+            let t = self.tenant(parts, None).await?;
+            let params = leadwire_models::analytics::TopParams {
+                limit: Some(LISTED_LEADS),
+                hours: None,
+            };
+            self.core.top_leads(&t, params).await
+        }
+        .await
+        .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        Ok(ListResourcesResult::with_all_items(
+            top.into_iter()
+                .map(|l| {
+                    Resource::new(format!("{LEAD_URI_PREFIX}{}", l.lead_id), l.lead_id.clone())
+                        .with_description(format!("Lead {} (score {})", l.lead_id, l.score))
+                        .with_mime_type("application/json")
+                })
+                .collect(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let parts = request_parts(&context)?;
+        let Some(lead_id) = request
+            .uri
+            .strip_prefix(LEAD_URI_PREFIX)
+            .filter(|id| !id.is_empty())
+        else {
+            return Err(ErrorData::resource_not_found(
+                format!("unknown resource {}: use lead://{{lead_id}}", request.uri),
+                None,
+            ));
+        };
+        let profile = async {
+            let t = self.tenant(parts, None).await?;
+            tools::lead_profile(&self.core, &t, lead_id).await
+        }
+        .await
+        .map_err(|e| match e.code {
+            leadwire_models::error::ErrorCode::NotFound => {
+                ErrorData::resource_not_found(e.message, None)
+            }
+            _ => ErrorData::invalid_request(e.message, None),
+        })?;
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(
+            profile.to_string(),
+            request.uri.clone(),
+        )
+        .with_mime_type("application/json")])
+        .into())
     }
 }
 

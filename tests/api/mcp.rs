@@ -174,3 +174,296 @@ async fn mcp_refuses_anything_but_a_personal_access_token() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
 }
+
+fn args(v: Value) -> serde_json::Map<String, Value> {
+    v.as_object().expect("object").clone()
+}
+
+type Client = rmcp::service::RunningService<rmcp::RoleClient, ClientConfig>;
+
+/// Calls a tool: (whether it failed, its JSON).
+async fn call(client: &Client, name: &'static str, a: Value) -> (bool, Value) {
+    let r = client
+        .call_tool(CallToolRequestParams::new(name).with_arguments(args(a)))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    (r.is_error == Some(true), tool_json(&r))
+}
+
+/// Calls a tool that must succeed.
+async fn ok(client: &Client, name: &'static str, a: Value) -> Value {
+    let (failed, v) = call(client, name, a).await;
+    assert!(!failed, "{name}: {v}");
+    v
+}
+
+#[tokio::test]
+async fn every_tool_resource_and_prompt_works_end_to_end() {
+    let app = spawn_app().await;
+    let token = pat(&app).await;
+    let (member_id, _) = app.member("rep@example.com", "member").await;
+    let client = ClientConfig::default()
+        .serve(StreamableHttpClientTransport::from_config(config(
+            &app, &token, None,
+        )))
+        .await
+        .unwrap();
+
+    let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "assign_owner",
+            "create_rule",
+            "explain_score",
+            "get_lead",
+            "ingest_event",
+            "list_events",
+            "list_org_units",
+            "list_rules",
+            "recent_score_gains",
+            "search_leads",
+            "top_leads",
+            "update_rule",
+            "whoami"
+        ]
+    );
+    for t in &tools {
+        assert!(
+            t.description.as_ref().is_some_and(|d| d.len() > 40),
+            "{}",
+            t.name
+        );
+        if t.name != "list_org_units" {
+            assert!(
+                t.input_schema["properties"].get("ou_id").is_some(),
+                "{} takes ou_id",
+                t.name
+            );
+        }
+    }
+    let ingest = tools.iter().find(|t| t.name == "ingest_event").unwrap();
+    assert_eq!(ingest.input_schema["required"], json!(["event_type"]));
+
+    // rules: create, list, update
+    let rule = ok(
+        &client,
+        "create_rule",
+        json!({"event_type": "Demo", "weight": 20}),
+    )
+    .await;
+    assert_eq!(rule["weight"], 20);
+    let visit = ok(
+        &client,
+        "create_rule",
+        json!({"event_type": "Visit", "weight": 5, "half_life_days": 7}),
+    )
+    .await;
+    let visit = ok(
+        &client,
+        "update_rule",
+        json!({"rule_id": visit["rule_id"], "weight": 7, "no_half_life": true}),
+    )
+    .await;
+    assert_eq!(
+        (visit["weight"].clone(), visit["half_life_days"].clone()),
+        (json!(7), Value::Null)
+    );
+    let rules = ok(&client, "list_rules", json!({})).await;
+    assert_eq!(rules["rules"].as_array().unwrap().len(), 2);
+    assert_eq!(rules["rulesets"][0]["is_primary"], true);
+
+    // ingest, then read it back every way
+    let ack = ok(
+        &client,
+        "ingest_event",
+        json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "Ann@Acme.io"}],
+               "metadata": {"page": "/pricing"}}),
+    )
+    .await;
+    assert_eq!(ack["lead_created"], true);
+    assert_eq!(ack["deltas"][0]["delta"], 20.0);
+    let lead = ack["lead_id"].as_str().unwrap().to_string();
+    ok(
+        &client,
+        "ingest_event",
+        json!({"event_type": "Visit", "lead_id": lead}),
+    )
+    .await;
+    let found = ok(&client, "search_leads", json!({"query": "ann@acme"})).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["leads"][0]["lead_id"], lead.as_str());
+    assert_eq!(found["leads"][0]["score"], 27.0);
+    let by_score = ok(&client, "search_leads", json!({"min_score": 30})).await;
+    assert_eq!(by_score["total"], 0);
+    let profile = ok(&client, "get_lead", json!({"lead_id": lead})).await;
+    assert_eq!(profile["lead"]["score"], 27.0);
+    assert_eq!(profile["aliases"][0]["value"], "ann@acme.io");
+    assert_eq!(profile["recent_events"][0]["event_type"], "Visit");
+    assert!(profile["why"]["summary"].as_str().unwrap().contains("27"));
+    let why = ok(
+        &client,
+        "explain_score",
+        json!({"lead_id": lead, "hours": 48}),
+    )
+    .await;
+    assert_eq!(why["why"]["factors"][0]["event_type"], "Demo", "{why}");
+    assert_eq!(why["why"]["factors"][0]["share"], 0.74);
+    assert_eq!(why["explanation"]["top_drivers"][1]["points"], 7.0);
+    assert_eq!(why["explanation"]["lead_id"], lead.as_str());
+    let top = ok(&client, "top_leads", json!({"limit": 5})).await;
+    assert_eq!(top[0]["lead_id"], lead.as_str());
+    let gains = ok(&client, "recent_score_gains", json!({"hours": 1})).await;
+    assert_eq!(gains[0]["gain"], 27.0);
+    assert_eq!(gains[0]["events"], 2);
+    let events = ok(
+        &client,
+        "list_events",
+        json!({"lead_id": lead, "event_type": "Demo"}),
+    )
+    .await;
+    assert_eq!(events.as_array().unwrap().len(), 1);
+    assert_eq!(events[0]["metadata"]["page"], "/pricing");
+    let owned = ok(
+        &client,
+        "assign_owner",
+        json!({"lead_id": lead, "owner_id": member_id}),
+    )
+    .await;
+    assert_eq!(owned["owner_name"], "T User");
+
+    // bad input is a tool error with the API's message; the session carries on
+    let (failed, e) = call(&client, "ingest_event", json!({"event_type": "Demo"})).await;
+    assert!(failed);
+    assert_eq!(e["error"]["code"], "validation_failed", "{e}");
+    let (failed, e) = call(&client, "search_leads", json!({"sort_by": "mood"})).await;
+    assert!(failed && e["error"]["message"].as_str().unwrap().contains("sort_by"));
+    let (failed, e) = call(&client, "get_lead", json!({"lead_id": "nobody"})).await;
+    assert!(failed);
+    assert_eq!(e["error"]["code"], "not_found");
+    let (failed, e) = call(
+        &client,
+        "update_rule",
+        json!({"rule_id": rule["rule_id"], "weight": 5_000_000}),
+    )
+    .await;
+    assert!(failed, "{e}");
+    // missing required arguments are refused by the schema check, not a crash
+    let r = client
+        .call_tool(CallToolRequestParams::new("get_lead").with_arguments(args(json!({}))))
+        .await;
+    assert!(r.is_err() || r.unwrap().is_error == Some(true));
+    assert_eq!(ok(&client, "whoami", json!({})).await["ou_role"], "Owner");
+
+    // resources
+    let templates = client.list_all_resource_templates().await.unwrap();
+    assert_eq!(templates[0].uri_template, "lead://{lead_id}");
+    let listed = client.list_all_resources().await.unwrap();
+    assert_eq!(listed[0].uri, format!("lead://{lead}"));
+    let read = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(format!(
+            "lead://{lead}"
+        )))
+        .await
+        .unwrap();
+    let text = match &read.contents[0] {
+        rmcp::model::ResourceContents::TextResourceContents { text, .. } => text.clone(),
+        _ => panic!("text contents"),
+    };
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["lead"]["owner_id"], member_id.as_str());
+    assert!(client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new("lead://nobody"))
+        .await
+        .is_err());
+    assert!(client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "file:///etc/passwd"
+        ))
+        .await
+        .is_err());
+
+    // the prompt
+    let prompts = client.list_all_prompts().await.unwrap();
+    assert_eq!(prompts[0].name, "qualify_lead");
+    let arg = &prompts[0].arguments.as_ref().unwrap()[0];
+    assert_eq!((arg.name.as_str(), arg.required), ("lead_id", Some(true)));
+    let p = client
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("qualify_lead")
+                .with_arguments(args(json!({"lead_id": lead}))),
+        )
+        .await
+        .unwrap();
+    let text = &p.messages[0].content.as_text().unwrap().text;
+    assert!(text.contains(&lead) && text.contains("sales-ready") && text.contains("ann@acme.io"));
+    let _ = client.cancel().await;
+
+    // a Viewer's token reads but may not write
+    let (_, viewer_jwt) = app.ou_member("viewer@example.com", "Viewer").await;
+    let (s, t) = app
+        .post("/v1/settings/tokens", &viewer_jwt, json!({ "name": "ro" }))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    let viewer = ClientConfig::default()
+        .serve(StreamableHttpClientTransport::from_config(config(
+            &app,
+            t["token"].as_str().unwrap(),
+            None,
+        )))
+        .await
+        .unwrap();
+    assert_eq!(
+        ok(&viewer, "top_leads", json!({})).await[0]["lead_id"],
+        lead.as_str()
+    );
+    let (failed, e) = call(
+        &viewer,
+        "create_rule",
+        json!({"event_type": "X", "weight": 1}),
+    )
+    .await;
+    assert!(failed);
+    assert_eq!(e["error"]["code"], "forbidden", "{e}");
+    let (failed, _) = call(&viewer, "assign_owner", json!({"lead_id": lead})).await;
+    assert!(failed);
+    let _ = viewer.cancel().await;
+    let rules = app.ok(reqwest::Method::GET, "/v1/rules", None, 200).await;
+    assert_eq!(
+        rules.as_array().unwrap().len(),
+        2,
+        "the viewer changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_ou_id_argument_picks_the_unit() {
+    let app = spawn_app().await;
+    let token = pat(&app).await;
+    let (s, ou) = app
+        .post("/v1/org-units", &app.admin_token, json!({ "name": "APAC" }))
+        .await;
+    assert_eq!(s, 201);
+    let apac = ou["unit_id"].as_str().unwrap().to_string();
+    let client = ClientConfig::default()
+        .serve(StreamableHttpClientTransport::from_config(config(
+            &app, &token, None,
+        )))
+        .await
+        .unwrap();
+    ok(
+        &client,
+        "create_rule",
+        json!({"event_type": "Demo", "weight": 3, "ou_id": apac}),
+    )
+    .await;
+    let here = ok(&client, "list_rules", json!({})).await;
+    assert_eq!(here["rules"], json!([]), "the default unit has no rules");
+    let there = ok(&client, "list_rules", json!({"ou_id": apac})).await;
+    assert_eq!(there["rules"][0]["unit_id"], apac.as_str());
+    let me = ok(&client, "whoami", json!({"ou_id": apac})).await;
+    assert_eq!(me["ou_id"], apac.as_str());
+    let _ = client.cancel().await;
+}
