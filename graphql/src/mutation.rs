@@ -24,7 +24,7 @@ impl Mutation {
         let t = s.tenant().await?;
         let input = input.into_model()?;
         s.core()
-            .ingest_event(t, input)
+            .ingest_event(&t, input)
             .await
             .map(IngestResult::from)
             .map_err(gql_error)
@@ -46,7 +46,7 @@ impl Mutation {
             account_id,
         };
         s.core()
-            .create_lead(t, input)
+            .create_lead(&t, input)
             .await
             .map(LeadNode::from)
             .map_err(gql_error)
@@ -72,7 +72,7 @@ impl Mutation {
             },
         };
         s.core()
-            .update_lead(t, &id, input)
+            .update_lead(&t, &id, input)
             .await
             .map(LeadNode::from)
             .map_err(gql_error)
@@ -83,7 +83,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .patch_lead(t, &id, object(metadata)?)
+            .patch_lead(&t, &id, object(metadata)?)
             .await
             .map(LeadNode::from)
             .map_err(gql_error)
@@ -109,7 +109,7 @@ impl Mutation {
             }),
         };
         s.core()
-            .merge_leads(t, input)
+            .merge_leads(&t, input)
             .await
             .map(MergeResultNode::from)
             .map_err(gql_error)
@@ -128,7 +128,7 @@ impl Mutation {
         let t = s.tenant().await?;
         let core = s.core();
         core.set_lead_owner(
-            t,
+            &t,
             &lead_id,
             OwnerInput {
                 owner_id,
@@ -137,7 +137,7 @@ impl Mutation {
         )
         .await
         .map_err(gql_error)?;
-        core.get_lead(t, &lead_id)
+        core.get_lead(&t, &lead_id)
             .await
             .map(LeadNode::from)
             .map_err(gql_error)
@@ -148,7 +148,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .reset_lead_score(t, &lead_id)
+            .reset_lead_score(&t, &lead_id)
             .await
             .map_err(gql_error)
     }
@@ -158,7 +158,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .create_ruleset(t, input.into())
+            .create_ruleset(&t, input.into())
             .await
             .map_err(gql_error)
     }
@@ -173,7 +173,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .update_ruleset(t, &id, input.into())
+            .update_ruleset(&t, &id, input.into())
             .await
             .map_err(gql_error)
     }
@@ -182,7 +182,7 @@ impl Mutation {
     async fn delete_ruleset(&self, ctx: &Context<'_>, id: String) -> Result<String> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
-        s.core().delete_ruleset(t, &id).await.map_err(gql_error)?;
+        s.core().delete_ruleset(&t, &id).await.map_err(gql_error)?;
         Ok(id)
     }
 
@@ -191,7 +191,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .create_rule(t, input.into())
+            .create_rule(&t, input.into())
             .await
             .map_err(gql_error)
     }
@@ -206,7 +206,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .update_rule(t, &id, input.into())
+            .update_rule(&t, &id, input.into())
             .await
             .map_err(gql_error)
     }
@@ -215,7 +215,7 @@ impl Mutation {
     async fn delete_rule(&self, ctx: &Context<'_>, id: String) -> Result<String> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
-        s.core().delete_rule(t, &id).await.map_err(gql_error)?;
+        s.core().delete_rule(&t, &id).await.map_err(gql_error)?;
         Ok(id)
     }
 
@@ -230,10 +230,10 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         let core = s.core();
-        core.reorder_rules(t, &ruleset_id, rule_ids)
+        core.reorder_rules(&t, &ruleset_id, rule_ids)
             .await
             .map_err(gql_error)?;
-        core.list_rules(t, Some(&ruleset_id))
+        core.list_rules(&t, Some(&ruleset_id))
             .await
             .map_err(gql_error)
     }

@@ -97,7 +97,7 @@ impl Query {
             sort_by: f.sort_by,
             sort_order: f.sort_order,
         };
-        let p = s.core().list_leads(t, params).await.map_err(gql_error)?;
+        let p = s.core().list_leads(&t, params).await.map_err(gql_error)?;
         Ok(LeadPage {
             leads: p.leads.into_iter().map(LeadNode::from).collect(),
             total: p.total,
@@ -111,7 +111,7 @@ impl Query {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .get_lead(t, &id)
+            .get_lead(&t, &id)
             .await
             .map(LeadNode::from)
             .map_err(gql_error)
@@ -121,7 +121,7 @@ impl Query {
     async fn rulesets(&self, ctx: &Context<'_>) -> Result<Vec<Ruleset>> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
-        s.core().list_rulesets(t).await.map_err(gql_error)
+        s.core().list_rulesets(&t).await.map_err(gql_error)
     }
 
     /// The OU's engagement rules by ruleset and priority; one ruleset's when given.
@@ -129,7 +129,7 @@ impl Query {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .list_rules(t, ruleset_id.as_deref())
+            .list_rules(&t, ruleset_id.as_deref())
             .await
             .map_err(gql_error)
     }
@@ -138,21 +138,21 @@ impl Query {
     async fn levels(&self, ctx: &Context<'_>, dimension: Dimension) -> Result<Vec<Level>> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
-        s.core().list_levels(t, dimension).await.map_err(gql_error)
+        s.core().list_levels(&t, dimension).await.map_err(gql_error)
     }
 
     /// Inorganic (bot) velocity filters.
     async fn inorganic_filters(&self, ctx: &Context<'_>) -> Result<Vec<InorganicFilter>> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
-        s.core().list_inorganic_filters(t).await.map_err(gql_error)
+        s.core().list_inorganic_filters(&t).await.map_err(gql_error)
     }
 
     /// Attribute (metadata) suppression filters.
     async fn attribute_filters(&self, ctx: &Context<'_>) -> Result<Vec<MetadataFilter>> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
-        s.core().list_metadata_filters(t).await.map_err(gql_error)
+        s.core().list_metadata_filters(&t).await.map_err(gql_error)
     }
 
     /// The OU's accounts with their leads aggregated live (needs `abm_enabled`).
@@ -176,7 +176,7 @@ impl Query {
             include_disqualified,
             ..Default::default()
         };
-        s.core().list_accounts(t, params).await.map_err(gql_error)
+        s.core().list_accounts(&t, params).await.map_err(gql_error)
     }
 
     /// One account of the OU (needs `abm_enabled`).
@@ -184,7 +184,7 @@ impl Query {
         let s = session(ctx)?;
         let t = s.tenant_with(Access::Read).await?;
         s.core()
-            .account_detail(t, &id)
+            .account_detail(&t, &id)
             .await
             .map(|d| d.account)
             .map_err(gql_error)

@@ -1,13 +1,16 @@
 //! Who a GraphQL operation runs as, and in which OU: resolved once per request (or per
 //! WebSocket connection) and shared by its resolvers and DataLoaders.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use async_graphql::{Context, Data, Error, ErrorExtensions, Result};
 use leadwire_actors::auth::Credentials;
 use leadwire_actors::Core;
 use leadwire_models::tenancy::{Access, Caller, Tenant};
 use leadwire_models::DomainError;
 use serde_json::Value;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 use crate::loaders::Loaders;
 
@@ -24,13 +27,23 @@ pub(crate) fn gql_error(e: DomainError) -> Error {
     })
 }
 
+/// How long a resolved tenant (the caller's role in the OU) is trusted before it is
+/// checked again: a WebSocket connection outlives role changes and removals.
+pub const TENANT_TTL: Duration = Duration::from_secs(30);
+
 /// The caller and requested OU of one request or WebSocket connection.
 pub struct Session {
     core: Core,
     caller: Option<Caller>,
     requested_ou: Option<String>,
-    tenant: OnceCell<Result<Tenant, DomainError>>,
-    loaders: OnceCell<Loaders>,
+    resolved: Mutex<Option<Resolved>>,
+}
+
+/// The tenant as last resolved, and the DataLoaders made in it.
+struct Resolved {
+    at: Instant,
+    tenant: Result<Arc<Tenant>, DomainError>,
+    loaders: Option<Arc<Loaders>>,
 }
 
 impl Session {
@@ -41,8 +54,7 @@ impl Session {
             core,
             caller,
             requested_ou,
-            tenant: OnceCell::new(),
-            loaders: OnceCell::new(),
+            resolved: Mutex::new(None),
         }
     }
 
@@ -54,34 +66,49 @@ impl Session {
         })
     }
 
-    /// The caller acting in the requested OU (else their default one).
-    pub async fn tenant(&self) -> Result<&Tenant> {
+    /// The caller acting in the requested OU (else their default one), checked again
+    /// once it is older than [`TENANT_TTL`].
+    pub async fn tenant(&self) -> Result<Arc<Tenant>> {
         let caller = self.caller()?;
-        self.tenant
-            .get_or_init(|| async {
-                self.core
-                    .resolve_tenant(caller, self.requested_ou.as_deref())
-                    .await
-            })
+        let mut resolved = self.resolved.lock().await;
+        if let Some(r) = resolved.as_ref().filter(|r| r.at.elapsed() < TENANT_TTL) {
+            return r.tenant.clone().map_err(gql_error);
+        }
+        let tenant = self
+            .core
+            .resolve_tenant(caller, self.requested_ou.as_deref())
             .await
-            .as_ref()
-            .map_err(|e| gql_error(e.clone()))
+            .map(Arc::new);
+        *resolved = Some(Resolved {
+            at: Instant::now(),
+            tenant: tenant.clone(),
+            loaders: None,
+        });
+        tenant.map_err(gql_error)
     }
 
     /// The tenant, when the caller's role in it grants `access`.
-    pub async fn tenant_with(&self, access: Access) -> Result<&Tenant> {
+    pub async fn tenant_with(&self, access: Access) -> Result<Arc<Tenant>> {
         let t = self.tenant().await?;
         t.require(access).map_err(gql_error)?;
         Ok(t)
     }
 
-    /// This session's DataLoaders (made on first use, in the session's tenant).
-    pub(crate) async fn loaders(&self) -> Result<&Loaders> {
+    /// DataLoaders in the session's current tenant (made on first use).
+    pub(crate) async fn loaders(&self) -> Result<Arc<Loaders>> {
         let t = self.tenant().await?;
-        Ok(self
-            .loaders
-            .get_or_init(|| async { Loaders::new(self.core.clone(), t.clone()) })
-            .await)
+        let mut resolved = self.resolved.lock().await;
+        let Some(r) = resolved.as_mut() else {
+            return Err(gql_error(DomainError::internal()));
+        };
+        Ok(r.loaders
+            .get_or_insert_with(|| Arc::new(Loaders::new(self.core.clone(), (*t).clone())))
+            .clone())
+    }
+
+    /// The caller and requested OU, to check the tenant again later (subscriptions).
+    pub(crate) fn identity(&self) -> (Option<Caller>, Option<String>) {
+        (self.caller.clone(), self.requested_ou.clone())
     }
 
     pub(crate) fn core(&self) -> &Core {

@@ -2,15 +2,17 @@
 //! that OU (and no one else) as soon as the write it describes committed.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_graphql::{Context, Result, SimpleObject, Subscription as GqlSubscription};
 use futures::{Stream, StreamExt};
 use leadwire_actors::engine::BusEvent;
+use leadwire_actors::Core;
 use leadwire_models::levels::{Dimension, LevelRef};
-use leadwire_models::tenancy::Access;
+use leadwire_models::tenancy::{Access, Caller};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::session::session;
+use crate::session::{session, TENANT_TTL};
 
 /// A lead's score changed in one ruleset.
 #[derive(SimpleObject, Clone)]
@@ -55,15 +57,28 @@ pub struct SurgeDetected {
 pub struct Subscription;
 
 /// The messages of the caller's OU from now on (a lagging subscriber skips what it
-/// missed rather than ending).
+/// missed rather than ending). The caller's access is checked again every
+/// [`TENANT_TTL`](crate::session::TENANT_TTL) of messages: a member removed from the OU
+/// (or whose token was revoked) stops hearing it.
 async fn bus(ctx: &Context<'_>) -> Result<impl Stream<Item = Arc<BusEvent>> + Send + use<>> {
     let s = session(ctx)?;
     let t = s.tenant_with(Access::Read).await?;
-    let rx = s.core().engine.bus.subscribe(&t.ou_id);
-    Ok(futures::stream::unfold(rx, |mut rx| async move {
+    let core = s.core().clone();
+    let rx = core.engine.bus.subscribe(&t.ou_id);
+    let (caller, requested) = s.identity();
+    let state = (rx, core, caller, requested, t.ou_id.clone(), Instant::now());
+    Ok(futures::stream::unfold(state, |mut st| async move {
         loop {
-            match rx.recv().await {
-                Ok(e) => return Some((e, rx)),
+            match st.0.recv().await {
+                Ok(e) => {
+                    if st.5.elapsed() >= TENANT_TTL {
+                        if !still_allowed(&st.1, st.2.as_ref(), st.3.as_deref(), &st.4).await {
+                            return None;
+                        }
+                        st.5 = Instant::now();
+                    }
+                    return Some((e, st));
+                }
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "graphql-subscriber-lagged");
                 }
@@ -71,6 +86,20 @@ async fn bus(ctx: &Context<'_>) -> Result<impl Stream<Item = Arc<BusEvent>> + Se
             }
         }
     }))
+}
+
+/// Whether the caller may still read the OU it subscribed in.
+async fn still_allowed(
+    core: &Core,
+    caller: Option<&Caller>,
+    requested: Option<&str>,
+    ou: &str,
+) -> bool {
+    let Some(caller) = caller else { return false };
+    match core.resolve_tenant(caller, requested).await {
+        Ok(t) => t.ou_id == ou && t.require(Access::Read).is_ok(),
+        Err(_) => false,
+    }
 }
 
 fn matches(filter: &Option<String>, value: &str) -> bool {

@@ -95,7 +95,7 @@ impl LeadNode {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .explain_lead(t, &self.lead.id, hours, ruleset_id.as_deref())
+            .explain_lead(&t, &self.lead.id, hours, ruleset_id.as_deref())
             .await
             .map(Json)
             .map_err(gql_error)
