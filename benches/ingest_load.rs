@@ -9,26 +9,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leadwire::{Application, Config};
+mod common;
+
+use common::{env, percentile, BenchServer};
 use leadwire_models::events::StoredEvent;
 use leadwire_store::engagement::event_row;
 use leadwire_store::{Store, StoreOptions, WriteBatch};
 use serde_json::{json, Value};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -255,11 +242,7 @@ async fn batches(
 fn main() {
     // the server's own log filter: without a subscriber every trace-level span of the
     // storage engine would be built (and its keys formatted), which the server never does
-    leadwire::startup::init_tracing("text");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     rt.block_on(async {
         let single = env("LW_SINGLE_EVENTS", 20_000);
         let conns = env("LW_CONNS", 64);
@@ -270,59 +253,27 @@ fn main() {
         let storage = storage_limit(batch_total, 1000).await;
         println!("{:<28} {:>9.0} events/s", "storage limit", storage);
 
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::for_tests();
-        config.db = format!("surrealkv://{}", dir.path().join("server").display());
-        config.rate_limit.enabled = false;
-        config.lead_idle_seconds = 3600;
-        config.admin_email = Some("bench@leadwire.local".into());
-        config.admin_password = Some("bench-password-1".into());
-        let app = Application::build(config).await.expect("server");
-        let base = format!("http://{}", app.addr);
-        let core = app.state.core.clone();
-        let (org_id, ou_id) = app
-            .bootstrap
-            .as_ref()
-            .map(|b| (b.org_id.clone(), b.ou_id.clone()))
-            .unwrap_or_default();
-        tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(conns)
-            .build()
-            .expect("client");
-        let login: Value = client
-            .post(format!("{base}/v1/auth/login"))
-            .json(&json!({"email": "bench@leadwire.local", "password": "bench-password-1"}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        let token = login["token"].as_str().expect("token").to_string();
+        let server = BenchServer::start(conns).await;
+        let (client, base, token, core) = (&server.client, &server.base, &server.token, &server.core);
+        let (org_id, ou_id) = (&server.org_id, &server.ou_id);
         for (t, w, hl) in [("Demo Request", 10, json!(30)), ("Page View", 1, json!(7))] {
-            let r = client
-                .post(format!("{base}/v1/rules"))
-                .bearer_auth(&token)
-                .json(&json!({"event_type": t, "weight": w, "half_life_days": hl}))
-                .send()
-                .await
-                .expect("rule");
-            assert_eq!(r.status(), 201);
+            server
+                .create("/v1/rules", json!({"event_type": t, "weight": w, "half_life_days": hl}))
+                .await;
         }
 
         println!("server: real HTTP, {conns} connections for single events, 4 for batches of 1000");
-        single_events(&client, &base, &token, single, conns)
+        single_events(client, base, token, single, conns)
             .await
             .print("single event @64 conns", storage);
-        batches(&client, &base, &token, batch_total, 4, "batch", 10_000)
+        batches(client, base, token, batch_total, 4, "batch", 10_000)
             .await
             .print("batch of 1000 @4 conns", storage);
 
-        let before_live = core.engine.live_leads(&org_id, &ou_id).await.unwrap_or(0);
+        let before_live = core.engine.live_leads(org_id, ou_id).await.unwrap_or(0);
         let rss_before = rss_mib();
-        batches(&client, &base, &token, actors, 4, "actor", actors).await;
-        let live = core.engine.live_leads(&org_id, &ou_id).await.unwrap_or(0);
+        batches(client, base, token, actors, 4, "actor", actors).await;
+        let live = core.engine.live_leads(org_id, ou_id).await.unwrap_or(0);
         let rss_after = rss_mib();
         println!(
             "live lead actors: {live} (was {before_live}); resident memory {rss_after:.0} MiB (+{:.0} MiB, {:.1} KiB per added actor)",

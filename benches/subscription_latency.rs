@@ -12,27 +12,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{env, percentile, BenchServer};
 use futures::{SinkExt, StreamExt};
-use leadwire::{Application, Config};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 /// One subscriber: connects, subscribes to every score change, and records when each
 /// event's change arrived until `stop` turns true.
@@ -84,11 +71,7 @@ async fn subscriber(
 }
 
 fn main() {
-    leadwire::startup::init_tracing("text");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     rt.block_on(async {
         let rate = env("LW_RATE", 1000).max(1);
         let subscribers = env("LW_SUBSCRIBERS", 100);
@@ -96,47 +79,13 @@ fn main() {
         let leads = env("LW_LEADS", 200).max(1);
         let max_in_flight = env("LW_MAX_IN_FLIGHT", 256);
 
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::for_tests();
-        config.db = format!("surrealkv://{}", dir.path().join("server").display());
-        config.rate_limit.enabled = false;
-        config.lead_idle_seconds = 3600;
-        config.admin_email = Some("bench@leadwire.local".into());
-        config.admin_password = Some("bench-password-1".into());
-        let app = Application::build(config).await.expect("server");
-        let base = format!("http://{}", app.addr);
-        tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(max_in_flight)
-            .build()
-            .expect("client");
-        let login: Value = client
-            .post(format!("{base}/v1/auth/login"))
-            .json(&json!({"email": "bench@leadwire.local", "password": "bench-password-1"}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        let token = login["token"].as_str().expect("token").to_string();
-        let r = client
-            .post(format!("{base}/v1/rules"))
-            .bearer_auth(&token)
-            .json(&json!({"event_type": "Page View", "weight": 1}))
-            .send()
-            .await
-            .expect("rule");
-        assert_eq!(r.status(), 201);
+        let server = BenchServer::start(max_in_flight).await;
+        let (client, base, token) = (&server.client, &server.base, &server.token);
+        server
+            .create("/v1/rules", json!({"event_type": "Page View", "weight": 1}))
+            .await;
         for i in 0..leads {
-            let r = client
-                .post(format!("{base}/v1/leads"))
-                .bearer_auth(&token)
-                .json(&json!({"id": format!("sub-{i}")}))
-                .send()
-                .await
-                .expect("lead");
-            assert_eq!(r.status(), 201);
+            server.create("/v1/leads", json!({"id": format!("sub-{i}")})).await;
         }
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -9,7 +9,7 @@ use leadwire_models::rules::{Rule, Ruleset};
 use leadwire_models::tenancy::Access;
 
 use crate::session::{gql_error, session};
-use crate::types::{LeadFilterInput, LeadNode, LeadPage};
+use crate::types::{LeadNode, LeadPage};
 
 #[derive(SimpleObject)]
 pub struct Me {
@@ -71,32 +71,24 @@ impl Query {
             .collect())
     }
 
-    /// A page of the OU's leads (`page` from 1, `limit` 1–500, default 50), filtered and
-    /// sorted as `GET /v1/leads`. Disqualified and merged leads are left out unless asked.
-    #[graphql(complexity = "limit.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    /// A page of the OU's leads, filtered, sorted and paged as `GET /v1/leads` (`page`
+    /// from 1, `limit` 1–500, default 50). Disqualified and merged leads are left out
+    /// unless asked.
+    #[graphql(
+        complexity = "filter.as_ref().and_then(|f| f.limit).or(limit).unwrap_or(50).clamp(1, 500) as usize * child_complexity"
+    )]
     async fn leads(
         &self,
         ctx: &Context<'_>,
-        filter: Option<LeadFilterInput>,
+        filter: Option<LeadListParams>,
         page: Option<u32>,
         limit: Option<u32>,
     ) -> Result<LeadPage> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
-        let f = filter.unwrap_or_default();
-        let params = LeadListParams {
-            page,
-            limit,
-            range: f.range,
-            min_score: f.min_score,
-            max_score: f.max_score,
-            event_type: f.event_type,
-            last_active: f.last_active,
-            include_disqualified: f.include_disqualified,
-            search: f.search,
-            sort_by: f.sort_by,
-            sort_order: f.sort_order,
-        };
+        let mut params = filter.unwrap_or_default();
+        params.page = params.page.or(page);
+        params.limit = params.limit.or(limit);
         let p = s.core().list_leads(&t, params).await.map_err(gql_error)?;
         Ok(LeadPage {
             leads: p.leads.into_iter().map(LeadNode::from).collect(),

@@ -264,20 +264,3 @@ pub struct TruncateInputGql {
     pub policy: TruncatePolicy,
     pub max_events: Option<u32>,
 }
-
-/// Filters, sort and page of a lead list (as `GET /v1/leads`).
-#[derive(InputObject, Default)]
-pub struct LeadFilterInput {
-    pub range: Option<leadwire_models::leads::CreatedRange>,
-    pub min_score: Option<f64>,
-    pub max_score: Option<f64>,
-    /// The type of the lead's last event.
-    pub event_type: Option<String>,
-    /// `any`, `7d` or `30d`.
-    pub last_active: Option<String>,
-    pub include_disqualified: Option<bool>,
-    /// Lead id prefix or alias value (≥ 2 characters).
-    pub search: Option<String>,
-    pub sort_by: Option<leadwire_models::leads::LeadSortBy>,
-    pub sort_order: Option<leadwire_models::leads::SortOrder>,
-}

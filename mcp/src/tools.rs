@@ -26,6 +26,7 @@ use crate::{caller, to_json, tool_result, LeadwireTools};
 /// Most leads `search_leads` returns in one call.
 const MAX_SEARCH: u32 = 100;
 
+/// The org unit a tool acts in (every tool but `list_org_units` takes it).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct OuArg {
     /// The org unit to act in (default: the X-OU-Id header, else your default unit).
@@ -51,16 +52,16 @@ pub struct SearchLeadsArgs {
     pub page: Option<u32>,
     /// Leads per page, 1–100 (default 20).
     pub limit: Option<u32>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct LeadArgs {
     /// The lead's id (e.g. `ld_01J…` or the id your systems gave it).
     pub lead_id: String,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -71,8 +72,8 @@ pub struct ExplainArgs {
     pub hours: Option<u32>,
     /// The ruleset to explain (default the primary one).
     pub ruleset_id: Option<String>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -81,8 +82,8 @@ pub struct TopArgs {
     pub limit: Option<u32>,
     /// For score gains: the window in hours, 1–720 (default 24).
     pub hours: Option<u32>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -98,8 +99,8 @@ pub struct ListEventsArgs {
     pub page: Option<u32>,
     /// Events per page, 1–500 (default 50).
     pub limit: Option<u32>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -122,16 +123,16 @@ pub struct IngestArgs {
     pub timestamp: Option<String>,
     /// Properties of the event as a JSON object (at most 100 KB).
     pub metadata: Option<Map<String, Value>>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListRulesArgs {
     /// Only this ruleset's rules.
     pub ruleset_id: Option<String>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -146,8 +147,8 @@ pub struct CreateRuleArgs {
     pub half_life_days: Option<i64>,
     /// Whether the rule scores (default true).
     pub active: Option<bool>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -163,8 +164,8 @@ pub struct UpdateRuleArgs {
     #[serde(default)]
     pub no_half_life: bool,
     pub active: Option<bool>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -175,16 +176,16 @@ pub struct AssignOwnerArgs {
     pub owner_id: Option<String>,
     /// A display name (default: the member's name).
     pub owner_name: Option<String>,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct QualifyArgs {
     /// The lead to qualify.
     pub lead_id: String,
-    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
-    pub ou_id: Option<String>,
+    #[serde(flatten)]
+    pub ou: OuArg,
 }
 
 /// The part of a lead an assistant scans in a list.
@@ -297,7 +298,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<SearchLeadsArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id.clone(), |core, t| async move {
+        self.run(&parts, a.ou.ou_id.clone(), |core, t| async move {
             let limit = a.limit.unwrap_or(20);
             if !(1..=MAX_SEARCH).contains(&limit) {
                 return Err(DomainError::invalid(
@@ -335,7 +336,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<LeadArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             lead_profile(&core, &t, &a.lead_id).await
         })
         .await
@@ -349,7 +350,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<ExplainArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let why = core.why_lead(&t, &a.lead_id).await?;
             let explanation = core
                 .explain_lead(&t, &a.lead_id, a.hours, a.ruleset_id.as_deref())
@@ -367,7 +368,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<TopArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let params = TopParams {
                 limit: a.limit,
                 hours: a.hours,
@@ -385,7 +386,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<TopArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let params = TopParams {
                 limit: a.limit,
                 hours: a.hours,
@@ -403,7 +404,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<ListEventsArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let params = EventListParams {
                 page: a.page,
                 limit: a.limit,
@@ -425,7 +426,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<IngestArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let aliases = a
                 .aliases
                 .map(|list| {
@@ -455,7 +456,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<ListRulesArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let rulesets = core.list_rulesets(&t).await?;
             let rules = core.list_rules(&t, a.ruleset_id.as_deref()).await?;
             to_json(&json!({ "rulesets": rulesets, "rules": rules }))
@@ -471,7 +472,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<CreateRuleArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let input = RuleInput {
                 ruleset_id: a.ruleset_id,
                 event_type: Some(a.event_type),
@@ -493,7 +494,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<UpdateRuleArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let half_life_days = match (a.no_half_life, a.half_life_days) {
                 (true, Some(_)) => {
                     return Err(DomainError::invalid(
@@ -524,7 +525,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<AssignOwnerArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou_id, |core, t| async move {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
             let owner = OwnerInput {
                 owner_id: a.owner_id,
                 owner_name: a.owner_name,
@@ -548,7 +549,7 @@ impl LeadwireTools {
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<GetPromptResult, ErrorData> {
         let profile = async {
-            let t = self.tenant(&parts, a.ou_id).await?;
+            let t = self.tenant(&parts, a.ou.ou_id).await?;
             lead_profile(&self.core, &t, &a.lead_id).await
         }
         .await

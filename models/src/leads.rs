@@ -307,6 +307,11 @@ pub enum SortOrder {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "LeadFilter")
+)]
 pub struct LeadListParams {
     /// Page number, from 1 (default 1).
     pub page: Option<u32>,
