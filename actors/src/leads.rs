@@ -11,7 +11,7 @@ use leadwire_models::leads::{
     UpdateByAliasResult, MAX_BULK_LEADS,
 };
 use leadwire_models::tenancy::{Access, Tenant};
-use leadwire_models::{time, DomainError, Result};
+use leadwire_models::{ids, time, DomainError, Result};
 use serde_json::{Map, Value};
 
 use crate::tenancy::duplicate_as;
@@ -457,7 +457,8 @@ impl Core {
         })
     }
 
-    /// Checks an owner: a member of the caller's org; the name defaults to theirs.
+    /// Checks an owner: a rep of the OU (`rep_…`) or a member of the caller's org; the
+    /// name defaults to theirs.
     async fn owner(
         &self,
         t: &Tenant,
@@ -467,20 +468,30 @@ impl Core {
         let Some(id) = owner_id else {
             return Ok((None, None));
         };
-        let member = self
-            .store
-            .member(&t.caller.org_id, &id)
-            .await?
-            .ok_or_else(|| DomainError::invalid("owner_id", "not a member of this organization"))?;
-        let name = match owner_name {
-            Some(n) => Some(leadwire_models::validate::name("owner_name", &n, 1, 200)?),
-            None => Some(
-                format!("{} {}", member.first_name, member.last_name)
-                    .trim()
-                    .to_string(),
-            ),
+        let default_name = if id.starts_with(&format!("{}_", ids::prefix::REP)) {
+            let rep = self
+                .store
+                .rep(&t.caller.org_id, &t.ou_id, &id)
+                .await?
+                .ok_or_else(|| DomainError::invalid("owner_id", "not a rep of this org unit"))?;
+            rep.name
+        } else {
+            let member = self
+                .store
+                .member(&t.caller.org_id, &id)
+                .await?
+                .ok_or_else(|| {
+                    DomainError::invalid("owner_id", "not a member of this organization")
+                })?;
+            format!("{} {}", member.first_name, member.last_name)
+                .trim()
+                .to_string()
         };
-        Ok((Some(id), name))
+        let name = match owner_name {
+            Some(n) => leadwire_models::validate::name("owner_name", &n, 1, 200)?,
+            None => default_name,
+        };
+        Ok((Some(id), Some(name)))
     }
 
     pub async fn set_lead_owner(&self, t: &Tenant, lead_id: &str, input: OwnerInput) -> Result<()> {

@@ -18,6 +18,7 @@ pub mod leads;
 pub mod levels;
 pub mod metrics;
 pub mod profile;
+pub mod reps;
 pub mod settings;
 pub mod tenancy;
 

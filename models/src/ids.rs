@@ -24,6 +24,7 @@ pub mod prefix {
     pub const ACCOUNT: &str = "acct";
     pub const ACCOUNT_RULESET: &str = "ars";
     pub const ACCOUNT_RULE: &str = "arl";
+    pub const REP: &str = "rep";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

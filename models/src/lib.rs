@@ -20,6 +20,7 @@ pub mod levels;
 pub mod page;
 pub mod profile;
 pub mod ratelimit;
+pub mod reps;
 pub mod routing;
 pub mod rules;
 pub mod scoring;

@@ -81,7 +81,8 @@ impl AppState {
         (name = "profile", description = "Profile scoring: rulesets, rules, hard disqualification and field mappings"),
         (name = "stream", description = "Server-sent events"),
         (name = "public", description = "Shared content that needs no authentication"),
-        (name = "analytics", description = "Totals, event statistics, top leads and score gains")
+        (name = "analytics", description = "Totals, event statistics, top leads and score gains"),
+        (name = "reps", description = "Sales reps: availability, capacity and routing attributes")
     )
 )]
 struct ApiDoc;
@@ -277,6 +278,12 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::leads::score))
         .routes(routes!(routes::leads::events))
         .routes(routes!(routes::stream::stream))
+        .routes(routes!(routes::reps::list, routes::reps::create))
+        .routes(routes!(
+            routes::reps::get,
+            routes::reps::update,
+            routes::reps::delete
+        ))
         .split_for_parts()
 }
 

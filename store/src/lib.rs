@@ -16,6 +16,7 @@ mod filters;
 mod levels;
 mod migrate;
 mod profile;
+mod reps;
 mod settings;
 mod tenancy;
 

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "account scoring",
         include_str!("migrations/0011_account_scoring.surql"),
     ),
+    (12, "reps", include_str!("migrations/0012_reps.surql")),
 ];
 
 const MIGRATION_TABLE: &str = "

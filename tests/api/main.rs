@@ -15,5 +15,6 @@ mod mcp;
 mod openapi;
 mod operator;
 mod profile;
+mod reps;
 mod scoring;
 mod tenancy;

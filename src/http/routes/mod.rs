@@ -15,6 +15,7 @@ pub mod members;
 pub mod org_units;
 pub mod profile;
 pub mod public;
+pub mod reps;
 pub mod root;
 pub mod rules;
 pub mod settings;
