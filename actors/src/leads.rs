@@ -459,7 +459,7 @@ impl Core {
 
     /// Checks an owner: a rep of the OU (`rep_…`) or a member of the caller's org; the
     /// name defaults to theirs.
-    async fn owner(
+    pub(crate) async fn owner(
         &self,
         t: &Tenant,
         owner_id: Option<String>,

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod auth;
+pub mod deals;
 pub mod engagement;
 pub mod engine;
 pub mod event_types;

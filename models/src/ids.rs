@@ -25,6 +25,7 @@ pub mod prefix {
     pub const ACCOUNT_RULESET: &str = "ars";
     pub const ACCOUNT_RULE: &str = "arl";
     pub const REP: &str = "rep";
+    pub const DEAL: &str = "dl";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

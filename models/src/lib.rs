@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod deals;
 pub mod decay;
 pub mod error;
 pub mod event_types;

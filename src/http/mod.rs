@@ -82,7 +82,8 @@ impl AppState {
         (name = "stream", description = "Server-sent events"),
         (name = "public", description = "Shared content that needs no authentication"),
         (name = "analytics", description = "Totals, event statistics, top leads and score gains"),
-        (name = "reps", description = "Sales reps: availability, capacity and routing attributes")
+        (name = "reps", description = "Sales reps: availability, capacity and routing attributes"),
+        (name = "deals", description = "Deals (opportunities): amount, stage, owner, won / lost")
     )
 )]
 struct ApiDoc;
@@ -279,6 +280,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::leads::events))
         .routes(routes!(routes::stream::stream))
         .routes(routes!(routes::reps::list, routes::reps::create))
+        .routes(routes!(routes::deals::list, routes::deals::create))
+        .routes(routes!(routes::deals::get, routes::deals::update))
         .routes(routes!(
             routes::reps::get,
             routes::reps::update,

@@ -10,6 +10,7 @@ pub mod analytics;
 mod audit;
 mod auth;
 mod db;
+mod deals;
 pub mod engagement;
 mod error;
 mod filters;

@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("migrations/0011_account_scoring.surql"),
     ),
     (12, "reps", include_str!("migrations/0012_reps.surql")),
+    (13, "deals", include_str!("migrations/0013_deals.surql")),
 ];
 
 const MIGRATION_TABLE: &str = "

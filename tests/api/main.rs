@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod deals;
 mod decay;
 mod errors;
 mod event_types;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod auth;
+pub mod deals;
 pub mod decays;
 pub mod events;
 pub mod filters;
