@@ -237,12 +237,7 @@ impl Core {
             let key = if descending { key.reverse() } else { key };
             key.then_with(|| a.account_id.cmp(&b.account_id))
         });
-        let total = rows.len() as u64;
-        let rows = rows
-            .into_iter()
-            .skip(page.offset() as usize)
-            .take(page.limit as usize)
-            .collect();
+        let (rows, total) = page.slice(rows);
         Ok(AccountPage {
             accounts: rows,
             total,

@@ -1,6 +1,6 @@
 //! Deals of the active OU: create, read, list, update.
 
-use leadwire_models::deals::{Deal, DealInput, DealListParams, DealPage, DealStatus};
+use leadwire_models::deals::{Deal, DealInput, DealListParams, DealPage};
 use leadwire_models::page::PageParams;
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{ids, time, DomainError, Result};
@@ -86,22 +86,12 @@ impl Core {
     pub async fn create_deal(&self, t: &Tenant, input: DealInput) -> Result<Deal> {
         t.require(Access::Write)?;
         let now = time::format(&time::now());
-        let mut deal = Deal {
-            deal_id: ids::new_id(ids::prefix::DEAL),
-            org_id: t.caller.org_id.clone(),
-            unit_id: t.ou_id.clone(),
-            name: String::new(),
-            lead_id: None,
-            account_id: None,
-            amount: None,
-            stage: "new".into(),
-            owner_id: None,
-            owner_name: None,
-            status: DealStatus::Open,
-            closed_at: None,
-            created_at: now.clone(),
-            updated_at: now,
-        };
+        let mut deal = Deal::new(
+            &t.caller.org_id,
+            &t.ou_id,
+            &ids::new_id(ids::prefix::DEAL),
+            &now,
+        );
         self.apply_deal(t, &mut deal, input, true).await?;
         self.store.put_deal(&deal).await?;
         Ok(deal)

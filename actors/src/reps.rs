@@ -1,10 +1,9 @@
 //! Sales reps of the active OU: CRUD with their open assignments counted live.
 
 use leadwire_models::page::PageParams;
-use leadwire_models::reps::{Rep, RepInput, RepListParams, RepPage, RepStatus, DEFAULT_CAPACITY};
+use leadwire_models::reps::{Rep, RepInput, RepListParams, RepPage};
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{ids, time, DomainError, Result};
-use serde_json::Map;
 
 use crate::tenancy::duplicate_as;
 use crate::Core;
@@ -57,12 +56,7 @@ impl Core {
                     .is_none_or(|s| r.name.to_lowercase().contains(s) || r.email.contains(s))
             })
             .collect();
-        let total = matching.len() as u64;
-        let reps = matching
-            .into_iter()
-            .skip(page.offset() as usize)
-            .take(page.limit as usize)
-            .collect();
+        let (reps, total) = page.slice(matching);
         Ok(RepPage {
             reps,
             total,
@@ -93,21 +87,12 @@ impl Core {
     pub async fn create_rep(&self, t: &Tenant, input: RepInput) -> Result<Rep> {
         t.require(Access::Write)?;
         let now = time::format(&time::now());
-        let mut rep = Rep {
-            rep_id: ids::new_id(ids::prefix::REP),
-            org_id: t.caller.org_id.clone(),
-            unit_id: t.ou_id.clone(),
-            name: String::new(),
-            email: String::new(),
-            status: RepStatus::Available,
-            capacity: DEFAULT_CAPACITY,
-            weight: 1,
-            attributes: Map::new(),
-            member_id: None,
-            open_assignments: 0,
-            created_at: now.clone(),
-            updated_at: now,
-        };
+        let mut rep = Rep::new(
+            &t.caller.org_id,
+            &t.ou_id,
+            &ids::new_id(ids::prefix::REP),
+            &now,
+        );
         input.apply(&mut rep, true)?;
         self.check_member(t, &rep).await?;
         self.store

@@ -41,6 +41,28 @@ pub struct Deal {
     pub updated_at: String,
 }
 
+impl Deal {
+    /// An open deal at stage `new` with no name, links or owner yet.
+    pub fn new(org_id: &str, ou_id: &str, deal_id: &str, at: &str) -> Deal {
+        Deal {
+            deal_id: deal_id.to_string(),
+            org_id: org_id.to_string(),
+            unit_id: ou_id.to_string(),
+            name: String::new(),
+            lead_id: None,
+            account_id: None,
+            amount: None,
+            stage: "new".into(),
+            owner_id: None,
+            owner_name: None,
+            status: DealStatus::Open,
+            closed_at: None,
+            created_at: at.to_string(),
+            updated_at: at.to_string(),
+        }
+    }
+}
+
 /// `POST /v1/deals` (`name` required) and `PATCH /v1/deals/{id}` (only the fields sent;
 /// null clears `lead_id`, `account_id`, `amount`, `owner_id`, `closed_at`).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -150,22 +172,7 @@ mod tests {
     use super::*;
 
     fn blank() -> Deal {
-        Deal {
-            deal_id: "dl_1".into(),
-            org_id: "o".into(),
-            unit_id: "u".into(),
-            name: String::new(),
-            lead_id: None,
-            account_id: None,
-            amount: None,
-            stage: "new".into(),
-            owner_id: None,
-            owner_name: None,
-            status: DealStatus::Open,
-            closed_at: None,
-            created_at: String::new(),
-            updated_at: String::new(),
-        }
+        Deal::new("o", "u", "dl_1", "")
     }
 
     fn input(v: serde_json::Value) -> DealInput {

@@ -29,6 +29,17 @@ impl PageRequest {
     pub fn offset(&self) -> u64 {
         u64::from(self.page - 1) * u64::from(self.limit)
     }
+
+    /// This page of `items` (already filtered and sorted) and how many there are.
+    pub fn slice<T>(&self, items: Vec<T>) -> (Vec<T>, u64) {
+        let total = items.len() as u64;
+        let page = items
+            .into_iter()
+            .skip(self.offset() as usize)
+            .take(self.limit as usize)
+            .collect();
+        (page, total)
+    }
 }
 
 impl PageParams {

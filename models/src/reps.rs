@@ -53,6 +53,25 @@ pub struct Rep {
 }
 
 impl Rep {
+    /// A rep with the defaults (AVAILABLE, capacity 50, weight 1) and no name yet.
+    pub fn new(org_id: &str, ou_id: &str, rep_id: &str, at: &str) -> Rep {
+        Rep {
+            rep_id: rep_id.to_string(),
+            org_id: org_id.to_string(),
+            unit_id: ou_id.to_string(),
+            name: String::new(),
+            email: String::new(),
+            status: RepStatus::Available,
+            capacity: DEFAULT_CAPACITY,
+            weight: 1,
+            attributes: Map::new(),
+            member_id: None,
+            open_assignments: 0,
+            created_at: at.to_string(),
+            updated_at: at.to_string(),
+        }
+    }
+
     /// Whether routing may give it a lead now.
     pub fn eligible(&self) -> bool {
         self.status == RepStatus::Available && self.open_assignments < u64::from(self.capacity)
@@ -168,21 +187,7 @@ mod tests {
     use super::*;
 
     fn blank() -> Rep {
-        Rep {
-            rep_id: "rep_1".into(),
-            org_id: "o".into(),
-            unit_id: "u".into(),
-            name: String::new(),
-            email: String::new(),
-            status: RepStatus::Available,
-            capacity: DEFAULT_CAPACITY,
-            weight: 1,
-            attributes: Map::new(),
-            member_id: None,
-            open_assignments: 0,
-            created_at: String::new(),
-            updated_at: String::new(),
-        }
+        Rep::new("o", "u", "rep_1", "")
     }
 
     #[test]
