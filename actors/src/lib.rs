@@ -20,6 +20,7 @@ pub mod levels;
 pub mod metrics;
 pub mod profile;
 pub mod reps;
+pub mod routing;
 pub mod settings;
 pub mod tenancy;
 

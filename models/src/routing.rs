@@ -27,6 +27,7 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+pub mod config;
 pub mod synthetic;
 
 /// The algorithm a model reports.

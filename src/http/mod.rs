@@ -83,7 +83,8 @@ impl AppState {
         (name = "public", description = "Shared content that needs no authentication"),
         (name = "analytics", description = "Totals, event statistics, top leads and score gains"),
         (name = "reps", description = "Sales reps: availability, capacity and routing attributes"),
-        (name = "deals", description = "Deals (opportunities): amount, stage, owner, won / lost")
+        (name = "deals", description = "Deals (opportunities): amount, stage, owner, won / lost"),
+        (name = "predictive-routing", description = "Predictive routing: configuration, model, predictions")
     )
 )]
 struct ApiDoc;
@@ -282,6 +283,10 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::reps::list, routes::reps::create))
         .routes(routes!(routes::deals::list, routes::deals::create))
         .routes(routes!(routes::deals::get, routes::deals::update))
+        .routes(routes!(
+            routes::routing::get_config,
+            routes::routing::put_config
+        ))
         .routes(routes!(
             routes::reps::get,
             routes::reps::update,

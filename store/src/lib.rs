@@ -18,6 +18,7 @@ mod levels;
 mod migrate;
 mod profile;
 mod reps;
+mod routing;
 mod settings;
 mod tenancy;
 

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (12, "reps", include_str!("migrations/0012_reps.surql")),
     (13, "deals", include_str!("migrations/0013_deals.surql")),
+    (
+        14,
+        "routing config",
+        include_str!("migrations/0014_routing_config.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

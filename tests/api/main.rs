@@ -17,5 +17,6 @@ mod openapi;
 mod operator;
 mod profile;
 mod reps;
+mod routing;
 mod scoring;
 mod tenancy;

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod public;
 pub mod reps;
 pub mod root;
+pub mod routing;
 pub mod rules;
 pub mod settings;
 pub mod stream;
