@@ -1,8 +1,14 @@
 //! Predictive routing of the active OU: its configuration.
 
+use std::collections::BTreeSet;
+
+use leadwire_models::import::RowError;
 use leadwire_models::routing::config::{RoutingConfig, RoutingConfigInput};
+use leadwire_models::routing::training::{
+    parse_rows, ExampleOrigin, RoutingExample, TrainingImport,
+};
 use leadwire_models::tenancy::{Access, Tenant};
-use leadwire_models::{time, Result};
+use leadwire_models::{ids, time, Result};
 
 use crate::Core;
 
@@ -31,5 +37,59 @@ impl Core {
             .put_routing_config(&t.caller.org_id, &t.ou_id, &config)
             .await?;
         Ok(config)
+    }
+
+    /// Imports past assignments from another system (a JSON array of rows, or CSV), each
+    /// row checked on its own: its rep must be a rep of the OU. Good rows are stored, bad
+    /// ones reported by row number. OU Owners only.
+    pub async fn import_training_data(
+        &self,
+        t: &Tenant,
+        body: &[u8],
+        csv: bool,
+    ) -> Result<TrainingImport> {
+        t.require(Access::Manage)?;
+        let (rows, mut errors, total) = parse_rows(body, csv)?;
+        let reps: BTreeSet<String> = self
+            .store
+            .reps(&t.caller.org_id, &t.ou_id)
+            .await?
+            .into_iter()
+            .map(|r| r.rep_id)
+            .collect();
+        let mut examples = Vec::with_capacity(rows.len());
+        for r in rows {
+            if !reps.contains(&r.rep_id) {
+                errors.push(RowError {
+                    row: r.row,
+                    message: format!("rep_id: no rep {} in this org unit", r.rep_id),
+                });
+                continue;
+            }
+            examples.push(RoutingExample {
+                example_id: ids::new_id(ids::prefix::ROUTING_EXAMPLE),
+                rep_id: r.rep_id,
+                lead: r.lead,
+                converted: r.converted,
+                occurred_at: r.occurred_at,
+                origin: ExampleOrigin::Import,
+            });
+        }
+        errors.sort_by_key(|e| e.row);
+        let failed = total - examples.len() as u64;
+        errors.truncate(leadwire_models::import::MAX_ROW_ERRORS);
+        self.store
+            .add_routing_examples(&t.caller.org_id, &t.ou_id, &examples)
+            .await?;
+        Ok(TrainingImport {
+            total_rows: total,
+            imported: examples.len() as u64,
+            failed,
+            errors,
+            examples: self
+                .store
+                .count_routing_examples(&t.caller.org_id, &t.ou_id)
+                .await?,
+        })
     }
 }

@@ -26,6 +26,7 @@ pub mod prefix {
     pub const ACCOUNT_RULE: &str = "arl";
     pub const REP: &str = "rep";
     pub const DEAL: &str = "dl";
+    pub const ROUTING_EXAMPLE: &str = "rx";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod config;
 pub mod synthetic;
+pub mod training;
 
 /// The algorithm a model reports.
 pub const ALGORITHM: &str = "per_rep_logistic_regression_l2";

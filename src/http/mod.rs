@@ -287,6 +287,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::routing::get_config,
             routes::routing::put_config
         ))
+        .routes(routes!(routes::routing::import_training_data))
         .routes(routes!(
             routes::reps::get,
             routes::reps::update,

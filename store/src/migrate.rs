@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "routing config",
         include_str!("migrations/0014_routing_config.surql"),
     ),
+    (
+        15,
+        "routing examples",
+        include_str!("migrations/0015_routing_examples.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -1,6 +1,7 @@
 //! Predictive routing: the configuration of each OU.
 
 use leadwire_models::routing::config::RoutingConfig;
+use leadwire_models::routing::training::RoutingExample;
 use serde_json::json;
 
 use crate::{Result, Store};
@@ -28,5 +29,55 @@ impl Store {
         )
         .await?;
         Ok(())
+    }
+
+    /// Stores training examples, 1,000 per transaction.
+    pub async fn add_routing_examples(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        examples: &[RoutingExample],
+    ) -> Result<()> {
+        for chunk in examples.chunks(1000) {
+            let rows: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|e| {
+                    let mut v = json!(e);
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("org_id".into(), json!(org_id));
+                        o.insert("ou_id".into(), json!(ou_id));
+                    }
+                    v
+                })
+                .collect();
+            self.run(
+                "BEGIN; FOR $r IN $rows { CREATE type::record('routing_example', $r.example_id) CONTENT $r; }; COMMIT;",
+                json!({ "rows": rows }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Every training example of the OU, oldest first.
+    pub async fn routing_examples(&self, org_id: &str, ou_id: &str) -> Result<Vec<RoutingExample>> {
+        self.rows(
+            "SELECT * FROM routing_example WHERE org_id = $org AND ou_id = $ou ORDER BY occurred_at, example_id",
+            json!({ "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
+    /// How many training examples the OU has.
+    pub async fn count_routing_examples(&self, org_id: &str, ou_id: &str) -> Result<u64> {
+        let n: Option<serde_json::Value> = self
+            .row(
+                "SELECT count() FROM routing_example WHERE org_id = $org AND ou_id = $ou GROUP ALL",
+                json!({ "org": org_id, "ou": ou_id }),
+                0,
+            )
+            .await?;
+        Ok(n.and_then(|v| v["count"].as_u64()).unwrap_or(0))
     }
 }

@@ -1,7 +1,7 @@
 //! The predictive-routing configuration of an OU, and the features a lead gives the model.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::LeadFeatures;
@@ -233,8 +233,33 @@ fn put_value(f: &mut LeadFeatures, key: &str, v: &Value) {
     }
 }
 
+/// What the model may learn from a lead: its properties, scores and level at a moment (at
+/// assignment, or as imported from another system).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeadSnapshot {
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+    pub engagement_score: f64,
+    pub profile_score: f64,
+    pub account_score: f64,
+    /// The engagement level's name.
+    pub level: Option<String>,
+}
+
+impl From<&Lead> for LeadSnapshot {
+    fn from(lead: &Lead) -> Self {
+        LeadSnapshot {
+            metadata: lead.metadata.clone(),
+            engagement_score: lead.score,
+            profile_score: lead.profile_score,
+            account_score: lead.account_score,
+            level: lead.level.as_ref().map(|l| l.name.clone()),
+        }
+    }
+}
+
 /// What the model sees of a lead under `features`.
-pub fn lead_features(lead: &Lead, features: &FeatureConfig) -> LeadFeatures {
+pub fn lead_features(lead: &LeadSnapshot, features: &FeatureConfig) -> LeadFeatures {
     let mut f = LeadFeatures::default();
     for key in &features.metadata_keys {
         if let Some(v) = lead.metadata.get(key) {
@@ -242,12 +267,13 @@ pub fn lead_features(lead: &Lead, features: &FeatureConfig) -> LeadFeatures {
         }
     }
     if features.scores {
-        f.numeric.insert("engagement_score".into(), lead.score);
+        f.numeric
+            .insert("engagement_score".into(), lead.engagement_score);
         f.numeric.insert("profile_score".into(), lead.profile_score);
         f.numeric.insert("account_score".into(), lead.account_score);
     }
     if features.level {
-        let level = lead.level.as_ref().map(|l| l.name.to_lowercase());
+        let level = lead.level.as_ref().map(|l| l.to_lowercase());
         f.categorical
             .insert("level".into(), level.unwrap_or_else(|| "none".into()));
     }
@@ -331,7 +357,7 @@ mod tests {
         let mut features = RoutingConfig::default().features;
         features.metadata_keys.push("vip".into());
         features.metadata_keys.push("notes".into());
-        let f = lead_features(&lead, &features);
+        let f = lead_features(&LeadSnapshot::from(&lead), &features);
         assert_eq!(f.categorical["industry"], "saas");
         assert_eq!(f.categorical["source"], "ads");
         assert_eq!(f.categorical["vip"], "true");
@@ -340,7 +366,7 @@ mod tests {
         assert_eq!(f.numeric["employees"], 120.0);
         assert_eq!(f.numeric["engagement_score"], 42.0);
         features.scores = false;
-        assert!(!lead_features(&lead, &features)
+        assert!(!lead_features(&(&lead).into(), &features)
             .numeric
             .contains_key("engagement_score"));
     }

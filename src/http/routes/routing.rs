@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use leadwire_models::routing::config::{RoutingConfig, RoutingConfigInput};
+use leadwire_models::routing::training::{TrainingImport, TrainingRowInput};
 
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Json, Scoped};
@@ -31,4 +32,28 @@ pub async fn put_config(
     Json(b): Json<RoutingConfigInput>,
 ) -> ApiResult<Json<RoutingConfig>> {
     Ok(Json(state.core.put_routing_config(&t, b).await?))
+}
+
+/// Import past assignments from another system as training data: a JSON array of rows
+/// (`lead_attributes`, `rep_id`, `converted`, `occurred_at`, optional scores and `level`),
+/// or CSV (`Content-Type: text/csv`; columns `rep_id`, `converted`, `occurred_at`, optional
+/// `engagement_score`, `profile_score`, `account_score`, `level`; every other column is a
+/// lead attribute). Each row is checked on its own (its rep must be of this org unit):
+/// good rows are stored, bad ones reported by row number. At most 100,000 rows. OU Owners
+/// only.
+#[utoipa::path(post, path = "/v1/predictive-routing/training-data", tag = "predictive-routing",
+    request_body(content = Vec<TrainingRowInput>, description = "JSON rows, or CSV with Content-Type text/csv"),
+    responses((status = 200, body = TrainingImport), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn import_training_data(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<TrainingImport>> {
+    let csv = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    Ok(Json(state.core.import_training_data(&t, &body, csv).await?))
 }
