@@ -18,6 +18,7 @@ pub mod import;
 pub mod leads;
 pub mod levels;
 pub mod metrics;
+pub mod model;
 pub mod profile;
 pub mod reps;
 pub mod routing;
@@ -40,6 +41,8 @@ pub struct CoreInner {
     pub metrics: Metrics,
     pub auth: auth::JwtKeys,
     pub engine: engine::Engine,
+    /// Each OU's routing model actor.
+    pub models: model::Models,
     /// Serialises configuration edits that check the whole set (levels: no overlaps).
     pub config_lock: tokio::sync::Mutex<()>,
 }
@@ -75,6 +78,7 @@ impl Core {
             tracing::warn!(jobs = interrupted, "import-jobs-interrupted-by-restart");
         }
         Ok(Core(Arc::new(CoreInner {
+            models: model::Models::new(store.clone()),
             store,
             metrics,
             auth: keys,

@@ -3,13 +3,16 @@
 use std::collections::BTreeSet;
 
 use leadwire_models::import::RowError;
-use leadwire_models::routing::config::{RoutingConfig, RoutingConfigInput};
+use leadwire_models::routing::config::{lead_features, RoutingConfig, RoutingConfigInput};
 use leadwire_models::routing::training::{
     parse_rows, ExampleOrigin, RoutingExample, TrainingImport,
 };
+use leadwire_models::routing::{TrainOptions, TrainingExample};
 use leadwire_models::tenancy::{Access, Tenant};
+use leadwire_models::DomainError;
 use leadwire_models::{ids, time, Result};
 
+use crate::model::ModelInfo;
 use crate::Core;
 
 impl Core {
@@ -91,5 +94,49 @@ impl Core {
                 .count_routing_examples(&t.caller.org_id, &t.ou_id)
                 .await?,
         })
+    }
+
+    /// The OU's routing model: status, version, when and on how much it trained, its
+    /// features and holdout metrics, a retrain under way and the last failure.
+    pub async fn model_info(&self, t: &Tenant) -> Result<ModelInfo> {
+        t.require(Access::Read)?;
+        self.models.info(&t.caller.org_id, &t.ou_id).await
+    }
+
+    /// Starts a retrain on every example of the OU under the current feature config; the
+    /// current model keeps serving until the new one is trained and stored. Refused below
+    /// the configured minimum. OU Owners (and org admins) only.
+    pub async fn retrain_model(&self, t: &Tenant) -> Result<ModelInfo> {
+        t.require(Access::Manage)?;
+        let config = self.routing_config(t).await?;
+        let stored = self
+            .store
+            .routing_examples(&t.caller.org_id, &t.ou_id)
+            .await?;
+        let need = config.min_training_samples as usize;
+        if stored.len() < need {
+            return Err(DomainError::invalid(
+                "training_data",
+                format!(
+                    "not enough training data: {} examples, at least {need} are needed (import history with POST /v1/predictive-routing/training-data, or lower min_training_samples)",
+                    stored.len()
+                ),
+            ));
+        }
+        let examples: Vec<TrainingExample> = stored
+            .iter()
+            .map(|e| TrainingExample {
+                lead: lead_features(&e.lead, &config.features),
+                rep_id: e.rep_id.clone(),
+                converted: e.converted,
+            })
+            .collect();
+        let options = TrainOptions {
+            min_samples: need,
+            ..TrainOptions::default()
+        };
+        self.models
+            .retrain(&t.caller.org_id, &t.ou_id, examples, options)
+            .await
     }
 }

@@ -288,6 +288,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::routing::put_config
         ))
         .routes(routes!(routes::routing::import_training_data))
+        .routes(routes!(routes::routing::model))
+        .routes(routes!(routes::routing::retrain))
         .routes(routes!(
             routes::reps::get,
             routes::reps::update,

@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "routing examples",
         include_str!("migrations/0015_routing_examples.surql"),
     ),
+    (
+        16,
+        "routing model",
+        include_str!("migrations/0016_routing_model.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

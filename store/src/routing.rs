@@ -80,4 +80,34 @@ impl Store {
             .await?;
         Ok(n.and_then(|v| v["count"].as_u64()).unwrap_or(0))
     }
+
+    /// The OU's stored routing model.
+    pub async fn routing_model<T: serde::de::DeserializeOwned>(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+    ) -> Result<Option<T>> {
+        self.row(
+            "SELECT VALUE stored FROM type::record('routing_model', $ou) WHERE org_id = $org",
+            json!({ "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
+    /// Replaces the OU's routing model.
+    pub async fn put_routing_model<T: serde::Serialize>(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        stored: &T,
+    ) -> Result<()> {
+        let v = json!(stored);
+        self.run(
+            "UPSERT type::record('routing_model', $ou) CONTENT { org_id: $org, ou_id: $ou, version: $v.version, stored: $v }",
+            json!({ "org": org_id, "ou": ou_id, "v": v }),
+        )
+        .await?;
+        Ok(())
+    }
 }

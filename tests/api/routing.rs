@@ -157,3 +157,134 @@ async fn training_data_imports_row_by_row_as_json_or_csv() {
     let (s, _) = app.post(url, &operator, json!([])).await;
     assert_eq!(s, 403);
 }
+
+/// `n` examples of synthetic history over `reps`, as training-data rows.
+fn history_rows(reps: &[String], n: usize) -> serde_json::Value {
+    use leadwire_models::routing::synthetic::{History, HistoryOptions};
+    let h = History::generate(&HistoryOptions {
+        reps: reps.len(),
+        examples: n,
+        ..HistoryOptions::default()
+    });
+    let ids = h.rep_ids();
+    let rows: Vec<serde_json::Value> = h
+        .examples
+        .iter()
+        .map(|e| {
+            let mut attrs = serde_json::Map::new();
+            for (k, v) in &e.lead.numeric {
+                if k != "engagement_score" {
+                    attrs.insert(k.clone(), json!(v));
+                }
+            }
+            for (k, v) in &e.lead.categorical {
+                if k != "level" {
+                    attrs.insert(k.clone(), json!(v));
+                }
+            }
+            let rep = &reps[ids.iter().position(|i| *i == e.rep_id).unwrap()];
+            json!({"lead_attributes": attrs, "rep_id": rep, "converted": e.converted,
+                   "occurred_at": "2026-06-01T12:00:00Z",
+                   "engagement_score": e.lead.numeric["engagement_score"],
+                   "level": e.lead.categorical["level"]})
+        })
+        .collect();
+    json!(rows)
+}
+
+#[tokio::test]
+async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
+    let app = spawn_app().await;
+    let mut reps = Vec::new();
+    for i in 0..4 {
+        let r = app
+            .ok(
+                Method::POST,
+                "/v1/reps",
+                Some(json!({"name": format!("Rep {i}"), "email": format!("rep{i}@acme.io")})),
+                201,
+            )
+            .await;
+        reps.push(r["rep_id"].as_str().unwrap().to_string());
+    }
+    let model = app
+        .ok(Method::GET, "/v1/predictive-routing/model", None, 200)
+        .await;
+    assert_eq!(
+        (model["status"].clone(), model["version"].clone()),
+        (json!("untrained"), json!(0))
+    );
+    let retrain = "/v1/predictive-routing/model/retrain";
+    // too little data is refused with a clear message
+    let (s, b) = app
+        .call(app.req(Method::POST, retrain, &app.admin_token))
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not enough training data: 0 examples, at least 200"),
+        "{b}"
+    );
+    let r = app
+        .ok(
+            Method::POST,
+            "/v1/predictive-routing/training-data",
+            Some(history_rows(&reps, 1200)),
+            200,
+        )
+        .await;
+    assert_eq!(r["imported"], 1200, "{r}");
+    // an Operator may not retrain
+    let (_, operator) = app.ou_member("op@acme.io", "Operator").await;
+    let (s, _) = app.call(app.req(Method::POST, retrain, &operator)).await;
+    assert_eq!(s, 403);
+
+    let (s, started) = app
+        .call(app.req(Method::POST, retrain, &app.admin_token))
+        .await;
+    assert_eq!(s, 202, "{started}");
+    assert_eq!(started["training"]["examples"], 1200);
+    // follow the progress until the new model is in
+    let mut info = started;
+    for _ in 0..300 {
+        info = app
+            .ok(Method::GET, "/v1/predictive-routing/model", None, 200)
+            .await;
+        if info["status"] == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(info["status"], "ready", "{info}");
+    assert_eq!(info["version"], 1);
+    assert_eq!(info["algorithm"], "per_rep_logistic_regression_l2");
+    assert_eq!(info["samples"], 960, "a fifth is held out");
+    assert_eq!(info["reps_modelled"], 4);
+    assert!(info["metrics"]["auc"].as_f64().unwrap() > 0.55, "{info}");
+    assert!(info["last_error"].is_null() && info["training"].is_null());
+    let features: Vec<&str> = info["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert!(
+        features.contains(&"industry=saas") && features.contains(&"engagement_score"),
+        "{features:?}"
+    );
+    // the model is stored: the core reads it back as served
+    let units = app.ok(Method::GET, "/v1/org-units", None, 200).await;
+    let org_id = units["organization"]["org_id"]
+        .as_str()
+        .expect("org id")
+        .to_string();
+    let stored: Option<serde_json::Value> = app
+        .core
+        .store
+        .routing_model(&org_id, &app.ou_id)
+        .await
+        .unwrap();
+    assert_eq!(stored.unwrap()["version"], 1);
+}

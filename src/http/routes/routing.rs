@@ -1,6 +1,8 @@
 //! Predictive routing (`/v1/predictive-routing/…`, paths as in the SalesOS document).
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use leadwire_actors::model::ModelInfo;
 use leadwire_models::routing::config::{RoutingConfig, RoutingConfigInput};
 use leadwire_models::routing::training::{TrainingImport, TrainingRowInput};
 
@@ -56,4 +58,30 @@ pub async fn import_training_data(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
     Ok(Json(state.core.import_training_data(&t, &body, csv).await?))
+}
+
+/// The routing model: `status` (untrained | ready | training), `version`, `algorithm`,
+/// `trained_at`, `samples`, `features`, `reps_modelled`, holdout `metrics` (AUC, log loss,
+/// accuracy, base rate), the retrain under way and the last failure.
+#[utoipa::path(get, path = "/v1/predictive-routing/model", tag = "predictive-routing",
+    responses((status = 200, body = ModelInfo)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn model(State(state): State<AppState>, Scoped(t): Scoped) -> ApiResult<Json<ModelInfo>> {
+    Ok(Json(state.core.model_info(&t).await?))
+}
+
+/// Retrain the model on every training example of the OU: answers 202 at once (progress
+/// in `GET /v1/predictive-routing/model`); the current model serves until the new one is
+/// trained and stored. 422 below `min_training_samples`, 409 while a retrain runs. OU
+/// Owners and org admins only.
+#[utoipa::path(post, path = "/v1/predictive-routing/model/retrain", tag = "predictive-routing",
+    responses((status = 202, body = ModelInfo), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn retrain(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<(StatusCode, Json<ModelInfo>)> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.core.retrain_model(&t).await?),
+    ))
 }
