@@ -12,7 +12,7 @@ const DUPLICATE_EMAIL: &str = "a rep with this email already exists in the organ
 
 impl Core {
     /// Reps with their open assignments (the leads of the OU each owns), in one query.
-    async fn counted(&self, t: &Tenant, mut reps: Vec<Rep>) -> Result<Vec<Rep>> {
+    pub(crate) async fn counted_reps(&self, t: &Tenant, mut reps: Vec<Rep>) -> Result<Vec<Rep>> {
         let ids: Vec<String> = reps.iter().map(|r| r.rep_id.clone()).collect();
         let counts = self
             .store
@@ -30,7 +30,7 @@ impl Core {
             .rep(&t.caller.org_id, &t.ou_id, id)
             .await?
             .ok_or_else(|| DomainError::not_found("rep"))?;
-        let mut counted = self.counted(t, vec![rep]).await?;
+        let mut counted = self.counted_reps(t, vec![rep]).await?;
         counted.pop().ok_or_else(|| DomainError::not_found("rep"))
     }
 
@@ -45,7 +45,7 @@ impl Core {
         let search = p.search.map(|s| s.trim().to_lowercase());
         let reps = self.store.reps(&t.caller.org_id, &t.ou_id).await?;
         let matching: Vec<Rep> = self
-            .counted(t, reps)
+            .counted_reps(t, reps)
             .await?
             .into_iter()
             .filter(|r| p.status.is_none_or(|s| r.status == s))

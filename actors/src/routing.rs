@@ -3,7 +3,14 @@
 use std::collections::BTreeSet;
 
 use leadwire_models::import::RowError;
-use leadwire_models::routing::config::{lead_features, RoutingConfig, RoutingConfigInput};
+use leadwire_models::page::PageParams;
+use leadwire_models::routing::config::{
+    lead_features, LeadSnapshot, RoutingConfig, RoutingConfigInput,
+};
+use leadwire_models::routing::prediction::{
+    Alternative, EntityType, Prediction, PredictionListParams, PredictionPage, PredictionRequest,
+    PredictionStatus, PredictionTrigger,
+};
 use leadwire_models::routing::training::{
     parse_rows, ExampleOrigin, RoutingExample, TrainingImport,
 };
@@ -138,5 +145,120 @@ impl Core {
         self.models
             .retrain(&t.caller.org_id, &t.ou_id, examples, options)
             .await
+    }
+
+    /// Predicts the best eligible rep (AVAILABLE and under capacity) for a lead, or a
+    /// deal's lead, from the current model; the prediction is stored PENDING.
+    pub async fn create_prediction(
+        &self,
+        t: &Tenant,
+        req: PredictionRequest,
+        trigger: PredictionTrigger,
+    ) -> Result<Prediction> {
+        t.require(Access::Write)?;
+        let lead_id = match req.entity_type {
+            EntityType::Lead => req.entity_id.clone(),
+            EntityType::Opportunity => self
+                .get_deal(t, &req.entity_id)
+                .await?
+                .lead_id
+                .ok_or_else(|| DomainError::invalid("entityId", "the deal has no lead to route"))?,
+        };
+        let lead = self.get_lead(t, &lead_id).await?;
+        let model = self
+            .models
+            .current(&t.caller.org_id, &t.ou_id)
+            .await?
+            .ok_or_else(|| {
+                DomainError::conflict(
+                    "no trained routing model yet: retrain it first (POST /v1/predictive-routing/model/retrain)",
+                )
+            })?;
+        let config = self.routing_config(t).await?;
+        let reps = self.store.reps(&t.caller.org_id, &t.ou_id).await?;
+        let eligible: Vec<_> = self
+            .counted_reps(t, reps)
+            .await?
+            .into_iter()
+            .filter(|r| r.eligible())
+            .collect();
+        if eligible.is_empty() {
+            return Err(DomainError::conflict(
+                "no eligible rep: every rep is unavailable or at capacity",
+            ));
+        }
+        let ids: Vec<String> = eligible.iter().map(|r| r.rep_id.clone()).collect();
+        let features = lead_features(&LeadSnapshot::from(&lead), &config.features);
+        let ranked = model.model.rank(&features, &ids);
+        let name_of = |id: &str| {
+            eligible
+                .iter()
+                .find(|r| r.rep_id == id)
+                .map(|r| r.name.clone())
+                .unwrap_or_default()
+        };
+        let best = ranked.first().ok_or_else(DomainError::internal)?.clone();
+        let round = |p: f64| (p * 10_000.0).round() / 10_000.0;
+        let prediction = Prediction {
+            prediction_id: ids::new_id(ids::prefix::PREDICTION),
+            entity_type: req.entity_type,
+            entity_id: req.entity_id,
+            lead_id: lead.id.clone(),
+            predicted_rep_name: name_of(&best.rep_id),
+            top_features: model.model.top_features(&features, &best.rep_id, &ids, 5),
+            predicted_rep_id: best.rep_id,
+            confidence: round(best.probability),
+            alternatives: ranked
+                .iter()
+                .map(|r| Alternative {
+                    rep_id: r.rep_id.clone(),
+                    rep_name: name_of(&r.rep_id),
+                    score: round(r.probability),
+                })
+                .collect(),
+            status: PredictionStatus::Pending,
+            assigned_to: None,
+            override_reason: None,
+            model_version: model.version,
+            trigger,
+            created_at: time::format(&time::now()),
+            resolved_at: None,
+            resolved_by: None,
+        };
+        self.store
+            .put_prediction(&t.caller.org_id, &t.ou_id, &prediction)
+            .await?;
+        Ok(prediction)
+    }
+
+    pub async fn get_prediction(&self, t: &Tenant, id: &str) -> Result<Prediction> {
+        t.require(Access::Read)?;
+        self.store
+            .prediction(&t.caller.org_id, &t.ou_id, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("prediction"))
+    }
+
+    pub async fn list_predictions(
+        &self,
+        t: &Tenant,
+        p: PredictionListParams,
+    ) -> Result<PredictionPage> {
+        t.require(Access::Read)?;
+        let page = PageParams {
+            page: p.page,
+            limit: p.limit,
+        }
+        .validate()?;
+        let (predictions, total) = self
+            .store
+            .list_predictions(&t.caller.org_id, &t.ou_id, &p, page)
+            .await?;
+        Ok(PredictionPage {
+            predictions,
+            total,
+            page: page.page,
+            limit: page.limit,
+        })
     }
 }

@@ -27,6 +27,7 @@ pub mod prefix {
     pub const REP: &str = "rep";
     pub const DEAL: &str = "dl";
     pub const ROUTING_EXAMPLE: &str = "rx";
+    pub const PREDICTION: &str = "pr";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -28,6 +28,7 @@ use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 pub mod config;
+pub mod prediction;
 pub mod synthetic;
 pub mod training;
 
@@ -268,7 +269,7 @@ pub struct RepScore {
 }
 
 /// A feature that made the picked rep stand out for this lead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeatureContribution {
     pub feature: String,
     /// How much it raised (or lowered) the picked rep's log-odds against the other eligible

@@ -291,6 +291,11 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::routing::model))
         .routes(routes!(routes::routing::retrain))
         .routes(routes!(
+            routes::routing::list_predictions,
+            routes::routing::create_prediction
+        ))
+        .routes(routes!(routes::routing::get_prediction))
+        .routes(routes!(
             routes::reps::get,
             routes::reps::update,
             routes::reps::delete

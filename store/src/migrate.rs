@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "routing model",
         include_str!("migrations/0016_routing_model.surql"),
     ),
+    (
+        17,
+        "predictions",
+        include_str!("migrations/0017_predictions.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -1,6 +1,8 @@
 //! Predictive routing: the configuration of each OU.
 
+use leadwire_models::page::PageRequest;
 use leadwire_models::routing::config::RoutingConfig;
+use leadwire_models::routing::prediction::{Prediction, PredictionListParams};
 use leadwire_models::routing::training::RoutingExample;
 use serde_json::json;
 
@@ -109,5 +111,75 @@ impl Store {
         )
         .await?;
         Ok(())
+    }
+
+    /// Creates or replaces a prediction.
+    pub async fn put_prediction(&self, org_id: &str, ou_id: &str, p: &Prediction) -> Result<()> {
+        self.run(
+            "UPSERT type::record('prediction', $p.prediction_id) CONTENT {
+                 org_id: $org, ou_id: $ou, status: $p.status, entity_type: $p.entityType,
+                 entity_id: $p.entityId, lead_id: $p.lead_id, assigned_to: $p.assignedTo,
+                 created_at: $p.created_at, doc: $p }",
+            json!({ "org": org_id, "ou": ou_id, "p": p }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A prediction of the OU.
+    pub async fn prediction(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        id: &str,
+    ) -> Result<Option<Prediction>> {
+        self.row(
+            "SELECT VALUE doc FROM type::record('prediction', $id) WHERE org_id = $org AND ou_id = $ou",
+            json!({ "id": id, "org": org_id, "ou": ou_id }),
+            0,
+        )
+        .await
+    }
+
+    /// A page of the OU's predictions, newest first, and how many match.
+    pub async fn list_predictions(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        f: &PredictionListParams,
+        page: PageRequest,
+    ) -> Result<(Vec<Prediction>, u64)> {
+        let mut cond = String::from("org_id = $org AND ou_id = $ou");
+        if f.status.is_some() {
+            cond.push_str(" AND status = $status");
+        }
+        if f.entity_type.is_some() {
+            cond.push_str(" AND entity_type = $entity_type");
+        }
+        if f.assigned_to.is_some() {
+            cond.push_str(" AND assigned_to = $assigned_to");
+        }
+        let vars = json!({ "org": org_id, "ou": ou_id, "status": f.status, "entity_type": f.entity_type,
+                           "assigned_to": f.assigned_to, "start": page.offset(), "limit": page.limit });
+        #[derive(serde::Deserialize)]
+        struct Row {
+            doc: Prediction,
+        }
+        let items: Vec<Row> = self
+            .rows(
+                &format!("SELECT doc, created_at FROM prediction WHERE {cond} ORDER BY created_at DESC LIMIT $limit START $start"),
+                vars.clone(),
+                0,
+            )
+            .await?;
+        let items: Vec<Prediction> = items.into_iter().map(|r| r.doc).collect();
+        let total: Option<serde_json::Value> = self
+            .row(
+                &format!("SELECT count() FROM prediction WHERE {cond} GROUP ALL"),
+                vars,
+                0,
+            )
+            .await?;
+        Ok((items, total.and_then(|t| t["count"].as_u64()).unwrap_or(0)))
     }
 }

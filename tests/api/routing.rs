@@ -192,11 +192,10 @@ fn history_rows(reps: &[String], n: usize) -> serde_json::Value {
     json!(rows)
 }
 
-#[tokio::test]
-async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
-    let app = spawn_app().await;
+/// `n` reps of the OU, named Rep 0…
+async fn make_reps(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
     let mut reps = Vec::new();
-    for i in 0..4 {
+    for i in 0..n {
         let r = app
             .ok(
                 Method::POST,
@@ -207,6 +206,28 @@ async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
             .await;
         reps.push(r["rep_id"].as_str().unwrap().to_string());
     }
+    reps
+}
+
+/// Follows `GET …/model` until the retrain ended; the model info.
+async fn trained(app: &crate::helpers::TestApp) -> serde_json::Value {
+    let mut info = json!(null);
+    for _ in 0..300 {
+        info = app
+            .ok(Method::GET, "/v1/predictive-routing/model", None, 200)
+            .await;
+        if info["status"] != "training" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    info
+}
+
+#[tokio::test]
+async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
+    let app = spawn_app().await;
+    let reps = make_reps(&app, 4).await;
     let model = app
         .ok(Method::GET, "/v1/predictive-routing/model", None, 200)
         .await;
@@ -247,16 +268,7 @@ async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
     assert_eq!(s, 202, "{started}");
     assert_eq!(started["training"]["examples"], 1200);
     // follow the progress until the new model is in
-    let mut info = started;
-    for _ in 0..300 {
-        info = app
-            .ok(Method::GET, "/v1/predictive-routing/model", None, 200)
-            .await;
-        if info["status"] == "ready" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let info = trained(&app).await;
     assert_eq!(info["status"], "ready", "{info}");
     assert_eq!(info["version"], 1);
     assert_eq!(info["algorithm"], "per_rep_logistic_regression_l2");
@@ -287,4 +299,159 @@ async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
         .await
         .unwrap();
     assert_eq!(stored.unwrap()["version"], 1);
+}
+
+#[tokio::test]
+async fn predictions_name_only_eligible_reps_and_explain_the_pick() {
+    let app = spawn_app().await;
+    let reps = make_reps(&app, 3).await;
+    let predict = "/v1/predictive-routing/predictions";
+    let post =
+        |body: serde_json::Value| app.req(Method::POST, predict, &app.admin_token).json(&body);
+    app.ok(
+        Method::POST,
+        "/v1/leads",
+        Some(json!({"id": "l1", "metadata": {"industry": "saas", "region": "emea", "employees": 300}})),
+        201,
+    )
+    .await;
+    // no model yet
+    let (s, b) = app
+        .call(post(json!({"entityType": "LEAD", "entityId": "l1"})))
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("retrain"));
+    app.ok(
+        Method::POST,
+        "/v1/predictive-routing/training-data",
+        Some(history_rows(&reps, 900)),
+        200,
+    )
+    .await;
+    app.ok(
+        Method::POST,
+        "/v1/predictive-routing/model/retrain",
+        None,
+        202,
+    )
+    .await;
+    assert_eq!(trained(&app).await["status"], "ready");
+
+    // Rep 1 goes OFFLINE, Rep 2 has no room: only Rep 0 may be predicted
+    let patch = |rep: &str, body: serde_json::Value| {
+        let path = format!("/v1/reps/{rep}");
+        let app = &app;
+        async move { app.ok(Method::PATCH, &path, Some(body), 200).await }
+    };
+    patch(&reps[1], json!({"status": "OFFLINE"})).await;
+    patch(&reps[2], json!({"capacity": 0})).await;
+    let lead = json!({"entityType": "LEAD", "entityId": "l1"});
+    let p = app.ok(Method::POST, predict, Some(lead.clone()), 201).await;
+    assert_eq!(p["predicted_rep_id"], reps[0].as_str());
+    assert_eq!(p["predicted_rep_name"], "Rep 0");
+    assert_eq!(p["alternatives"].as_array().unwrap().len(), 1);
+    assert_eq!(p["status"], "PENDING");
+    assert_eq!(p["model_version"], 1);
+    assert_eq!(p["trigger"], "on_demand");
+    assert!(p["assignedTo"].is_null());
+    // nobody eligible: refused
+    patch(&reps[0], json!({"status": "AWAY"})).await;
+    let (s, b) = app.call(post(lead.clone())).await;
+    assert_eq!(s, 409, "{b}");
+    // all three eligible: ranked best first, the pick's score is the confidence
+    patch(&reps[0], json!({"status": "AVAILABLE"})).await;
+    patch(&reps[1], json!({"status": "AVAILABLE"})).await;
+    patch(&reps[2], json!({"capacity": 10})).await;
+    let p = app.ok(Method::POST, predict, Some(lead.clone()), 201).await;
+    let alts = p["alternatives"].as_array().unwrap();
+    assert_eq!(alts.len(), 3);
+    let scores: Vec<f64> = alts.iter().map(|a| a["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(
+        scores.iter().all(|s| *s > 0.0 && *s < 1.0),
+        "never stuck at 0 or 1: {scores:?}"
+    );
+    assert_eq!(p["confidence"], alts[0]["score"]);
+    assert_eq!(p["predicted_rep_id"], alts[0]["rep_id"]);
+    assert!(!p["top_features"].as_array().unwrap().is_empty(), "{p}");
+    let id = p["prediction_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.ok(Method::GET, &format!("{predict}/{id}"), None, 200)
+            .await,
+        p
+    );
+
+    // a deal routes its lead; a deal without a lead cannot be routed
+    let deal = app
+        .ok(
+            Method::POST,
+            "/v1/deals",
+            Some(json!({"name": "D", "lead_id": "l1"})),
+            201,
+        )
+        .await;
+    let d = app
+        .ok(
+            Method::POST,
+            predict,
+            Some(json!({"entityType": "OPPORTUNITY", "entityId": deal["deal_id"]})),
+            201,
+        )
+        .await;
+    assert_eq!(d["lead_id"], "l1");
+    let bare = app
+        .ok(
+            Method::POST,
+            "/v1/deals",
+            Some(json!({"name": "Bare"})),
+            201,
+        )
+        .await;
+    let (s, _) = app
+        .call(post(
+            json!({"entityType": "OPPORTUNITY", "entityId": bare["deal_id"]}),
+        ))
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .call(post(json!({"entityType": "LEAD", "entityId": "nobody"})))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .call(post(json!({"entityType": "ACCOUNT", "entityId": "l1"})))
+        .await;
+    assert_eq!(s, 422);
+
+    let all = app.ok(Method::GET, predict, None, 200).await;
+    assert_eq!(all["total"], 3);
+    assert_eq!(
+        all["predictions"][0]["entityType"], "OPPORTUNITY",
+        "newest first"
+    );
+    let leads = app
+        .ok(
+            Method::GET,
+            &format!("{predict}?entityType=LEAD&status=PENDING&limit=1"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(leads["total"], 2);
+    assert_eq!(leads["predictions"].as_array().unwrap().len(), 1);
+    // another OU sees none of it
+    let ou2 = app
+        .ok(
+            Method::POST,
+            "/v1/org-units",
+            Some(json!({"name": "Second"})),
+            201,
+        )
+        .await;
+    let (s, _) = app
+        .call(
+            app.req(Method::GET, &format!("{predict}/{id}"), &app.admin_token)
+                .header("x-ou-id", ou2["unit_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(s, 404);
 }

@@ -4,10 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use leadwire_actors::model::ModelInfo;
 use leadwire_models::routing::config::{RoutingConfig, RoutingConfigInput};
+use leadwire_models::routing::prediction::{
+    Prediction, PredictionListParams, PredictionPage, PredictionRequest, PredictionTrigger,
+};
 use leadwire_models::routing::training::{TrainingImport, TrainingRowInput};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Scoped};
+use crate::http::extract::{Json, Path, Query, Scoped};
 use crate::http::AppState;
 
 /// The OU's predictive-routing configuration: whether it is enabled, the triggers that
@@ -84,4 +87,47 @@ pub async fn retrain(
         StatusCode::ACCEPTED,
         Json(state.core.retrain_model(&t).await?),
     ))
+}
+
+/// Predict the best rep for a lead (`entityType: LEAD`) or a deal's lead
+/// (`OPPORTUNITY`): only eligible reps (AVAILABLE and under capacity) are ranked; the
+/// prediction names the pick, its confidence, every alternative with its score and the
+/// features behind the choice, and is stored PENDING. 409 without a trained model or an
+/// eligible rep.
+#[utoipa::path(post, path = "/v1/predictive-routing/predictions", tag = "predictive-routing", request_body = PredictionRequest,
+    responses((status = 201, body = Prediction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn create_prediction(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Json(b): Json<PredictionRequest>,
+) -> ApiResult<(StatusCode, Json<Prediction>)> {
+    let p = state
+        .core
+        .create_prediction(&t, b, PredictionTrigger::OnDemand)
+        .await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+/// The OU's predictions, newest first: `status` (PENDING | ACCEPTED | OVERRIDDEN),
+/// `entityType` (LEAD | OPPORTUNITY), `assignedTo`, pages.
+#[utoipa::path(get, path = "/v1/predictive-routing/predictions", tag = "predictive-routing", params(PredictionListParams),
+    responses((status = 200, body = PredictionPage), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn list_predictions(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Query(q): Query<PredictionListParams>,
+) -> ApiResult<Json<PredictionPage>> {
+    Ok(Json(state.core.list_predictions(&t, q).await?))
+}
+
+/// One prediction.
+#[utoipa::path(get, path = "/v1/predictive-routing/predictions/{id}", tag = "predictive-routing", params(("id" = String, Path)),
+    responses((status = 200, body = Prediction), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn get_prediction(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Prediction>> {
+    Ok(Json(state.core.get_prediction(&t, &id).await?))
 }
