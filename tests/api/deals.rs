@@ -125,18 +125,11 @@ async fn deals_link_to_the_ous_leads_and_close_with_a_time() {
     assert!(reopened["closed_at"].is_null());
 
     // other OUs and viewers
-    let ou2 = app
-        .ok(
-            Method::POST,
-            "/v1/org-units",
-            Some(json!({"name": "Second"})),
-            201,
-        )
-        .await;
+    let ou2 = app.new_ou("Second").await;
     let (s, _) = app
         .call(
             app.req(Method::GET, &format!("/v1/deals/{id}"), &app.admin_token)
-                .header("x-ou-id", ou2["unit_id"].as_str().unwrap()),
+                .header("x-ou-id", &ou2),
         )
         .await;
     assert_eq!(s, 404);

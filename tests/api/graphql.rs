@@ -52,18 +52,6 @@ fn error_code(r: &Value) -> &str {
     r["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
 }
 
-async fn second_ou(app: &TestApp) -> String {
-    let ou = app
-        .ok(
-            Method::POST,
-            "/v1/org-units",
-            Some(json!({ "name": "Second" })),
-            201,
-        )
-        .await;
-    ou["unit_id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn graphql_uses_the_same_auth_as_rest() {
     let app = spawn_app().await;
@@ -430,7 +418,7 @@ async fn mutations_manage_rules_and_leads_through_the_core() {
     .await;
     assert_eq!(error_code(&r), "forbidden", "{r}");
     // another OU's lead is not found
-    let ou2 = second_ou(&app).await;
+    let ou2 = app.new_ou("Second").await;
     let r = gql(&app, &app.admin_token, Some(&ou2), q, json!({"id": lead})).await;
     assert_eq!(error_code(&r), "not_found", "{r}");
 }
@@ -567,7 +555,7 @@ async fn ingest(app: &TestApp, ou: &str, body: Value) -> Value {
 async fn subscribers_receive_exactly_their_ous_score_changes() {
     let app = spawn_app().await;
     let ou1 = app.ou_id.clone();
-    let ou2 = second_ou(&app).await;
+    let ou2 = app.new_ou("Second").await;
     for ou in [&ou1, &ou2] {
         let (s, b) = app
             .call(

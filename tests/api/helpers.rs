@@ -129,6 +129,19 @@ impl TestApp {
         (id, token)
     }
 
+    /// Creates another org unit of the admin's organisation; its id.
+    pub async fn new_ou(&self, name: &str) -> String {
+        let ou = self
+            .ok(
+                Method::POST,
+                "/v1/org-units",
+                Some(json!({ "name": name })),
+                201,
+            )
+            .await;
+        ou["unit_id"].as_str().expect("unit id").to_string()
+    }
+
     /// A second organisation on the same server: (its OU id, its admin's id, their JWT).
     pub async fn second_org(&self) -> (String, String, String) {
         let admin = leadwire_store::NewMember {

@@ -166,18 +166,11 @@ async fn reps_belong_to_their_org_unit_and_writes_need_an_operator() {
         .await;
     assert!(unlinked["member_id"].is_null());
 
-    let ou2 = app
-        .ok(
-            Method::POST,
-            "/v1/org-units",
-            Some(json!({"name": "Second"})),
-            201,
-        )
-        .await;
-    let ou2 = ou2["unit_id"].as_str().unwrap();
+    let ou2 = app.new_ou("Second").await;
+
     let in_ou2 = |method: Method, path: &str| {
         app.req(method, path, &app.admin_token)
-            .header("x-ou-id", ou2)
+            .header("x-ou-id", &ou2)
     };
     let (s, _) = app
         .call(in_ou2(Method::GET, &format!("/v1/reps/{id}")))

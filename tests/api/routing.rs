@@ -66,18 +66,11 @@ async fn the_config_has_defaults_changes_by_field_and_only_owners_change_it() {
         .await;
     assert_eq!(s, 403, "{b}");
     // each OU has its own
-    let ou2 = app
-        .ok(
-            Method::POST,
-            "/v1/org-units",
-            Some(json!({"name": "Second"})),
-            201,
-        )
-        .await;
+    let ou2 = app.new_ou("Second").await;
     let (s, other) = app
         .call(
             app.req(Method::GET, CONFIG, &app.admin_token)
-                .header("x-ou-id", ou2["unit_id"].as_str().unwrap()),
+                .header("x-ou-id", &ou2),
         )
         .await;
     assert_eq!((s, other["enabled"].clone()), (200, json!(false)));
@@ -439,18 +432,11 @@ async fn predictions_name_only_eligible_reps_and_explain_the_pick() {
     assert_eq!(leads["total"], 2);
     assert_eq!(leads["predictions"].as_array().unwrap().len(), 1);
     // another OU sees none of it
-    let ou2 = app
-        .ok(
-            Method::POST,
-            "/v1/org-units",
-            Some(json!({"name": "Second"})),
-            201,
-        )
-        .await;
+    let ou2 = app.new_ou("Second").await;
     let (s, _) = app
         .call(
             app.req(Method::GET, &format!("{predict}/{id}"), &app.admin_token)
-                .header("x-ou-id", ou2["unit_id"].as_str().unwrap()),
+                .header("x-ou-id", &ou2),
         )
         .await;
     assert_eq!(s, 404);
