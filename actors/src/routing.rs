@@ -3,13 +3,14 @@
 use std::collections::BTreeSet;
 
 use leadwire_models::import::RowError;
+use leadwire_models::leads::OwnerInput;
 use leadwire_models::page::PageParams;
 use leadwire_models::routing::config::{
     lead_features, LeadSnapshot, RoutingConfig, RoutingConfigInput,
 };
 use leadwire_models::routing::prediction::{
-    Alternative, EntityType, Prediction, PredictionListParams, PredictionPage, PredictionRequest,
-    PredictionStatus, PredictionTrigger,
+    Alternative, AssignmentOrigin, EntityType, OverrideInput, Prediction, PredictionListParams,
+    PredictionPage, PredictionRequest, PredictionStatus, PredictionTrigger, RoutingAssignment,
 };
 use leadwire_models::routing::training::{
     parse_rows, ExampleOrigin, RoutingExample, TrainingImport,
@@ -260,5 +261,104 @@ impl Core {
             page: page.page,
             limit: page.limit,
         })
+    }
+
+    /// A PENDING prediction of the OU (409 once routed or overridden).
+    async fn pending_prediction(&self, t: &Tenant, id: &str) -> Result<Prediction> {
+        let p = self.get_prediction(t, id).await?;
+        if p.status != PredictionStatus::Pending {
+            return Err(DomainError::conflict(format!(
+                "the prediction was already {}",
+                if p.status == PredictionStatus::Accepted {
+                    "routed"
+                } else {
+                    "overridden"
+                }
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Gives the prediction's lead to `rep_id`, records the assignment (its outcome makes a
+    /// training example) and resolves the prediction.
+    async fn assign_prediction(
+        &self,
+        t: &Tenant,
+        mut p: Prediction,
+        rep_id: String,
+        origin: AssignmentOrigin,
+        reason: Option<String>,
+    ) -> Result<Prediction> {
+        self.set_lead_owner(
+            t,
+            &p.lead_id,
+            OwnerInput {
+                owner_id: Some(rep_id.clone()),
+                owner_name: None,
+            },
+        )
+        .await?;
+        let lead = self.get_lead(t, &p.lead_id).await?;
+        let now = time::format(&time::now());
+        p.status = match origin {
+            AssignmentOrigin::Route => PredictionStatus::Accepted,
+            AssignmentOrigin::Override => PredictionStatus::Overridden,
+        };
+        p.assigned_to = Some(rep_id.clone());
+        p.override_reason = reason;
+        p.resolved_at = Some(now.clone());
+        p.resolved_by = Some(t.caller.member_id.clone());
+        let assignment = RoutingAssignment {
+            assignment_id: ids::new_id(ids::prefix::ROUTING_ASSIGNMENT),
+            prediction_id: p.prediction_id.clone(),
+            lead_id: p.lead_id.clone(),
+            rep_id,
+            origin,
+            lead: LeadSnapshot::from(&lead),
+            assigned_at: now,
+            outcome: "pending".into(),
+        };
+        self.store
+            .resolve_prediction(&t.caller.org_id, &t.ou_id, &p, &assignment)
+            .await?;
+        Ok(p)
+    }
+
+    /// Accepts a PENDING prediction: its rep becomes the lead's owner (counting against
+    /// its capacity) and the prediction is ACCEPTED. 409 when the rep is no longer
+    /// eligible.
+    pub async fn route_prediction(&self, t: &Tenant, id: &str) -> Result<Prediction> {
+        t.require(Access::Write)?;
+        let p = self.pending_prediction(t, id).await?;
+        let rep = self.rep_in(t, &p.predicted_rep_id).await.map_err(|_| {
+            DomainError::conflict("the predicted rep no longer exists: override or predict again")
+        })?;
+        if !rep.eligible() {
+            return Err(DomainError::conflict(format!(
+                "{} is no longer eligible (status {:?}, {} of {} open assignments): override or predict again",
+                rep.name, rep.status, rep.open_assignments, rep.capacity
+            )));
+        }
+        self.assign_prediction(t, p, rep.rep_id, AssignmentOrigin::Route, None)
+            .await
+    }
+
+    /// Assigns a PENDING prediction's lead to another rep of the OU, with the reason; the
+    /// prediction is OVERRIDDEN.
+    pub async fn override_prediction(
+        &self,
+        t: &Tenant,
+        id: &str,
+        input: OverrideInput,
+    ) -> Result<Prediction> {
+        t.require(Access::Write)?;
+        let reason = leadwire_models::validate::name("reason", &input.reason, 1, 500)?;
+        let p = self.pending_prediction(t, id).await?;
+        let rep = self
+            .rep_in(t, input.assigned_to.trim())
+            .await
+            .map_err(|_| DomainError::invalid("assignedTo", "no such rep in this org unit"))?;
+        self.assign_prediction(t, p, rep.rep_id, AssignmentOrigin::Override, Some(reason))
+            .await
     }
 }

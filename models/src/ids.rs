@@ -28,6 +28,7 @@ pub mod prefix {
     pub const DEAL: &str = "dl";
     pub const ROUTING_EXAMPLE: &str = "rx";
     pub const PREDICTION: &str = "pr";
+    pub const ROUTING_ASSIGNMENT: &str = "ra";
 }
 
 /// A new id `prefix_ULID`; ids made later sort after ids made earlier.

@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "predictions",
         include_str!("migrations/0017_predictions.surql"),
     ),
+    (
+        18,
+        "routing assignments",
+        include_str!("migrations/0018_routing_assignments.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -2,7 +2,7 @@
 
 use leadwire_models::page::PageRequest;
 use leadwire_models::routing::config::RoutingConfig;
-use leadwire_models::routing::prediction::{Prediction, PredictionListParams};
+use leadwire_models::routing::prediction::{Prediction, PredictionListParams, RoutingAssignment};
 use leadwire_models::routing::training::RoutingExample;
 use serde_json::json;
 
@@ -181,5 +181,30 @@ impl Store {
             )
             .await?;
         Ok((items, total.and_then(|t| t["count"].as_u64()).unwrap_or(0)))
+    }
+
+    /// Records an assignment and the prediction it resolved, in one transaction.
+    pub async fn resolve_prediction(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        p: &Prediction,
+        a: &RoutingAssignment,
+    ) -> Result<()> {
+        let mut row = json!(a);
+        if let Some(o) = row.as_object_mut() {
+            o.insert("org_id".into(), json!(org_id));
+            o.insert("ou_id".into(), json!(ou_id));
+        }
+        self.run(
+            "BEGIN;
+             CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a;
+             UPDATE type::record('prediction', $p.prediction_id) SET status = $p.status,
+                 assigned_to = $p.assignedTo, doc = $p WHERE org_id = $org AND ou_id = $ou;
+             COMMIT;",
+            json!({ "org": org_id, "ou": ou_id, "p": p, "a": row }),
+        )
+        .await?;
+        Ok(())
     }
 }

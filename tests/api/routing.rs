@@ -441,3 +441,152 @@ async fn predictions_name_only_eligible_reps_and_explain_the_pick() {
         .await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
+    let app = spawn_app().await;
+    let reps = make_reps(&app, 2).await;
+    for lead in ["a", "b"] {
+        app.ok(
+            Method::POST,
+            "/v1/leads",
+            Some(json!({"id": lead, "metadata": {"industry": "fintech"}})),
+            201,
+        )
+        .await;
+    }
+    app.ok(
+        Method::POST,
+        "/v1/predictive-routing/training-data",
+        Some(history_rows(&reps, 600)),
+        200,
+    )
+    .await;
+    app.ok(
+        Method::POST,
+        "/v1/predictive-routing/model/retrain",
+        None,
+        202,
+    )
+    .await;
+    assert_eq!(trained(&app).await["status"], "ready");
+    let predictions = "/v1/predictive-routing/predictions";
+    let predict = |lead: &str| {
+        let body = json!({"entityType": "LEAD", "entityId": lead});
+        let app = &app;
+        async move { app.ok(Method::POST, predictions, Some(body), 201).await }
+    };
+
+    // route: the pick owns the lead and it counts against the rep's capacity
+    let p = predict("a").await;
+    let pick = p["predicted_rep_id"].as_str().unwrap().to_string();
+    let route = format!(
+        "{predictions}/{}/route",
+        p["prediction_id"].as_str().unwrap()
+    );
+    let routed = app.ok(Method::POST, &route, None, 200).await;
+    assert_eq!(routed["status"], "ACCEPTED");
+    assert_eq!(routed["assignedTo"], pick.as_str());
+    assert!(routed["resolved_at"].is_string() && routed["resolved_by"].is_string());
+    let lead = app.ok(Method::GET, "/v1/leads/a", None, 200).await;
+    assert_eq!(lead["lead"]["owner_id"], pick.as_str());
+    let rep = app
+        .ok(Method::GET, &format!("/v1/reps/{pick}"), None, 200)
+        .await;
+    assert_eq!(rep["open_assignments"], 1);
+    let (s, b) = app
+        .call(app.req(Method::POST, &route, &app.admin_token))
+        .await;
+    assert_eq!(s, 409, "routed once only: {b}");
+
+    // a pick that filled up since is not routed
+    let p = predict("b").await;
+    let picked = p["predicted_rep_id"].as_str().unwrap().to_string();
+    app.ok(
+        Method::PATCH,
+        &format!("/v1/reps/{picked}"),
+        Some(json!({"capacity": 0})),
+        200,
+    )
+    .await;
+    let id = p["prediction_id"].as_str().unwrap();
+    let (s, b) = app
+        .call(app.req(
+            Method::POST,
+            &format!("{predictions}/{id}/route"),
+            &app.admin_token,
+        ))
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no longer eligible"));
+
+    // override: another rep and a reason
+    let other = reps.iter().find(|r| **r != picked).unwrap();
+    let overridden = format!("{predictions}/{id}/override");
+    for (body, code) in [
+        (json!({"assignedTo": other}), 422),
+        (json!({"assignedTo": other, "reason": ""}), 422),
+        (json!({"assignedTo": "rep_nobody", "reason": "x"}), 422),
+    ] {
+        let (s, b) = app
+            .call(
+                app.req(Method::POST, &overridden, &app.admin_token)
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(s, code, "{body}: {b}");
+    }
+    let o = app
+        .ok(
+            Method::POST,
+            &overridden,
+            Some(json!({"assignedTo": other, "reason": "speaks the customer's language"})),
+            200,
+        )
+        .await;
+    assert_eq!(o["status"], "OVERRIDDEN");
+    assert_eq!(o["assignedTo"], other.as_str());
+    assert_eq!(o["override_reason"], "speaks the customer's language");
+    let lead = app.ok(Method::GET, "/v1/leads/b", None, 200).await;
+    assert_eq!(lead["lead"]["owner_id"], other.as_str());
+    assert_eq!(
+        app.ok(Method::GET, &format!("{predictions}/{id}"), None, 200)
+            .await,
+        o
+    );
+    let by_status = app
+        .ok(
+            Method::GET,
+            &format!("{predictions}?status=OVERRIDDEN"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(by_status["total"], 1);
+    let by_rep = app
+        .ok(
+            Method::GET,
+            &format!("{predictions}?assignedTo={pick}"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(by_rep["predictions"][0]["status"], "ACCEPTED");
+    // a Viewer may not route
+    let (_, viewer) = app.ou_member("viewer@acme.io", "Viewer").await;
+    let p = predict("a").await;
+    let (s, _) = app
+        .call(app.req(
+            Method::POST,
+            &format!(
+                "{predictions}/{}/route",
+                p["prediction_id"].as_str().unwrap()
+            ),
+            &viewer,
+        ))
+        .await;
+    assert_eq!(s, 403);
+}

@@ -105,3 +105,38 @@ pub struct PredictionPage {
     pub page: u32,
     pub limit: u32,
 }
+
+/// `POST /v1/predictive-routing/predictions/{id}/override`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideInput {
+    /// The rep of the org unit who gets the lead instead.
+    #[serde(rename = "assignedTo")]
+    pub assigned_to: String,
+    /// Why (1–500 characters); kept with the prediction.
+    pub reason: String,
+}
+
+/// How a lead came to its rep through predictive routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentOrigin {
+    Route,
+    Override,
+}
+
+/// A lead given to a rep by a routed or overridden prediction: with its outcome it becomes
+/// a training example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoutingAssignment {
+    pub assignment_id: String,
+    pub prediction_id: String,
+    pub lead_id: String,
+    pub rep_id: String,
+    pub origin: AssignmentOrigin,
+    /// The lead as it was when assigned (what the model learns from).
+    pub lead: super::config::LeadSnapshot,
+    pub assigned_at: String,
+    /// `pending` until the lead converts or the conversion window closes.
+    pub outcome: String,
+}

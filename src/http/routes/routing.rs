@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use leadwire_actors::model::ModelInfo;
 use leadwire_models::routing::config::{RoutingConfig, RoutingConfigInput};
 use leadwire_models::routing::prediction::{
-    Prediction, PredictionListParams, PredictionPage, PredictionRequest, PredictionTrigger,
+    OverrideInput, Prediction, PredictionListParams, PredictionPage, PredictionRequest,
+    PredictionTrigger,
 };
 use leadwire_models::routing::training::{TrainingImport, TrainingRowInput};
 
@@ -130,4 +131,32 @@ pub async fn get_prediction(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Prediction>> {
     Ok(Json(state.core.get_prediction(&t, &id).await?))
+}
+
+/// Accept a PENDING prediction: its rep becomes the lead's owner (counted against the rep's
+/// capacity) and the prediction is ACCEPTED; the assignment is recorded for training. 409
+/// when already resolved or the rep is no longer eligible.
+#[utoipa::path(post, path = "/v1/predictive-routing/predictions/{id}/route", tag = "predictive-routing", params(("id" = String, Path)),
+    responses((status = 200, body = Prediction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn route_prediction(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Prediction>> {
+    Ok(Json(state.core.route_prediction(&t, &id).await?))
+}
+
+/// Override a PENDING prediction: `assignedTo` (a rep of the OU) gets the lead, `reason`
+/// is kept; the prediction is OVERRIDDEN and the assignment is recorded for training.
+#[utoipa::path(post, path = "/v1/predictive-routing/predictions/{id}/override", tag = "predictive-routing", params(("id" = String, Path)), request_body = OverrideInput,
+    responses((status = 200, body = Prediction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn override_prediction(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Path(id): Path<String>,
+    Json(b): Json<OverrideInput>,
+) -> ApiResult<Json<Prediction>> {
+    Ok(Json(state.core.override_prediction(&t, &id, b).await?))
 }
