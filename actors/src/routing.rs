@@ -279,8 +279,9 @@ impl Core {
         Ok(p)
     }
 
-    /// Gives the prediction's lead to `rep_id`, records the assignment (its outcome makes a
-    /// training example) and resolves the prediction.
+    /// Resolves the prediction (only if still PENDING: a concurrent route or override
+    /// loses with 409), records the assignment (its outcome makes a training example), then
+    /// gives the lead to `rep_id`.
     async fn assign_prediction(
         &self,
         t: &Tenant,
@@ -289,15 +290,6 @@ impl Core {
         origin: AssignmentOrigin,
         reason: Option<String>,
     ) -> Result<Prediction> {
-        self.set_lead_owner(
-            t,
-            &p.lead_id,
-            OwnerInput {
-                owner_id: Some(rep_id.clone()),
-                owner_name: None,
-            },
-        )
-        .await?;
         let lead = self.get_lead(t, &p.lead_id).await?;
         let now = time::format(&time::now());
         p.status = match origin {
@@ -312,15 +304,30 @@ impl Core {
             assignment_id: ids::new_id(ids::prefix::ROUTING_ASSIGNMENT),
             prediction_id: p.prediction_id.clone(),
             lead_id: p.lead_id.clone(),
-            rep_id,
+            rep_id: rep_id.clone(),
             origin,
             lead: LeadSnapshot::from(&lead),
             assigned_at: now,
             outcome: "pending".into(),
         };
-        self.store
+        if !self
+            .store
             .resolve_prediction(&t.caller.org_id, &t.ou_id, &p, &assignment)
-            .await?;
+            .await?
+        {
+            return Err(DomainError::conflict(
+                "the prediction was already resolved by another request",
+            ));
+        }
+        self.set_lead_owner(
+            t,
+            &p.lead_id,
+            OwnerInput {
+                owner_id: Some(rep_id),
+                owner_name: None,
+            },
+        )
+        .await?;
         Ok(p)
     }
 

@@ -184,27 +184,33 @@ impl Store {
     }
 
     /// Records an assignment and the prediction it resolved, in one transaction.
+    /// Only while the prediction is still PENDING: false when another request resolved it
+    /// first (nothing is written then).
     pub async fn resolve_prediction(
         &self,
         org_id: &str,
         ou_id: &str,
         p: &Prediction,
         a: &RoutingAssignment,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut row = json!(a);
         if let Some(o) = row.as_object_mut() {
             o.insert("org_id".into(), json!(org_id));
             o.insert("ou_id".into(), json!(ou_id));
         }
-        self.run(
-            "BEGIN;
-             CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a;
-             UPDATE type::record('prediction', $p.prediction_id) SET status = $p.status,
-                 assigned_to = $p.assignedTo, doc = $p WHERE org_id = $org AND ou_id = $ou;
-             COMMIT;",
-            json!({ "org": org_id, "ou": ou_id, "p": p, "a": row }),
-        )
-        .await?;
-        Ok(())
+        let mut res = self
+            .run(
+                "BEGIN;
+                 LET $done = UPDATE type::record('prediction', $p.prediction_id) SET status = $p.status,
+                     assigned_to = $p.assignedTo, doc = $p
+                     WHERE org_id = $org AND ou_id = $ou AND status = 'PENDING' RETURN AFTER;
+                 IF array::len($done) > 0 { CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a; };
+                 RETURN array::len($done);
+                 COMMIT;",
+                json!({ "org": org_id, "ou": ou_id, "p": p, "a": row }),
+            )
+            .await?;
+        let n: Option<u64> = res.take(3)?;
+        Ok(n.unwrap_or(0) > 0)
     }
 }

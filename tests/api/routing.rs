@@ -589,4 +589,16 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
         ))
         .await;
     assert_eq!(s, 403);
+    // two routes of one prediction at once: exactly one wins
+    let route = format!(
+        "{predictions}/{}/route",
+        p["prediction_id"].as_str().unwrap()
+    );
+    let (r1, r2) = futures::join!(
+        app.call(app.req(Method::POST, &route, &app.admin_token)),
+        app.call(app.req(Method::POST, &route, &app.admin_token))
+    );
+    let mut codes = [r1.0, r2.0];
+    codes.sort_unstable();
+    assert_eq!(codes, [200, 409], "{r1:?} {r2:?}");
 }
