@@ -86,6 +86,15 @@ pub struct TopArgs {
     pub ou: OuArg,
 }
 
+impl TopArgs {
+    fn params(&self) -> TopParams {
+        TopParams {
+            limit: self.limit,
+            hours: self.hours,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListEventsArgs {
     /// Only this lead's events.
@@ -368,11 +377,8 @@ impl LeadwireTools {
         Parameters(a): Parameters<TopArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
+        let params = a.params();
         self.run(&parts, a.ou.ou_id, |core, t| async move {
-            let params = TopParams {
-                limit: a.limit,
-                hours: a.hours,
-            };
             to_json(&core.top_leads(&t, params).await?)
         })
         .await
@@ -386,11 +392,8 @@ impl LeadwireTools {
         Parameters(a): Parameters<TopArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
+        let params = a.params();
         self.run(&parts, a.ou.ou_id, |core, t| async move {
-            let params = TopParams {
-                limit: a.limit,
-                hours: a.hours,
-            };
             to_json(&core.recent_gains(&t, params).await?)
         })
         .await

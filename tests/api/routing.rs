@@ -202,6 +202,25 @@ async fn make_reps(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
     reps
 }
 
+/// Imports `n` examples of synthetic history over `reps` and trains a model on them.
+async fn train_on_history(app: &crate::helpers::TestApp, reps: &[String], n: usize) {
+    app.ok(
+        Method::POST,
+        "/v1/predictive-routing/training-data",
+        Some(history_rows(reps, n)),
+        200,
+    )
+    .await;
+    app.ok(
+        Method::POST,
+        "/v1/predictive-routing/model/retrain",
+        None,
+        202,
+    )
+    .await;
+    assert_eq!(trained(app).await["status"], "ready");
+}
+
 /// Follows `GET …/model` until the retrain ended; the model info.
 async fn trained(app: &crate::helpers::TestApp) -> serde_json::Value {
     let mut info = json!(null);
@@ -314,21 +333,7 @@ async fn predictions_name_only_eligible_reps_and_explain_the_pick() {
         .await;
     assert_eq!(s, 409, "{b}");
     assert!(b["error"]["message"].as_str().unwrap().contains("retrain"));
-    app.ok(
-        Method::POST,
-        "/v1/predictive-routing/training-data",
-        Some(history_rows(&reps, 900)),
-        200,
-    )
-    .await;
-    app.ok(
-        Method::POST,
-        "/v1/predictive-routing/model/retrain",
-        None,
-        202,
-    )
-    .await;
-    assert_eq!(trained(&app).await["status"], "ready");
+    train_on_history(&app, &reps, 900).await;
 
     // Rep 1 goes OFFLINE, Rep 2 has no room: only Rep 0 may be predicted
     let patch = |rep: &str, body: serde_json::Value| {
@@ -455,21 +460,7 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
         )
         .await;
     }
-    app.ok(
-        Method::POST,
-        "/v1/predictive-routing/training-data",
-        Some(history_rows(&reps, 600)),
-        200,
-    )
-    .await;
-    app.ok(
-        Method::POST,
-        "/v1/predictive-routing/model/retrain",
-        None,
-        202,
-    )
-    .await;
-    assert_eq!(trained(&app).await["status"], "ready");
+    train_on_history(&app, &reps, 600).await;
     let predictions = "/v1/predictive-routing/predictions";
     let predict = |lead: &str| {
         let body = json!({"entityType": "LEAD", "entityId": lead});
