@@ -50,6 +50,10 @@ pub struct ConfigArgs {
     /// Seconds between refreshes of stored decaying scores (default 60).
     #[arg(long, global = true, env = "LEADWIRE_SCORE_REFRESH_SECONDS")]
     pub score_refresh_seconds: Option<u64>,
+    /// Seconds between routing sweeps: closing conversion windows, scheduled retrains
+    /// (default 60).
+    #[arg(long, global = true, env = "LEADWIRE_ROUTING_SWEEP_SECONDS")]
+    pub routing_sweep_seconds: Option<u64>,
     /// Whether rate limiting is on (default true).
     #[arg(long, global = true, env = "LEADWIRE_RATE_LIMIT_ENABLED")]
     pub rate_limit_enabled: Option<bool>,
@@ -118,6 +122,7 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub lead_idle_seconds: Option<u64>,
     pub score_refresh_seconds: Option<u64>,
+    pub routing_sweep_seconds: Option<u64>,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
     pub org_name: Option<String>,
@@ -160,6 +165,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub lead_idle_seconds: u64,
     pub score_refresh_seconds: u64,
+    pub routing_sweep_seconds: u64,
     pub rate_limit: RateLimitConfig,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -213,6 +219,10 @@ impl Config {
                 .score_refresh_seconds
                 .or(f.score_refresh_seconds)
                 .unwrap_or(60),
+            routing_sweep_seconds: a
+                .routing_sweep_seconds
+                .or(f.routing_sweep_seconds)
+                .unwrap_or(60),
             rate_limit: RateLimitConfig {
                 enabled: a
                     .rate_limit_enabled
@@ -252,6 +262,10 @@ impl Config {
         anyhow::ensure!(
             self.score_refresh_seconds >= 1,
             "score_refresh_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.routing_sweep_seconds >= 1,
+            "routing_sweep_seconds must be at least 1"
         );
         anyhow::ensure!(
             self.max_body_bytes >= 1024,

@@ -61,6 +61,7 @@ pub async fn build_core(config: &Config) -> anyhow::Result<Core> {
     let engine = leadwire_actors::engine::EngineConfig {
         lead_idle_timeout: std::time::Duration::from_secs(config.lead_idle_seconds),
         score_refresh_period: std::time::Duration::from_secs(config.score_refresh_seconds),
+        routing_sweep_period: std::time::Duration::from_secs(config.routing_sweep_seconds),
     };
     Ok(Core::start(store, auth, engine).await?)
 }

@@ -1,6 +1,6 @@
 //! Deals of the active OU: create, read, list, update.
 
-use leadwire_models::deals::{Deal, DealInput, DealListParams, DealPage};
+use leadwire_models::deals::{Deal, DealInput, DealListParams, DealPage, DealStatus};
 use leadwire_models::page::PageParams;
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{ids, time, DomainError, Result};
@@ -94,6 +94,7 @@ impl Core {
         );
         self.apply_deal(t, &mut deal, input, true).await?;
         self.store.put_deal(&deal).await?;
+        self.after_deal_saved(t, &deal).await;
         Ok(deal)
     }
 
@@ -103,6 +104,17 @@ impl Core {
         let mut deal = self.get_deal(t, id).await?;
         self.apply_deal(t, &mut deal, input, false).await?;
         self.store.put_deal(&deal).await?;
+        self.after_deal_saved(t, &deal).await;
         Ok(deal)
+    }
+
+    /// A won deal converts its lead's pending assignments at once. Should that fail, the
+    /// sweep still finds the won deal when the window closes.
+    async fn after_deal_saved(&self, t: &Tenant, deal: &Deal) {
+        if let (DealStatus::Won, Some(lead_id)) = (deal.status, &deal.lead_id) {
+            if let Err(e) = self.deal_won(t, lead_id).await {
+                tracing::warn!(deal_id = %deal.deal_id, error = %e.message, "deal-conversion-failed");
+            }
+        }
     }
 }

@@ -45,11 +45,19 @@ impl Core {
             .create_lead(&lead)
             .await
             .map_err(|e| duplicate_as(e, "a lead with this id already exists"))?;
-        if lead.metadata.is_empty() && lead.account_id.is_none() {
-            return Ok(lead);
-        }
         // its properties or its account may score (or disqualify) it at once
-        self.after_metadata_change(t, &lead.id).await
+        let lead = if lead.metadata.is_empty() && lead.account_id.is_none() {
+            lead
+        } else {
+            self.after_metadata_change(t, &lead.id).await?
+        };
+        self.engine.bus.publish(
+            &t.ou_id,
+            crate::engine::bus::BusEvent::LeadCreated {
+                lead_id: lead.id.clone(),
+            },
+        );
+        Ok(lead)
     }
 
     /// A stored lead of the OU (404 otherwise), merged ones included.
@@ -494,20 +502,15 @@ impl Core {
         Ok((Some(id), Some(name)))
     }
 
+    /// Gives the lead to an owner (a member or a rep of the OU, or nobody). Giving it to a
+    /// rep records an assignment whose outcome becomes a training example.
     pub async fn set_lead_owner(&self, t: &Tenant, lead_id: &str, input: OwnerInput) -> Result<()> {
         t.require(Access::Write)?;
         let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
-        let n = self
-            .store
-            .set_owner(
-                &t.caller.org_id,
-                &t.ou_id,
-                &[lead_id.to_string()],
-                owner.as_deref(),
-                name.as_deref(),
-            )
+        let updated = self
+            .give_leads(t, &[lead_id.to_string()], owner, name, None)
             .await?;
-        if n == 0 {
+        if updated.is_empty() {
             return Err(DomainError::not_found("lead"));
         }
         Ok(())
@@ -517,19 +520,10 @@ impl Core {
         t.require(Access::Write)?;
         let lead_ids = check_lead_ids("lead_ids", &input.lead_ids, MAX_BULK_LEADS)?;
         let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
-        let affected = self
-            .store
-            .set_owner(
-                &t.caller.org_id,
-                &t.ou_id,
-                &lead_ids,
-                owner.as_deref(),
-                name.as_deref(),
-            )
-            .await?;
+        let updated = self.give_leads(t, &lead_ids, owner, name, None).await?;
         Ok(Affected {
             status: "ok".into(),
-            affected,
+            affected: updated.len() as u64,
         })
     }
 

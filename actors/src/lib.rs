@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod auth;
+pub mod autoroute;
 pub mod deals;
 pub mod engagement;
 pub mod engine;
@@ -45,6 +46,8 @@ pub struct CoreInner {
     pub models: model::Models,
     /// Serialises configuration edits that check the whole set (levels: no overlaps).
     pub config_lock: tokio::sync::Mutex<()>,
+    /// Each OU's stored routing config, for the routing reactor.
+    pub(crate) routing_configs: autoroute::ConfigCache,
 }
 
 impl std::ops::Deref for Core {
@@ -72,18 +75,22 @@ impl Core {
         };
         let keys = auth::JwtKeys::new(secret.as_bytes(), auth.jwt_ttl_seconds);
         let metrics = Metrics::new();
+        let sweep = engine_config.routing_sweep_period;
         let engine = engine::Engine::start(store.clone(), metrics.clone(), engine_config);
         let interrupted = store.interrupt_import_jobs().await?;
         if interrupted > 0 {
             tracing::warn!(jobs = interrupted, "import-jobs-interrupted-by-restart");
         }
-        Ok(Core(Arc::new(CoreInner {
+        let core = Core(Arc::new(CoreInner {
             models: model::Models::new(store.clone()),
             store,
             metrics,
             auth: keys,
             engine,
             config_lock: tokio::sync::Mutex::new(()),
-        })))
+            routing_configs: Default::default(),
+        }));
+        autoroute::start(core.clone(), sweep);
+        Ok(core)
     }
 }

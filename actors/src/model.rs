@@ -25,6 +25,9 @@ pub struct StoredModel {
     pub trained_at: String,
     /// How long the fit took.
     pub training_ms: u64,
+    /// Examples the OU had when it trained (the holdout included).
+    #[serde(default)]
+    pub examples: u64,
     pub model: RoutingModel,
 }
 
@@ -63,8 +66,11 @@ pub struct ModelInfo {
     pub version: u32,
     pub trained_at: Option<String>,
     pub training_ms: Option<u64>,
-    /// Examples the current model trained on.
+    /// Examples the current model learned from (the holdout excluded).
     pub samples: u64,
+    /// Examples the OU had when it trained (the holdout included): a scheduled retrain
+    /// runs only when there are more.
+    pub examples: u64,
     /// The model's input columns (`engagement_score`, `industry=saas`, …).
     pub features: Vec<String>,
     /// Reps with their own regression (others get the pooled one).
@@ -122,6 +128,7 @@ impl ModelState {
             trained_at: m.map(|m| m.trained_at.clone()),
             training_ms: m.map(|m| m.training_ms),
             samples: m.map(|m| m.model.samples as u64).unwrap_or(0),
+            examples: m.map(|m| m.examples).unwrap_or(0),
             features: m.map(|m| m.model.encoder.names()).unwrap_or_default(),
             reps_modelled: m.map(|m| m.model.reps.len() as u64).unwrap_or(0),
             metrics: m.map(|m| m.model.metrics.clone()),
@@ -201,7 +208,7 @@ impl Actor for ModelActor {
                 result,
                 training_ms,
             } => {
-                state.training = None;
+                let examples = state.training.take().map(|r| r.examples).unwrap_or(0);
                 let now = time::format(&time::now());
                 match result {
                     Ok(model) => {
@@ -209,6 +216,7 @@ impl Actor for ModelActor {
                             version: state.current.as_ref().map(|m| m.version).unwrap_or(0) + 1,
                             trained_at: now.clone(),
                             training_ms,
+                            examples,
                             model,
                         };
                         // swapped in only once stored: a restart serves the same model

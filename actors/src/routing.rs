@@ -3,14 +3,14 @@
 use std::collections::BTreeSet;
 
 use leadwire_models::import::RowError;
-use leadwire_models::leads::OwnerInput;
 use leadwire_models::page::PageParams;
 use leadwire_models::routing::config::{
     lead_features, LeadSnapshot, RoutingConfig, RoutingConfigInput,
 };
 use leadwire_models::routing::prediction::{
-    Alternative, AssignmentOrigin, EntityType, OverrideInput, Prediction, PredictionListParams,
-    PredictionPage, PredictionRequest, PredictionStatus, PredictionTrigger, RoutingAssignment,
+    ratio, Alternative, AssignmentOrigin, AssignmentOutcome, EntityType, HistoryPage,
+    HistoryParams, OverrideInput, Prediction, PredictionListParams, PredictionPage,
+    PredictionRequest, PredictionStatus, PredictionTrigger, RoutingAssignment, RoutingStats,
 };
 use leadwire_models::routing::training::{
     parse_rows, ExampleOrigin, RoutingExample, TrainingImport,
@@ -19,6 +19,9 @@ use leadwire_models::routing::{TrainOptions, TrainingExample};
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::DomainError;
 use leadwire_models::{ids, time, Result};
+
+use leadwire_store::routing::AssignLeads;
+use leadwire_store::StoreError;
 
 use crate::model::ModelInfo;
 use crate::Core;
@@ -47,6 +50,7 @@ impl Core {
         self.store
             .put_routing_config(&t.caller.org_id, &t.ou_id, &config)
             .await?;
+        self.cache_routing_config(&t.caller.org_id, &t.ou_id, &config);
         Ok(config)
     }
 
@@ -279,9 +283,9 @@ impl Core {
         Ok(p)
     }
 
-    /// Resolves the prediction (only if still PENDING: a concurrent route or override
-    /// loses with 409), records the assignment (its outcome makes a training example), then
-    /// gives the lead to `rep_id`.
+    /// Resolves the prediction and gives its lead to `rep_id`, in one transaction and
+    /// only if the prediction is still PENDING (a concurrent route or override loses with
+    /// 409). The assignment is recorded: its outcome makes a training example.
     async fn assign_prediction(
         &self,
         t: &Tenant,
@@ -290,45 +294,92 @@ impl Core {
         origin: AssignmentOrigin,
         reason: Option<String>,
     ) -> Result<Prediction> {
-        let lead = self.get_lead(t, &p.lead_id).await?;
-        let now = time::format(&time::now());
+        self.get_lead(t, &p.lead_id).await?;
+        let (owner, name) = self.owner(t, Some(rep_id.clone()), None).await?;
         p.status = match origin {
-            AssignmentOrigin::Route => PredictionStatus::Accepted,
             AssignmentOrigin::Override => PredictionStatus::Overridden,
+            _ => PredictionStatus::Accepted,
         };
-        p.assigned_to = Some(rep_id.clone());
+        p.assigned_to = Some(rep_id);
         p.override_reason = reason;
-        p.resolved_at = Some(now.clone());
+        p.resolved_at = Some(time::format(&time::now()));
         p.resolved_by = Some(t.caller.member_id.clone());
-        let assignment = RoutingAssignment {
-            assignment_id: ids::new_id(ids::prefix::ROUTING_ASSIGNMENT),
-            prediction_id: p.prediction_id.clone(),
-            lead_id: p.lead_id.clone(),
-            rep_id: rep_id.clone(),
-            origin,
-            lead: LeadSnapshot::from(&lead),
-            assigned_at: now,
-            outcome: "pending".into(),
-        };
-        if !self
-            .store
-            .resolve_prediction(&t.caller.org_id, &t.ou_id, &p, &assignment)
-            .await?
-        {
-            return Err(DomainError::conflict(
-                "the prediction was already resolved by another request",
-            ));
-        }
-        self.set_lead_owner(
-            t,
-            &p.lead_id,
-            OwnerInput {
-                owner_id: Some(rep_id),
-                owner_name: None,
-            },
-        )
-        .await?;
+        self.give_leads(t, &[p.lead_id.clone()], owner, name, Some((&p, origin)))
+            .await?;
         Ok(p)
+    }
+
+    /// Gives leads to an owner (checked by [`Core::owner`]); the ids of the leads updated.
+    /// When the owner is a rep, each lead that was not already its own gets an
+    /// assignment (the lead as it is now, the conversion window from the config); pending
+    /// assignments of those leads to other reps close as `reassigned`. With a prediction
+    /// (and how it was resolved), all of it happens only if the prediction is still
+    /// PENDING, in the same transaction that resolves it.
+    pub(crate) async fn give_leads(
+        &self,
+        t: &Tenant,
+        lead_ids: &[String],
+        owner_id: Option<String>,
+        owner_name: Option<String>,
+        prediction: Option<(&Prediction, AssignmentOrigin)>,
+    ) -> Result<Vec<String>> {
+        let mut assignments = Vec::new();
+        if let Some(rep_id) = owner_id
+            .as_deref()
+            .filter(|o| o.starts_with(&format!("{}_", ids::prefix::REP)))
+        {
+            let config = self.routing_config(t).await?;
+            let now = time::now();
+            let window_end = now + chrono::Duration::days(config.conversion_window_days.into());
+            let leads = self
+                .store
+                .leads_by_ids(&t.caller.org_id, &t.ou_id, lead_ids)
+                .await?;
+            for lead in leads {
+                if lead.merged_into.is_some() || lead.owner_id.as_deref() == Some(rep_id) {
+                    continue;
+                }
+                let p = prediction.map(|(p, _)| p);
+                assignments.push(RoutingAssignment {
+                    assignment_id: ids::new_id(ids::prefix::ROUTING_ASSIGNMENT),
+                    prediction_id: p.map(|p| p.prediction_id.clone()),
+                    lead_id: lead.id.clone(),
+                    rep_id: rep_id.to_string(),
+                    rep_name: owner_name.clone().unwrap_or_default(),
+                    origin: prediction.map_or(AssignmentOrigin::Manual, |(_, o)| o),
+                    predicted_rep_id: p.map(|p| p.predicted_rep_id.clone()),
+                    confidence: p.map(|p| p.confidence),
+                    override_reason: p.and_then(|p| p.override_reason.clone()),
+                    assigned_by: t.caller.member_id.clone(),
+                    lead: LeadSnapshot::from(&lead),
+                    assigned_at: time::format(&now),
+                    window_ends_at: time::format(&window_end),
+                    outcome: AssignmentOutcome::Pending,
+                    decided_at: None,
+                    converted_by: None,
+                });
+            }
+        }
+        let write = AssignLeads {
+            lead_ids,
+            owner_id: owner_id.as_deref(),
+            owner_name: owner_name.as_deref(),
+            assignments: &assignments,
+            prediction: prediction.map(|(p, _)| p),
+        };
+        let lost =
+            || DomainError::conflict("the prediction was already resolved by another request");
+        match self
+            .store
+            .assign_leads(&t.caller.org_id, &t.ou_id, &write)
+            .await
+        {
+            Ok(Some(updated)) => Ok(updated),
+            Ok(None) => Err(lost()),
+            // a concurrent write to the same prediction won: nothing of this one was written
+            Err(StoreError::Conflict(_)) if write.prediction.is_some() => Err(lost()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Accepts a PENDING prediction: its rep becomes the lead's owner (counting against
@@ -367,5 +418,69 @@ impl Core {
             .map_err(|_| DomainError::invalid("assignedTo", "no such rep in this org unit"))?;
         self.assign_prediction(t, p, rep.rep_id, AssignmentOrigin::Override, Some(reason))
             .await
+    }
+
+    /// Acceptance and override rates, the outcomes of accepted, overridden and manual
+    /// assignments, average confidence and counts by status.
+    pub async fn routing_stats(&self, t: &Tenant) -> Result<RoutingStats> {
+        t.require(Access::Read)?;
+        let (org, ou) = (&t.caller.org_id, &t.ou_id);
+        let counts = self.store.routing_counts(org, ou).await?;
+        let mut stats = RoutingStats::default();
+        let mut confidence = 0.0;
+        for c in &counts.predictions {
+            stats.total_predictions += c.n;
+            confidence += c.confidence.unwrap_or(0.0);
+            stats.auto_routed += c.auto;
+            match c.status {
+                PredictionStatus::Pending => stats.by_status.pending += c.n,
+                PredictionStatus::Accepted => stats.by_status.accepted += c.n,
+                PredictionStatus::Overridden => stats.by_status.overridden += c.n,
+            }
+        }
+        let resolved = stats.by_status.accepted + stats.by_status.overridden;
+        stats.acceptance_rate = ratio(stats.by_status.accepted, resolved);
+        stats.override_rate = ratio(stats.by_status.overridden, resolved);
+        stats.average_confidence = (stats.total_predictions > 0)
+            .then(|| (confidence / stats.total_predictions as f64 * 10_000.0).round() / 10_000.0);
+        for c in &counts.assignments {
+            match c.origin {
+                AssignmentOrigin::Route => &mut stats.accepted_outcomes,
+                AssignmentOrigin::Override => &mut stats.overridden_outcomes,
+                AssignmentOrigin::Manual => &mut stats.manual_outcomes,
+            }
+            .add(c.outcome, c.n);
+        }
+        stats.training_examples = self.store.count_routing_examples(org, ou).await?;
+        stats.model_version = self.models.info(org, ou).await?.version;
+        Ok(stats)
+    }
+
+    /// The OU's assignments (routed, overridden, manual) with their outcomes, newest
+    /// first, within an optional date range.
+    pub async fn routing_history(&self, t: &Tenant, p: HistoryParams) -> Result<HistoryPage> {
+        t.require(Access::Read)?;
+        let (start, end) = p.range()?;
+        let page = PageParams {
+            page: p.page,
+            limit: p.limit,
+        }
+        .validate()?;
+        let (assignments, total) = self
+            .store
+            .routing_history(
+                &t.caller.org_id,
+                &t.ou_id,
+                start.as_deref(),
+                end.as_deref(),
+                page,
+            )
+            .await?;
+        Ok(HistoryPage {
+            assignments,
+            total,
+            page: page.page,
+            limit: page.limit,
+        })
     }
 }

@@ -112,7 +112,27 @@ pub enum Access {
     Manage,
 }
 
+/// The member id automatic work (routing triggers, the scheduler) acts as.
+pub const SYSTEM_MEMBER: &str = "system";
+
 impl Tenant {
+    /// Leadwire itself acting in an OU as its Owner: for work no request asked for
+    /// (automatic routing, scheduled retrains). Never reachable from outside.
+    pub fn system(org_id: &str, ou_id: &str) -> Tenant {
+        Tenant {
+            caller: Caller {
+                org_id: org_id.to_string(),
+                member_id: SYSTEM_MEMBER.to_string(),
+                email: String::new(),
+                org_role: OrgRole::Member,
+                auth: AuthKind::Jwt,
+                bound_ou: Some(ou_id.to_string()),
+            },
+            ou_id: ou_id.to_string(),
+            role: OuRole::Owner,
+        }
+    }
+
     pub fn org_id(&self) -> &str {
         &self.caller.org_id
     }

@@ -297,6 +297,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::routing::get_prediction))
         .routes(routes!(routes::routing::route_prediction))
         .routes(routes!(routes::routing::override_prediction))
+        .routes(routes!(routes::routing::stats))
+        .routes(routes!(routes::routing::history))
         .routes(routes!(
             routes::reps::get,
             routes::reps::update,

@@ -7,6 +7,10 @@ pub enum StoreError {
     /// A unique index refused the write (duplicate email, slug, …).
     #[error("unique constraint: {0}")]
     Duplicate(String),
+    /// A concurrent transaction wrote the same records first: nothing was written; the
+    /// write may be retried.
+    #[error("write conflict: {0}")]
+    Conflict(String),
     #[error("database: {0}")]
     Database(String),
     #[error("decoding a row: {0}")]
@@ -20,6 +24,8 @@ impl From<surrealdb::Error> for StoreError {
         let text = e.to_string();
         if text.contains("already contains") || text.contains("already exists") {
             StoreError::Duplicate(text)
+        } else if text.contains("conflict") && text.contains("retried") {
+            StoreError::Conflict(text)
         } else {
             StoreError::Database(text)
         }
@@ -34,6 +40,9 @@ impl From<StoreError> for DomainError {
             StoreError::Duplicate(_) => {
                 DomainError::conflict("a record with the same unique value already exists")
             }
+            StoreError::Conflict(_) => DomainError::conflict(
+                "another request changed the same records at the same moment; retry",
+            ),
             other => {
                 tracing::error!(error = %other, "store-error");
                 DomainError::internal()

@@ -18,7 +18,7 @@ mod levels;
 mod migrate;
 mod profile;
 mod reps;
-mod routing;
+pub mod routing;
 mod settings;
 mod tenancy;
 

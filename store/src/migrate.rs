@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "routing assignments",
         include_str!("migrations/0018_routing_assignments.surql"),
     ),
+    (
+        19,
+        "assignment outcomes",
+        include_str!("migrations/0019_assignment_outcomes.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

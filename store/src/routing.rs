@@ -1,11 +1,17 @@
-//! Predictive routing: the configuration of each OU.
+//! Predictive routing: each OU's configuration, training examples, model, predictions
+//! and assignments with their outcomes.
 
 use leadwire_models::page::PageRequest;
 use leadwire_models::routing::config::RoutingConfig;
-use leadwire_models::routing::prediction::{Prediction, PredictionListParams, RoutingAssignment};
+use leadwire_models::routing::prediction::{
+    AssignmentOrigin, AssignmentOutcome, Prediction, PredictionListParams, PredictionStatus,
+    RoutingAssignment,
+};
 use leadwire_models::routing::training::RoutingExample;
 use serde_json::json;
 
+use crate::db::take_rows;
+use crate::engagement::lead_key;
 use crate::{Result, Store};
 
 impl Store {
@@ -183,34 +189,317 @@ impl Store {
         Ok((items, total.and_then(|t| t["count"].as_u64()).unwrap_or(0)))
     }
 
-    /// Records an assignment and the prediction it resolved, in one transaction.
-    /// Only while the prediction is still PENDING: false when another request resolved it
-    /// first (nothing is written then).
-    pub async fn resolve_prediction(
+    /// Gives leads to an owner in one transaction: the owner changes, pending assignments
+    /// of those leads to another rep close as `reassigned`, and `assignments` (one per
+    /// lead, for a rep owner) are recorded for the leads that changed. With a prediction,
+    /// all of it happens only while the prediction is still PENDING (it is resolved in the
+    /// same transaction): `None` when another request resolved it first (nothing is
+    /// written then), else the ids of the leads updated (merged or unknown ones are not).
+    pub async fn assign_leads(
         &self,
         org_id: &str,
         ou_id: &str,
-        p: &Prediction,
-        a: &RoutingAssignment,
-    ) -> Result<bool> {
-        let mut row = json!(a);
-        if let Some(o) = row.as_object_mut() {
-            o.insert("org_id".into(), json!(org_id));
-            o.insert("ou_id".into(), json!(ou_id));
-        }
+        w: &AssignLeads<'_>,
+    ) -> Result<Option<Vec<String>>> {
+        let keys: Vec<String> = w.lead_ids.iter().map(|id| lead_key(ou_id, id)).collect();
+        let rows: Vec<serde_json::Value> = w
+            .assignments
+            .iter()
+            .map(|a| {
+                let mut v = json!(a);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("org_id".into(), json!(org_id));
+                    o.insert("ou_id".into(), json!(ou_id));
+                    o.retain(|_, v| !v.is_null());
+                }
+                v
+            })
+            .collect();
         let mut res = self
             .run(
                 "BEGIN;
-                 LET $done = UPDATE type::record('prediction', $p.prediction_id) SET status = $p.status,
-                     assigned_to = $p.assignedTo, doc = $p
-                     WHERE org_id = $org AND ou_id = $ou AND status = 'PENDING' RETURN AFTER;
-                 IF array::len($done) > 0 { CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a; };
+                 LET $ok = IF $p = NONE OR $p = NULL { true } ELSE {
+                     array::len(UPDATE type::record('prediction', $p.prediction_id) SET status = $p.status,
+                         assigned_to = $p.assignedTo, doc = $p
+                         WHERE org_id = $org AND ou_id = $ou AND status = 'PENDING' RETURN AFTER) > 0 };
+                 LET $updated = IF $ok {
+                     UPDATE $keys.map(|$k| type::record('lead', $k)) SET owner_id = $owner ?? NONE,
+                         owner_name = $name ?? NONE, updated_at = $now
+                         WHERE org_id = $org AND merged_into = NONE RETURN VALUE lead_id
+                 } ELSE { [] };
+                 IF $ok {
+                     UPDATE routing_assignment SET outcome = 'reassigned', decided_at = $now
+                         WHERE org_id = $org AND ou_id = $ou AND outcome = 'pending'
+                         AND lead_id IN $updated AND rep_id != $owner;
+                     FOR $a IN $rows { IF $a.lead_id IN $updated {
+                         CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a; } };
+                 };
+                 RETURN { ok: $ok, updated: $updated };
+                 COMMIT;",
+                json!({ "org": org_id, "ou": ou_id, "p": w.prediction, "keys": keys, "owner": w.owner_id,
+                        "name": w.owner_name, "rows": rows,
+                        "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
+            )
+            .await?;
+        #[derive(serde::Deserialize)]
+        struct Done {
+            ok: bool,
+            updated: Vec<String>,
+        }
+        let done: Vec<Done> = take_rows(&mut res, 4)?;
+        Ok(done.into_iter().next().filter(|d| d.ok).map(|d| d.updated))
+    }
+
+    /// Whether the lead has a PENDING prediction.
+    pub async fn has_pending_prediction(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<bool> {
+        let n = self
+            .count(
+                "SELECT count() FROM prediction WHERE ou_id = $ou AND lead_id = $lead AND status = 'PENDING' AND org_id = $org GROUP ALL",
+                json!({ "org": org_id, "ou": ou_id, "lead": lead_id }),
+                0,
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// The lead's assignments still waiting for an outcome.
+    pub async fn pending_assignments(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<Vec<RoutingAssignment>> {
+        self.rows(
+            "SELECT * OMIT id, org_id, ou_id FROM routing_assignment WHERE ou_id = $ou AND lead_id = $lead AND org_id = $org AND outcome = 'pending'",
+            json!({ "org": org_id, "ou": ou_id, "lead": lead_id }),
+            0,
+        )
+        .await
+    }
+
+    /// Pending assignments (of any OU) whose conversion window closed before `now`:
+    /// (org id, OU id, assignment), at most `limit`.
+    pub async fn due_assignments(
+        &self,
+        now: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String, RoutingAssignment)>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            org_id: String,
+            ou_id: String,
+            #[serde(flatten)]
+            a: RoutingAssignment,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT * OMIT id FROM routing_assignment WHERE outcome = 'pending' AND window_ends_at < $now ORDER BY window_ends_at LIMIT $limit",
+                json!({ "now": now, "limit": limit }),
+                0,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.org_id, r.ou_id, r.a)).collect())
+    }
+
+    /// The first conversion of a lead from `from` to `to`: an event of one of `types`
+    /// (`event:<id>`) or a deal won (`deal:<id>`), whichever came first.
+    pub async fn first_conversion(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+        types: &[String],
+        from: &str,
+        to: &str,
+    ) -> Result<Option<String>> {
+        #[derive(serde::Deserialize)]
+        struct Hit {
+            at: String,
+            by: String,
+        }
+        let mut res = self
+            .run(
+                "SELECT occurred_at AS at, 'event:' + record::id(id) AS by FROM event
+                     WHERE ou_id = $ou AND lead_id = $lead AND occurred_at >= $from AND occurred_at <= $to
+                     AND org_id = $org AND event_type IN $types ORDER BY at LIMIT 1;
+                 SELECT closed_at AS at, 'deal:' + deal_id AS by FROM deal
+                     WHERE org_id = $org AND ou_id = $ou AND lead_id = $lead AND status = 'won'
+                     AND closed_at >= $from AND closed_at <= $to ORDER BY at LIMIT 1;",
+                json!({ "org": org_id, "ou": ou_id, "lead": lead_id, "types": types, "from": from, "to": to }),
+            )
+            .await?;
+        let event: Vec<Hit> = take_rows(&mut res, 0)?;
+        let deal: Vec<Hit> = take_rows(&mut res, 1)?;
+        Ok(event
+            .into_iter()
+            .chain(deal)
+            .min_by(|a, b| a.at.cmp(&b.at))
+            .map(|h| h.by))
+    }
+
+    /// Decides a pending assignment and stores its training example, in one
+    /// transaction; false when it was no longer pending (nothing is written then).
+    pub async fn decide_assignment(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        a: &RoutingAssignment,
+        example: Option<&RoutingExample>,
+    ) -> Result<bool> {
+        let example = example.map(|e| {
+            let mut v = json!(e);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("org_id".into(), json!(org_id));
+                o.insert("ou_id".into(), json!(ou_id));
+            }
+            v
+        });
+        let mut res = self
+            .run(
+                "BEGIN;
+                 LET $done = UPDATE type::record('routing_assignment', $a.assignment_id)
+                     SET outcome = $a.outcome, decided_at = $a.decided_at, converted_by = $a.converted_by ?? NONE
+                     WHERE org_id = $org AND ou_id = $ou AND outcome = 'pending' RETURN AFTER;
+                 IF array::len($done) > 0 AND $e != NONE {
+                     CREATE type::record('routing_example', $e.example_id) CONTENT $e; };
                  RETURN array::len($done);
                  COMMIT;",
-                json!({ "org": org_id, "ou": ou_id, "p": p, "a": row }),
+                json!({ "org": org_id, "ou": ou_id, "a": a, "e": example }),
             )
             .await?;
         let n: Option<u64> = res.take(3)?;
         Ok(n.unwrap_or(0) > 0)
     }
+
+    /// A page of the OU's assignments, newest first, assigned within the range, and how
+    /// many match.
+    pub async fn routing_history(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        start: Option<&str>,
+        end: Option<&str>,
+        page: PageRequest,
+    ) -> Result<(Vec<RoutingAssignment>, u64)> {
+        let mut cond = String::from("org_id = $org AND ou_id = $ou");
+        if start.is_some() {
+            cond.push_str(" AND assigned_at >= $start");
+        }
+        if end.is_some() {
+            cond.push_str(" AND assigned_at <= $end");
+        }
+        let vars = json!({ "org": org_id, "ou": ou_id, "start": start, "end": end,
+                           "offset": page.offset(), "limit": page.limit });
+        let items = self
+            .rows(
+                &format!("SELECT * OMIT id, org_id, ou_id FROM routing_assignment WHERE {cond} ORDER BY assigned_at DESC, assignment_id DESC LIMIT $limit START $offset"),
+                vars.clone(),
+                0,
+            )
+            .await?;
+        let total = self
+            .count(
+                &format!("SELECT count() FROM routing_assignment WHERE {cond} GROUP ALL"),
+                vars,
+                0,
+            )
+            .await?;
+        Ok((items, total))
+    }
+
+    /// What the stats are made of: predictions by status (count, summed confidence,
+    /// automatically routed), and assignments by origin and outcome.
+    pub async fn routing_counts(&self, org_id: &str, ou_id: &str) -> Result<RoutingCounts> {
+        let mut res = self
+            .run(
+                "SELECT status, count() AS n, math::sum(doc.confidence) AS confidence,
+                     count(doc.resolved_by = 'system') AS auto
+                     FROM prediction WHERE org_id = $org AND ou_id = $ou GROUP BY status;
+                 SELECT origin, outcome, count() AS n FROM routing_assignment
+                     WHERE org_id = $org AND ou_id = $ou GROUP BY origin, outcome;",
+                json!({ "org": org_id, "ou": ou_id }),
+            )
+            .await?;
+        Ok(RoutingCounts {
+            predictions: take_rows(&mut res, 0)?,
+            assignments: take_rows(&mut res, 1)?,
+        })
+    }
+
+    /// Every OU with a stored routing configuration: (org id, OU id, config).
+    pub async fn routing_configs(&self) -> Result<Vec<(String, String, RoutingConfig)>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            org_id: String,
+            ou_id: String,
+            config: RoutingConfig,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT org_id, ou_id, config FROM routing_config",
+                json!({}),
+                0,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.org_id, r.ou_id, r.config))
+            .collect())
+    }
+
+    /// An OU's org and stored routing configuration, by OU id alone.
+    pub async fn routing_config_of_ou(
+        &self,
+        ou_id: &str,
+    ) -> Result<Option<(String, RoutingConfig)>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            org_id: String,
+            config: RoutingConfig,
+        }
+        let row: Option<Row> = self
+            .row(
+                "SELECT org_id, config FROM type::record('routing_config', $ou)",
+                json!({ "ou": ou_id }),
+                0,
+            )
+            .await?;
+        Ok(row.map(|r| (r.org_id, r.config)))
+    }
+}
+
+/// One owner change (see [`Store::assign_leads`]).
+pub struct AssignLeads<'a> {
+    pub lead_ids: &'a [String],
+    pub owner_id: Option<&'a str>,
+    pub owner_name: Option<&'a str>,
+    pub assignments: &'a [RoutingAssignment],
+    /// The prediction resolved by it (its new state), if any.
+    pub prediction: Option<&'a Prediction>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PredictionCount {
+    pub status: PredictionStatus,
+    pub n: u64,
+    pub confidence: Option<f64>,
+    pub auto: u64,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AssignmentCount {
+    pub origin: AssignmentOrigin,
+    pub outcome: AssignmentOutcome,
+    pub n: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoutingCounts {
+    pub predictions: Vec<PredictionCount>,
+    pub assignments: Vec<AssignmentCount>,
 }

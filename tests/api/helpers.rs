@@ -180,3 +180,64 @@ impl SendJson for RequestBuilder {
         r.json().await.expect("JSON body")
     }
 }
+
+/// Starts the real binary on a SurrealKV directory; returns the process, base URL and stdout.
+pub async fn start_binary(dir: &std::path::Path) -> (tokio::process::Child, String, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadwire"))
+        .arg("serve")
+        .env(
+            "LEADWIRE_DB",
+            format!("surrealkv://{}", dir.join("data").display()),
+        )
+        .env("LEADWIRE_BIND", "127.0.0.1:0")
+        .env("LEADWIRE_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("RUST_LOG", "warn")
+        .env_remove("LEADWIRE_ADMIN_PASSWORD")
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .expect("server starts in time")
+            .unwrap()
+            .expect("output");
+        out.push_str(&line);
+        out.push('\n');
+        if let Some(url) = line.strip_prefix("Leadwire listening on ") {
+            let url = url.trim().to_string();
+            for _ in 0..4 {
+                let line = tokio::time::timeout_at(deadline, lines.next_line())
+                    .await
+                    .expect("banner")
+                    .unwrap()
+                    .expect("output");
+                out.push_str(&line);
+                out.push('\n');
+            }
+            return (child, url, out);
+        }
+    }
+}
+
+/// Logs in as the admin whose password the binary printed on its first start; the JWT.
+pub async fn first_login(client: &Client, base: &str, out: &str) -> String {
+    let password = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("admin password: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("generated password")
+        .to_string();
+    let login: Value = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({ "email": ADMIN_EMAIL, "password": password }))
+        .into_json()
+        .await;
+    login["token"].as_str().expect("login works").to_string()
+}

@@ -188,61 +188,10 @@ async fn audit_log_records_mutations_with_filters_and_sorts() {
     assert_eq!(f["items"][0]["status"], 422);
 }
 
-/// Starts the real binary on a SurrealKV directory; returns the process, base URL and stdout.
-async fn start_binary(dir: &std::path::Path) -> (tokio::process::Child, String, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadwire"))
-        .arg("serve")
-        .env(
-            "LEADWIRE_DB",
-            format!("surrealkv://{}", dir.join("data").display()),
-        )
-        .env("LEADWIRE_BIND", "127.0.0.1:0")
-        .env("LEADWIRE_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("RUST_LOG", "warn")
-        .env_remove("LEADWIRE_ADMIN_PASSWORD")
-        .current_dir(dir)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut out = String::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .expect("server starts in time")
-            .unwrap()
-            .expect("output");
-        out.push_str(&line);
-        out.push('\n');
-        if let Some(url) = line.strip_prefix("Leadwire listening on ") {
-            let url = url.trim().to_string();
-            for _ in 0..4 {
-                let line = tokio::time::timeout_at(deadline, lines.next_line())
-                    .await
-                    .expect("banner")
-                    .unwrap()
-                    .expect("output");
-                out.push_str(&line);
-                out.push('\n');
-            }
-            return (child, url, out);
-        }
-    }
-}
-
 #[tokio::test]
 async fn restart_on_surrealkv_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, base, out) = start_binary(dir.path()).await;
-    let password = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("admin password: "))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("generated password printed on first start")
-        .to_string();
     assert!(
         out.contains(&format!("admin email: {ADMIN_EMAIL}")),
         "{out}"
@@ -251,12 +200,7 @@ async fn restart_on_surrealkv_keeps_everything() {
         assert!(out.contains(what), "{out}");
     }
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({ "email": ADMIN_EMAIL, "password": password }))
-        .into_json()
-        .await;
-    let jwt = login["token"].as_str().expect("login works").to_string();
+    let jwt = first_login(&client, &base, &out).await;
     let t: Value = client
         .post(format!("{base}/v1/settings/tokens"))
         .bearer_auth(&jwt)
@@ -365,19 +309,8 @@ async fn restart_on_surrealkv_keeps_everything() {
 async fn restart_on_surrealkv_finds_every_acknowledged_event_and_the_same_scores() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, base, out) = start_binary(dir.path()).await;
-    let password = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("admin password: "))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("generated password")
-        .to_string();
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({ "email": ADMIN_EMAIL, "password": password }))
-        .into_json()
-        .await;
-    let jwt = login["token"].as_str().unwrap().to_string();
+    let jwt = first_login(&client, &base, &out).await;
     for (t, w, hl) in [("Demo", 10, json!(null)), ("Visit", 3, json!(30))] {
         let r = client
             .post(format!("{base}/v1/rules"))

@@ -593,3 +593,436 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
     codes.sort_unstable();
     assert_eq!(codes, [200, 409], "{r1:?} {r2:?}");
 }
+
+/// Polls `path` until `done` holds of its body (5 s at most); the last body.
+async fn until(
+    app: &crate::helpers::TestApp,
+    path: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut body = json!(null);
+    for _ in 0..100 {
+        body = app.ok(Method::GET, path, None, 200).await;
+        if done(&body) {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path} never got there: {body}");
+}
+
+/// The lead's predictions, newest first.
+fn of_lead<'a>(page: &'a serde_json::Value, lead: &str) -> Vec<&'a serde_json::Value> {
+    page["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["lead_id"] == lead)
+        .collect()
+}
+
+/// The lead's assignments in the history, newest first.
+fn assignments<'a>(page: &'a serde_json::Value, lead: &str) -> Vec<&'a serde_json::Value> {
+    page["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["lead_id"] == lead)
+        .collect()
+}
+
+const PREDICTIONS: &str = "/v1/predictive-routing/predictions";
+const HISTORY: &str = "/v1/predictive-routing/history";
+const STATS: &str = "/v1/predictive-routing/stats";
+
+#[tokio::test]
+async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_examples() {
+    let app = spawn_app().await;
+    let reps = make_reps(&app, 3).await;
+    train_on_history(&app, &reps, 600).await;
+    app.rule(json!({"event_type": "Demo", "weight": 20})).await;
+    app.ok(
+        Method::PUT,
+        CONFIG,
+        Some(
+            json!({"enabled": true, "conversion_event_types": ["Meeting Booked"],
+                    "triggers": {"score_threshold": 30}}),
+        ),
+        200,
+    )
+    .await;
+
+    // a lead created through the API, and one created by an event with new aliases
+    app.ok(
+        Method::POST,
+        "/v1/leads",
+        Some(json!({"id": "api-lead", "metadata": {"industry": "saas", "region": "emea"}})),
+        201,
+    )
+    .await;
+    let ack = app
+        .ok(
+            Method::POST,
+            "/v1/events",
+            Some(json!({"event_type": "Visit", "aliases": [{"alias_kind": "email", "raw_value": "new@x.io"}]})),
+            201,
+        )
+        .await;
+    let ingested = ack["metadata"]["lead_id"].as_str().unwrap().to_string();
+    let page = until(&app, PREDICTIONS, |b| {
+        !of_lead(b, "api-lead").is_empty() && !of_lead(b, &ingested).is_empty()
+    })
+    .await;
+    let p_api = of_lead(&page, "api-lead")[0].clone();
+    let p_ing = of_lead(&page, &ingested)[0].clone();
+    for p in [&p_api, &p_ing] {
+        assert_eq!(p["status"], "PENDING");
+        assert_eq!(p["trigger"], "lead_created");
+        assert!(reps.contains(&p["predicted_rep_id"].as_str().unwrap().to_string()));
+    }
+
+    // route one (the rep's capacity counts it), override the other
+    let routed = app
+        .ok(
+            Method::POST,
+            &format!(
+                "{PREDICTIONS}/{}/route",
+                p_api["prediction_id"].as_str().unwrap()
+            ),
+            None,
+            200,
+        )
+        .await;
+    let pick = routed["assignedTo"].as_str().unwrap().to_string();
+    let rep = app
+        .ok(Method::GET, &format!("/v1/reps/{pick}"), None, 200)
+        .await;
+    assert_eq!(rep["open_assignments"], 1);
+    let other = reps
+        .iter()
+        .find(|r| **r != p_ing["predicted_rep_id"])
+        .unwrap()
+        .clone();
+    app.ok(
+        Method::POST,
+        &format!(
+            "{PREDICTIONS}/{}/override",
+            p_ing["prediction_id"].as_str().unwrap()
+        ),
+        Some(json!({"assignedTo": other, "reason": "knows the account"})),
+        200,
+    )
+    .await;
+    let h = app.ok(Method::GET, HISTORY, None, 200).await;
+    assert_eq!(h["total"], 2);
+    let a = assignments(&h, "api-lead")[0];
+    assert_eq!(
+        (
+            a["origin"].clone(),
+            a["outcome"].clone(),
+            a["rep_id"].clone()
+        ),
+        (json!("route"), json!("pending"), json!(pick))
+    );
+    assert_eq!(a["prediction_id"], p_api["prediction_id"]);
+    assert_eq!(a["confidence"], p_api["confidence"]);
+    assert_eq!(
+        a["lead"]["metadata"]["industry"], "saas",
+        "the lead as assigned"
+    );
+    let o = assignments(&h, &ingested)[0];
+    assert_eq!(
+        (o["origin"].clone(), o["override_reason"].clone()),
+        (json!("override"), json!("knows the account"))
+    );
+    assert_eq!(o["predicted_rep_id"], p_ing["predicted_rep_id"]);
+
+    // outcomes: a conversion event, and a won deal
+    let examples = || {
+        let app = &app;
+        async move { app.ok(Method::GET, STATS, None, 200).await["training_examples"].clone() }
+    };
+    assert_eq!(examples().await, 600);
+    app.ok(
+        Method::POST,
+        "/v1/events",
+        Some(json!({"event_type": "Meeting Booked", "lead_id": "api-lead"})),
+        201,
+    )
+    .await;
+    let h = until(&app, HISTORY, |b| {
+        assignments(b, "api-lead")[0]["outcome"] == "converted"
+    })
+    .await;
+    let a = assignments(&h, "api-lead")[0];
+    assert!(
+        a["converted_by"].as_str().unwrap().starts_with("event:"),
+        "{a}"
+    );
+    assert!(a["decided_at"].is_string());
+    let deal = app
+        .ok(
+            Method::POST,
+            "/v1/deals",
+            Some(json!({"name": "Big", "lead_id": ingested})),
+            201,
+        )
+        .await;
+    let deal_id = deal["deal_id"].as_str().unwrap();
+    let h = app.ok(Method::GET, HISTORY, None, 200).await;
+    assert_eq!(
+        assignments(&h, &ingested)[0]["outcome"],
+        "pending",
+        "an open deal is not a conversion"
+    );
+    app.ok(
+        Method::PATCH,
+        &format!("/v1/deals/{deal_id}"),
+        Some(json!({"status": "won"})),
+        200,
+    )
+    .await;
+    let h = app.ok(Method::GET, HISTORY, None, 200).await;
+    let o = assignments(&h, &ingested)[0];
+    assert_eq!(o["outcome"], "converted");
+    assert_eq!(o["converted_by"], format!("deal:{deal_id}"));
+    assert_eq!(examples().await, 602, "each outcome is a training example");
+
+    // a lead given by hand to a rep, then to another: the first closes as reassigned
+    app.ok(
+        Method::PUT,
+        CONFIG,
+        Some(json!({"triggers": {"on_lead_created": false}})),
+        200,
+    )
+    .await;
+    app.ok(
+        Method::POST,
+        "/v1/leads",
+        Some(json!({"id": "manual"})),
+        201,
+    )
+    .await;
+    for rep in [&reps[0], &reps[1]] {
+        app.ok(
+            Method::PUT,
+            "/v1/leads/manual/owner",
+            Some(json!({"owner_id": rep})),
+            200,
+        )
+        .await;
+    }
+    // the same owner again records nothing new
+    app.ok(
+        Method::PUT,
+        "/v1/leads/manual/owner",
+        Some(json!({"owner_id": reps[1]})),
+        200,
+    )
+    .await;
+    let h = app.ok(Method::GET, HISTORY, None, 200).await;
+    let m = assignments(&h, "manual");
+    assert_eq!(m.len(), 2, "{h}");
+    assert_eq!(
+        (
+            m[0]["rep_id"].clone(),
+            m[0]["outcome"].clone(),
+            m[0]["origin"].clone()
+        ),
+        (json!(reps[1]), json!("pending"), json!("manual"))
+    );
+    assert_eq!(
+        (m[1]["rep_id"].clone(), m[1]["outcome"].clone()),
+        (json!(reps[0]), json!("reassigned"))
+    );
+    assert!(m[0]["prediction_id"].is_null());
+
+    // the score threshold: crossing it predicts once, staying above does not again
+    app.ok(Method::POST, "/v1/leads", Some(json!({"id": "hot"})), 201)
+        .await;
+    let ingest = |n: usize| {
+        let app = &app;
+        async move {
+            for _ in 0..n {
+                app.ok(
+                    Method::POST,
+                    "/v1/events",
+                    Some(json!({"event_type": "Demo", "lead_id": "hot"})),
+                    201,
+                )
+                .await;
+            }
+        }
+    };
+    ingest(1).await; // 20: below
+    ingest(2).await; // 40, then 60: crossed once
+    let page = until(&app, PREDICTIONS, |b| !of_lead(b, "hot").is_empty()).await;
+    assert_eq!(of_lead(&page, "hot")[0]["trigger"], "score_threshold");
+    ingest(1).await;
+    app.ok(
+        Method::POST,
+        "/v1/events",
+        Some(json!({"event_type": "Visit", "lead_id": "hot"})),
+        201,
+    )
+    .await;
+    let page = until(&app, PREDICTIONS, |b| b["total"] == 3).await;
+    assert_eq!(
+        of_lead(&page, "hot").len(),
+        1,
+        "one prediction while one is pending"
+    );
+
+    // auto-route: confident enough predictions are routed by Leadwire itself
+    app.ok(
+        Method::PUT,
+        CONFIG,
+        Some(json!({"auto_route_confidence": 0.0, "triggers": {"on_lead_created": true}})),
+        200,
+    )
+    .await;
+    app.ok(
+        Method::POST,
+        "/v1/leads",
+        Some(json!({"id": "auto", "metadata": {"industry": "retail"}})),
+        201,
+    )
+    .await;
+    let page = until(&app, PREDICTIONS, |b| {
+        of_lead(b, "auto")
+            .first()
+            .is_some_and(|p| p["status"] == "ACCEPTED")
+    })
+    .await;
+    let p = of_lead(&page, "auto")[0];
+    assert_eq!(p["resolved_by"], "system");
+    let lead = app.ok(Method::GET, "/v1/leads/auto", None, 200).await;
+    assert_eq!(lead["lead"]["owner_id"], p["assignedTo"]);
+
+    // the window of the hand-given lead closes without a conversion: a negative example
+    let report = app
+        .core
+        .routing_sweep(leadwire_models::time::now() + chrono::Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.decided, 2,
+        "the manual and the auto-routed assignment"
+    );
+    assert_eq!(
+        report.retrains, 1,
+        "a day later the model is due, with 4 new examples"
+    );
+    let info = trained(&app).await;
+    assert_eq!(
+        (info["version"].clone(), info["examples"].clone()),
+        (json!(2), json!(604))
+    );
+    let again = app
+        .core
+        .routing_sweep(leadwire_models::time::now() + chrono::Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.decided, again.retrains),
+        (0, 0),
+        "nothing new to learn from"
+    );
+    let h = app.ok(Method::GET, HISTORY, None, 200).await;
+    assert_eq!(assignments(&h, "manual")[0]["outcome"], "not_converted");
+    assert_eq!(assignments(&h, "auto")[0]["outcome"], "not_converted");
+    assert_eq!(
+        assignments(&h, "api-lead")[0]["outcome"],
+        "converted",
+        "decided stays decided"
+    );
+
+    let s = app.ok(Method::GET, STATS, None, 200).await;
+    assert_eq!(s["total_predictions"], 4);
+    assert_eq!(
+        s["by_status"],
+        json!({"PENDING": 1, "ACCEPTED": 2, "OVERRIDDEN": 1})
+    );
+    assert_eq!(s["acceptance_rate"], 0.6667);
+    assert_eq!(s["override_rate"], 0.3333);
+    assert_eq!(s["auto_routed"], 1);
+    assert_eq!(
+        s["accepted_outcomes"],
+        json!({"pending": 0, "converted": 1, "not_converted": 1, "reassigned": 0, "conversion_rate": 0.5})
+    );
+    assert_eq!(s["overridden_outcomes"]["converted"], 1);
+    assert_eq!(
+        s["manual_outcomes"],
+        json!({"pending": 0, "converted": 0, "not_converted": 1, "reassigned": 1, "conversion_rate": 0.0})
+    );
+    assert_eq!(s["training_examples"], 604);
+    let all = app
+        .ok(Method::GET, &format!("{PREDICTIONS}?limit=500"), None, 200)
+        .await;
+    let confidences: Vec<f64> = all["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["confidence"].as_f64().unwrap())
+        .collect();
+    let mean = confidences.iter().sum::<f64>() / confidences.len() as f64;
+    assert!(
+        (s["average_confidence"].as_f64().unwrap() - mean).abs() < 1e-4,
+        "{s}"
+    );
+    assert_eq!(s["model_version"], 2);
+
+    // history: pages and a date range; bad ranges are refused
+    let page = app
+        .ok(Method::GET, &format!("{HISTORY}?limit=2&page=2"), None, 200)
+        .await;
+    assert_eq!(
+        (
+            page["total"].clone(),
+            page["assignments"].as_array().unwrap().len()
+        ),
+        (json!(5), 2)
+    );
+    let now = leadwire_models::time::now();
+    let start = leadwire_models::time::format(&(now - chrono::Duration::hours(1)));
+    let end = &leadwire_models::time::format(&(now + chrono::Duration::days(1)))[..10];
+    let page = app
+        .ok(
+            Method::GET,
+            &format!("{HISTORY}?startDate={start}&endDate={end}"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(page["total"], 5);
+    let page = app
+        .ok(
+            Method::GET,
+            &format!("{HISTORY}?startDate=2099-01-01"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(page["total"], 0);
+    for bad in [
+        "startDate=2026-13-01",
+        "startDate=2026-11-02&endDate=2026-11-01",
+        "limit=0",
+        "nope=1",
+    ] {
+        let (s, b) = app.get(&format!("{HISTORY}?{bad}"), &app.admin_token).await;
+        assert_eq!(s, 422, "{bad}: {b}");
+    }
+    // another OU has none of it
+    let ou2 = app.new_ou("Second").await;
+    for path in [HISTORY, STATS] {
+        let (s, b) = app
+            .call(
+                app.req(Method::GET, path, &app.admin_token)
+                    .header("x-ou-id", &ou2),
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert!(b["total"] == 0 || b["total_predictions"] == 0, "{b}");
+    }
+}

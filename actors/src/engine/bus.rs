@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// How many messages a slow listener may fall behind before it misses some.
 const CAPACITY: usize = 4096;
@@ -16,6 +16,8 @@ const CAPACITY: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BusEvent {
+    /// A lead was created (by an ingest whose aliases were new, or by the API).
+    LeadCreated { lead_id: String },
     EventIngested {
         event_id: String,
         lead_id: String,
@@ -60,6 +62,7 @@ impl BusEvent {
     /// The SSE event name.
     pub fn name(&self) -> &'static str {
         match self {
+            BusEvent::LeadCreated { .. } => "lead_created",
             BusEvent::EventIngested { .. } => "event_ingested",
             BusEvent::ScoreUpdate { .. } => "score_update",
             BusEvent::Surge { .. } => "surge",
@@ -69,10 +72,14 @@ impl BusEvent {
     }
 }
 
-/// Every OU's broadcast channel, made on first use.
+/// What a tap receives: the OU id and the message.
+pub type Tapped = (String, Arc<BusEvent>);
+
+/// Every OU's broadcast channel, made on first use, and the taps.
 #[derive(Clone, Default)]
 pub struct Bus {
     channels: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<BusEvent>>>>>,
+    taps: Arc<Mutex<Vec<mpsc::UnboundedSender<Tapped>>>>,
 }
 
 impl Bus {
@@ -89,8 +96,24 @@ impl Bus {
         self.sender(ou_id).subscribe()
     }
 
-    /// Publishes to an OU's listeners (none listening is fine).
+    /// Every message of every OU, with its OU id, from now on. Unlike a subscription a
+    /// tap never drops a message: it is for Leadwire's own reactions (routing triggers,
+    /// conversions), which must not miss one however busy the bus is.
+    pub fn tap(&self) -> mpsc::UnboundedReceiver<Tapped> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.taps.lock().push(tx);
+        rx
+    }
+
+    /// Publishes to an OU's listeners (none listening is fine) and to the taps.
     pub fn publish(&self, ou_id: &str, event: BusEvent) {
-        let _ = self.sender(ou_id).send(Arc::new(event));
+        let event = Arc::new(event);
+        {
+            let mut taps = self.taps.lock();
+            if !taps.is_empty() {
+                taps.retain(|t| t.send((ou_id.to_string(), event.clone())).is_ok());
+            }
+        }
+        let _ = self.sender(ou_id).send(event);
     }
 }

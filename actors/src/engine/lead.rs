@@ -556,6 +556,11 @@ impl Actor for LeadActor {
                 let now = time::now();
                 let mut batch = *creates;
                 let mut publish = Vec::new();
+                if lead_created {
+                    publish.push(BusEvent::LeadCreated {
+                        lead_id: state.args.lead_id.clone(),
+                    });
+                }
                 let mut acks = Vec::with_capacity(events.len());
                 let count = events.len();
                 // a lead created by this ingest starts with the metadata it was created with

@@ -39,6 +39,8 @@ pub struct EngineConfig {
     pub lead_idle_timeout: Duration,
     /// How often the scheduler brings decaying stored scores up to date.
     pub score_refresh_period: Duration,
+    /// How often predictive routing closes conversion windows and retrains due models.
+    pub routing_sweep_period: Duration,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +48,7 @@ impl Default for EngineConfig {
         EngineConfig {
             lead_idle_timeout: Duration::from_secs(300),
             score_refresh_period: Duration::from_secs(60),
+            routing_sweep_period: Duration::from_secs(60),
         }
     }
 }

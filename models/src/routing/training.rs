@@ -13,9 +13,14 @@ use crate::{time, DomainError, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExampleOrigin {
+    /// Imported from another system.
     Import,
+    /// A routed prediction's outcome.
     Assignment,
+    /// An overridden prediction's outcome (the rep chosen instead).
     Override,
+    /// The outcome of a lead a person gave to a rep.
+    Manual,
 }
 
 /// One stored example: the lead as it was, the rep it went to, and whether it converted.

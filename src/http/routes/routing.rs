@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use leadwire_actors::model::ModelInfo;
 use leadwire_models::routing::config::{RoutingConfig, RoutingConfigInput};
 use leadwire_models::routing::prediction::{
-    OverrideInput, Prediction, PredictionListParams, PredictionPage, PredictionRequest,
-    PredictionTrigger,
+    HistoryPage, HistoryParams, OverrideInput, Prediction, PredictionListParams, PredictionPage,
+    PredictionRequest, PredictionTrigger, RoutingStats,
 };
 use leadwire_models::routing::training::{TrainingImport, TrainingRowInput};
 
@@ -159,4 +159,31 @@ pub async fn override_prediction(
     Json(b): Json<OverrideInput>,
 ) -> ApiResult<Json<Prediction>> {
     Ok(Json(state.core.override_prediction(&t, &id, b).await?))
+}
+
+/// Predictive-routing statistics: predictions by status, acceptance and override rates,
+/// automatically routed predictions, average confidence, and how accepted, overridden and
+/// manual assignments turned out (`conversion_rate` of the decided ones: the accuracy of
+/// accepted predictions). Rates are null until there is something to divide by.
+#[utoipa::path(get, path = "/v1/predictive-routing/stats", tag = "predictive-routing",
+    responses((status = 200, body = RoutingStats)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn stats(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<RoutingStats>> {
+    Ok(Json(state.core.routing_stats(&t).await?))
+}
+
+/// Routing history: every assignment of a lead to a rep (routed, overridden, or given by
+/// hand) with the prediction behind it and its outcome (`pending`, `converted`,
+/// `not_converted`, `reassigned`), newest first. `startDate` / `endDate` bound the
+/// assignment time (RFC 3339, or a date: from its start / to its end, UTC).
+#[utoipa::path(get, path = "/v1/predictive-routing/history", tag = "predictive-routing", params(HistoryParams),
+    responses((status = 200, body = HistoryPage), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+    Query(q): Query<HistoryParams>,
+) -> ApiResult<Json<HistoryPage>> {
+    Ok(Json(state.core.routing_history(&t, q).await?))
 }
