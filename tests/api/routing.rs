@@ -873,6 +873,39 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
         "one prediction while one is pending"
     );
 
+    // reaching a configured level predicts (the threshold is off for this one)
+    app.ok(
+        Method::POST,
+        "/v1/levels/engagement",
+        Some(json!({"name": "Hot", "min_score": 100, "max_score": 1000})),
+        201,
+    )
+    .await;
+    app.ok(
+        Method::PUT,
+        CONFIG,
+        Some(json!({"triggers": {"score_threshold": null, "on_levels": ["hot"]}})),
+        200,
+    )
+    .await;
+    app.ok(Method::POST, "/v1/leads", Some(json!({"id": "level"})), 201)
+        .await;
+    for i in 0..5 {
+        app.ok(
+            Method::POST,
+            "/v1/events",
+            Some(json!({"event_type": "Demo", "lead_id": "level"})),
+            201,
+        )
+        .await;
+        if i == 3 {
+            let p = app.ok(Method::GET, PREDICTIONS, None, 200).await;
+            assert!(of_lead(&p, "level").is_empty(), "80 is not Hot yet");
+        }
+    }
+    let page = until(&app, PREDICTIONS, |b| !of_lead(b, "level").is_empty()).await;
+    assert_eq!(of_lead(&page, "level")[0]["trigger"], "level_reached");
+
     // auto-route: confident enough predictions are routed by Leadwire itself
     app.ok(
         Method::PUT,
@@ -938,10 +971,10 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
     );
 
     let s = app.ok(Method::GET, STATS, None, 200).await;
-    assert_eq!(s["total_predictions"], 4);
+    assert_eq!(s["total_predictions"], 5);
     assert_eq!(
         s["by_status"],
-        json!({"PENDING": 1, "ACCEPTED": 2, "OVERRIDDEN": 1})
+        json!({"PENDING": 2, "ACCEPTED": 2, "OVERRIDDEN": 1})
     );
     assert_eq!(s["acceptance_rate"], 0.6667);
     assert_eq!(s["override_rate"], 0.3333);
@@ -1025,4 +1058,146 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
         assert_eq!(s, 200);
         assert!(b["total"] == 0 || b["total_predictions"] == 0, "{b}");
     }
+}
+
+#[tokio::test]
+async fn predictions_during_a_retrain_use_the_old_model_and_a_restart_serves_the_same() {
+    use crate::helpers::{first_login, start_binary};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, base, out) = start_binary(dir.path()).await;
+    let client = reqwest::Client::new();
+    let jwt = first_login(&client, &base, &out).await;
+    let call = |method: Method, path: &str, body: Option<serde_json::Value>| {
+        let mut rb = client
+            .request(method, format!("{}{path}", base.clone()))
+            .bearer_auth(&jwt);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let mut reps = Vec::new();
+    for i in 0..3 {
+        let (s, r) = call(
+            Method::POST,
+            "/v1/reps",
+            Some(json!({"name": format!("Rep {i}"), "email": format!("rep{i}@acme.io")})),
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        reps.push(r["rep_id"].as_str().unwrap().to_string());
+    }
+    let model = "/v1/predictive-routing/model";
+    let train = |rows: usize| {
+        let call = &call;
+        let reps = &reps;
+        async move {
+            let (s, r) = call(
+                Method::POST,
+                "/v1/predictive-routing/training-data",
+                Some(history_rows(reps, rows)),
+            )
+            .await;
+            assert_eq!(s, 200, "{r}");
+            let (s, r) = call(Method::POST, "/v1/predictive-routing/model/retrain", None).await;
+            assert_eq!(s, 202, "{r}");
+        }
+    };
+    let ready = |version: u64| {
+        let call = &call;
+        async move {
+            for _ in 0..600 {
+                let (_, info) = call(Method::GET, model, None).await;
+                if info["status"] == "ready" && info["version"] == version {
+                    return info;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("model {version} never became ready");
+        }
+    };
+    train(600).await;
+    ready(1).await;
+    let (s, _) = call(
+        Method::POST,
+        "/v1/leads",
+        Some(json!({"id": "l1", "metadata": {"industry": "saas", "region": "emea", "employees": 250}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let predict = || {
+        call(
+            Method::POST,
+            PREDICTIONS,
+            Some(json!({"entityType": "LEAD", "entityId": "l1"})),
+        )
+    };
+    let (s, p1) = predict().await;
+    assert_eq!((s, p1["model_version"].clone()), (201, json!(1)), "{p1}");
+
+    // a retrain on much more history: predictions meanwhile come from model 1, unchanged
+    train(6_000).await;
+    let (s, during) = predict().await;
+    let (_, info) = call(Method::GET, model, None).await;
+    assert_eq!(
+        info["status"], "training",
+        "the prediction was made during the retrain: {info}"
+    );
+    assert_eq!(s, 201);
+    assert_eq!(during["model_version"], 1);
+    assert_eq!(during["alternatives"], p1["alternatives"]);
+    assert_eq!(info["version"], 1, "model 1 serves until model 2 is stored");
+    let v2 = ready(2).await;
+    assert_eq!(v2["examples"], 6_600);
+    let (_, p2) = predict().await;
+    assert_eq!(p2["model_version"], 2);
+
+    // killed without a graceful shutdown, restarted: the stored model serves, no retrain
+    first.kill().await.unwrap();
+    let _ = first.wait().await;
+    let (_second, base2, _) = start_binary(dir.path()).await;
+    let call = |method: Method, path: &str, body: Option<serde_json::Value>| {
+        let mut rb = client
+            .request(method, format!("{base2}{path}"))
+            .bearer_auth(&jwt);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (_, info) = call(Method::GET, model, None).await;
+    assert_eq!(
+        (
+            info["status"].clone(),
+            info["version"].clone(),
+            info["trained_at"].clone()
+        ),
+        (json!("ready"), json!(2), v2["trained_at"].clone())
+    );
+    assert_eq!(info["metrics"], v2["metrics"]);
+    let (s, again) = call(
+        Method::POST,
+        PREDICTIONS,
+        Some(json!({"entityType": "LEAD", "entityId": "l1"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{again}");
+    assert_eq!(again["model_version"], 2);
+    assert_eq!(
+        again["alternatives"], p2["alternatives"],
+        "the same model, bit for bit"
+    );
+    assert_eq!(again["top_features"], p2["top_features"]);
 }
