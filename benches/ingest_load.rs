@@ -11,24 +11,11 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{env, percentile, BenchServer};
+use common::{env, percentile, rss_mib, BenchServer};
 use leadwire_models::events::StoredEvent;
 use leadwire_store::engagement::event_row;
 use leadwire_store::{Store, StoreOptions, WriteBatch};
 use serde_json::{json, Value};
-
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
 
 struct Report {
     events: usize,
