@@ -43,12 +43,9 @@ pub(crate) fn start(core: Core, period: Duration) {
             }
         }
     });
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
+    crate::engine::scheduler::every(period, move || {
+        let core = core.clone();
+        async move {
             if let Err(e) = core.routing_sweep(time::now()).await {
                 tracing::warn!(error = %e.message, "routing-sweep-failed");
             }

@@ -26,14 +26,29 @@ const PAGE: u32 = 500;
 /// A decaying part smaller than this no longer moves a rounded score.
 const NEGLIGIBLE: f64 = 0.001;
 
-/// Starts the scheduler task, refreshing every `period`.
-pub fn start(store: Store, bus: Bus, period: Duration) {
+/// Runs `pass` every `period` (the first time one period from now), on its own task; a
+/// pass that overruns delays the next rather than piling up.
+pub fn every<F, Fut>(period: Duration, mut pass: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
             tick.tick().await;
+            pass().await;
+        }
+    });
+}
+
+/// Starts the scheduler task, refreshing every `period`.
+pub fn start(store: Store, bus: Bus, period: Duration) {
+    every(period, move || {
+        let (store, bus) = (store.clone(), bus.clone());
+        async move {
             match refresh_all(&store, &bus).await {
                 Ok(n) if n > 0 => tracing::debug!(changed = n, "decay-refresh"),
                 Ok(_) => {}

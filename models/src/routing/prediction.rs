@@ -303,3 +303,54 @@ pub struct RoutingStats {
     pub training_examples: u64,
     pub model_version: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(start: Option<&str>, end: Option<&str>) -> Result<(Option<String>, Option<String>)> {
+        HistoryParams {
+            start_date: start.map(String::from),
+            end_date: end.map(String::from),
+            ..HistoryParams::default()
+        }
+        .range()
+    }
+
+    #[test]
+    fn history_dates_are_days_or_timestamps_in_order() {
+        assert_eq!(
+            range(Some("2026-11-01"), Some("2026-11-30")).unwrap(),
+            (
+                Some("2026-11-01T00:00:00.000000Z".into()),
+                Some("2026-11-30T23:59:59.999999Z".into())
+            )
+        );
+        assert_eq!(
+            range(Some("2026-11-01T10:00:00+01:00"), None).unwrap(),
+            (Some("2026-11-01T09:00:00.000000Z".into()), None)
+        );
+        assert_eq!(range(None, None).unwrap(), (None, None));
+        let e = range(Some("2026-11-02"), Some("2026-11-01")).unwrap_err();
+        assert_eq!(e.details.unwrap()["field"], "endDate");
+        let e = range(Some("yesterday"), None).unwrap_err();
+        assert_eq!(e.details.unwrap()["field"], "startDate");
+        // the same day as both ends is that whole day
+        assert!(range(Some("2026-11-01"), Some("2026-11-01")).is_ok());
+    }
+
+    #[test]
+    fn rates_are_null_until_there_is_a_denominator() {
+        assert_eq!(ratio(1, 0), None);
+        assert_eq!(ratio(0, 3), Some(0.0));
+        assert_eq!(ratio(2, 3), Some(0.6667));
+        let mut c = OutcomeCounts::default();
+        c.add(AssignmentOutcome::Pending, 2);
+        c.add(AssignmentOutcome::Reassigned, 1);
+        assert_eq!(c.conversion_rate, None, "nothing decided yet");
+        c.add(AssignmentOutcome::Converted, 1);
+        c.add(AssignmentOutcome::NotConverted, 3);
+        assert_eq!(c.conversion_rate, Some(0.25));
+        assert_eq!((c.pending, c.reassigned), (2, 1));
+    }
+}
