@@ -82,10 +82,13 @@ impl Core {
             .routing_config_of_ou(ou_id)
             .await?
             .map(|(org, c)| (org, Arc::new(c)));
-        self.routing_configs
+        // a config put meanwhile is newer than what was read
+        Ok(self
+            .routing_configs
             .lock()
-            .insert(ou_id.to_string(), loaded.clone());
-        Ok(loaded)
+            .entry(ou_id.to_string())
+            .or_insert(loaded)
+            .clone())
     }
 
     /// Keeps the cache in step with a changed config.
@@ -189,7 +192,7 @@ impl Core {
         };
         match config.auto_route_confidence {
             Some(min) if p.confidence >= min => {
-                match self.route_prediction(&t, &p.prediction_id).await {
+                match self.route(&t, &p.prediction_id, true).await {
                     Ok(routed) => return Ok(Some(routed)),
                     // a person got there first, or the rep filled up: it stays for a person
                     Err(e) => {
@@ -214,7 +217,7 @@ impl Core {
         let mut decided = 0;
         for a in self
             .store
-            .pending_assignments(org_id, ou_id, lead_id)
+            .pending_assignments_of(org_id, ou_id, &[lead_id.to_string()])
             .await?
         {
             decided += u64::from(self.settle(org_id, ou_id, a, config, now).await?);
@@ -226,7 +229,7 @@ impl Core {
     /// configured type, or a won deal) came between its assignment and the end of its
     /// window; not converted once the window closed without one; else it stays pending.
     /// A decided assignment becomes a training example, in the same transaction.
-    async fn settle(
+    pub(crate) async fn settle(
         &self,
         org_id: &str,
         ou_id: &str,
@@ -301,9 +304,17 @@ impl Core {
                     configs.insert(ou_id.clone(), c);
                 }
                 let config = &configs[&ou_id];
-                if self.settle(&org_id, &ou_id, a, config, now).await? {
-                    report.decided += 1;
-                    progressed = true;
+                let id = a.assignment_id.clone();
+                match self.settle(&org_id, &ou_id, a, config, now).await {
+                    Ok(true) => {
+                        report.decided += 1;
+                        progressed = true;
+                    }
+                    Ok(false) => {}
+                    // one assignment that cannot be decided must not stop the others
+                    Err(e) => {
+                        tracing::warn!(assignment_id = %id, error = %e.message, "assignment-settle-failed")
+                    }
                 }
             }
             if !full || !progressed {
@@ -315,13 +326,15 @@ impl Core {
                 continue;
             }
             let info = self.models.info(&org_id, &ou_id).await?;
-            let due = match (&info.status, &info.trained_at) {
-                (ModelStatus::Training, _) => false,
-                (_, None) => true,
-                (_, Some(at)) => time::parse(at).is_none_or(|at| {
-                    at + chrono::Duration::hours(config.retrain_interval_hours.into()) <= now
-                }),
+            let interval = chrono::Duration::hours(config.retrain_interval_hours.into());
+            let older = |at: Option<&str>| {
+                at.and_then(time::parse)
+                    .is_none_or(|at| at + interval <= now)
             };
+            // a failed retrain waits a whole interval too before it is tried again
+            let due = info.status != ModelStatus::Training
+                && older(info.trained_at.as_deref())
+                && older(info.last_error.as_ref().map(|e| e.at.as_str()));
             if !due {
                 continue;
             }

@@ -508,7 +508,7 @@ impl Core {
         t.require(Access::Write)?;
         let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
         let updated = self
-            .give_leads(t, &[lead_id.to_string()], owner, name, None)
+            .give_leads(t, &[lead_id.to_string()], owner, name, None, false)
             .await?;
         if updated.is_empty() {
             return Err(DomainError::not_found("lead"));
@@ -520,7 +520,9 @@ impl Core {
         t.require(Access::Write)?;
         let lead_ids = check_lead_ids("lead_ids", &input.lead_ids, MAX_BULK_LEADS)?;
         let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
-        let updated = self.give_leads(t, &lead_ids, owner, name, None).await?;
+        let updated = self
+            .give_leads(t, &lead_ids, owner, name, None, false)
+            .await?;
         Ok(Affected {
             status: "ok".into(),
             affected: updated.len() as u64,

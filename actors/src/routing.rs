@@ -20,7 +20,7 @@ use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::DomainError;
 use leadwire_models::{ids, time, Result};
 
-use leadwire_store::routing::AssignLeads;
+use leadwire_store::routing::{AssignLeads, Assigned};
 use leadwire_store::StoreError;
 
 use crate::model::ModelInfo;
@@ -293,6 +293,7 @@ impl Core {
         rep_id: String,
         origin: AssignmentOrigin,
         reason: Option<String>,
+        only_unowned: bool,
     ) -> Result<Prediction> {
         self.get_lead(t, &p.lead_id).await?;
         let (owner, name) = self.owner(t, Some(rep_id.clone()), None).await?;
@@ -304,8 +305,15 @@ impl Core {
         p.override_reason = reason;
         p.resolved_at = Some(time::format(&time::now()));
         p.resolved_by = Some(t.caller.member_id.clone());
-        self.give_leads(t, &[p.lead_id.clone()], owner, name, Some((&p, origin)))
-            .await?;
+        self.give_leads(
+            t,
+            &[p.lead_id.clone()],
+            owner,
+            name,
+            Some((&p, origin)),
+            only_unowned,
+        )
+        .await?;
         Ok(p)
     }
 
@@ -322,13 +330,26 @@ impl Core {
         owner_id: Option<String>,
         owner_name: Option<String>,
         prediction: Option<(&Prediction, AssignmentOrigin)>,
+        only_unowned: bool,
     ) -> Result<Vec<String>> {
+        let config = self.routing_config(t).await?;
+        // a conversion stored before this change still counts for the assignment it ends
+        // (the reactor may not have decided it yet)
+        for a in self
+            .store
+            .pending_assignments_of(&t.caller.org_id, &t.ou_id, lead_ids)
+            .await?
+        {
+            if a.rep_id.as_str() != owner_id.as_deref().unwrap_or_default() {
+                self.settle(&t.caller.org_id, &t.ou_id, a, &config, time::now())
+                    .await?;
+            }
+        }
         let mut assignments = Vec::new();
         if let Some(rep_id) = owner_id
             .as_deref()
             .filter(|o| o.starts_with(&format!("{}_", ids::prefix::REP)))
         {
-            let config = self.routing_config(t).await?;
             let now = time::now();
             let window_end = now + chrono::Duration::days(config.conversion_window_days.into());
             let leads = self
@@ -366,6 +387,7 @@ impl Core {
             owner_name: owner_name.as_deref(),
             assignments: &assignments,
             prediction: prediction.map(|(p, _)| p),
+            only_unowned,
         };
         let lost =
             || DomainError::conflict("the prediction was already resolved by another request");
@@ -374,8 +396,11 @@ impl Core {
             .assign_leads(&t.caller.org_id, &t.ou_id, &write)
             .await
         {
-            Ok(Some(updated)) => Ok(updated),
-            Ok(None) => Err(lost()),
+            Ok(Assigned::Updated(updated)) => Ok(updated),
+            Ok(Assigned::PredictionResolved) => Err(lost()),
+            Ok(Assigned::LeadUnavailable) => Err(DomainError::conflict(
+                "the lead can no longer be given to this rep (merged, deleted, or already owned): predict again",
+            )),
             // a concurrent write to the same prediction won: nothing of this one was written
             Err(StoreError::Conflict(_)) if write.prediction.is_some() => Err(lost()),
             Err(e) => Err(e.into()),
@@ -386,6 +411,17 @@ impl Core {
     /// its capacity) and the prediction is ACCEPTED. 409 when the rep is no longer
     /// eligible.
     pub async fn route_prediction(&self, t: &Tenant, id: &str) -> Result<Prediction> {
+        self.route(t, id, false).await
+    }
+
+    /// Routes a prediction; `only_unowned`: only if nobody owns its lead (an automatic
+    /// route never takes a lead from anyone).
+    pub(crate) async fn route(
+        &self,
+        t: &Tenant,
+        id: &str,
+        only_unowned: bool,
+    ) -> Result<Prediction> {
         t.require(Access::Write)?;
         let p = self.pending_prediction(t, id).await?;
         let rep = self.rep_in(t, &p.predicted_rep_id).await.map_err(|_| {
@@ -397,8 +433,15 @@ impl Core {
                 rep.name, rep.status, rep.open_assignments, rep.capacity
             )));
         }
-        self.assign_prediction(t, p, rep.rep_id, AssignmentOrigin::Route, None)
-            .await
+        self.assign_prediction(
+            t,
+            p,
+            rep.rep_id,
+            AssignmentOrigin::Route,
+            None,
+            only_unowned,
+        )
+        .await
     }
 
     /// Assigns a PENDING prediction's lead to another rep of the OU, with the reason; the
@@ -416,8 +459,15 @@ impl Core {
             .rep_in(t, input.assigned_to.trim())
             .await
             .map_err(|_| DomainError::invalid("assignedTo", "no such rep in this org unit"))?;
-        self.assign_prediction(t, p, rep.rep_id, AssignmentOrigin::Override, Some(reason))
-            .await
+        self.assign_prediction(
+            t,
+            p,
+            rep.rep_id,
+            AssignmentOrigin::Override,
+            Some(reason),
+            false,
+        )
+        .await
     }
 
     /// Acceptance and override rates, the outcomes of accepted, overridden and manual

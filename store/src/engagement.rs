@@ -1093,6 +1093,8 @@ impl Store {
              FOR $m IN $moves {
                  UPDATE event SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
                  UPDATE lead_alias SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
+                 UPDATE routing_assignment SET lead_id = $m.to
+                     WHERE ou_id = $m.ou AND lead_id = $m.from AND outcome = 'pending';
              };
              IF array::len($delete_events) > 0 {
                  DELETE $delete_events.map(|$k| type::record('event', $k));
@@ -1102,6 +1104,8 @@ impl Store {
                  LET $na = (SELECT count() FROM lead_alias WHERE ou_id = $d.ou AND lead_id = $d.lead GROUP ALL)[0].count ?? 0;
                  DELETE event WHERE ou_id = $d.ou AND lead_id = $d.lead;
                  DELETE lead_alias WHERE ou_id = $d.ou AND lead_id = $d.lead;
+                 DELETE routing_assignment WHERE ou_id = $d.ou AND lead_id = $d.lead;
+                 DELETE prediction WHERE ou_id = $d.ou AND lead_id = $d.lead;
                  DELETE type::record('lead', $d.key);
                  UPSERT type::record('lead_deletion', $d.key) CONTENT {
                      org_id: $d.org, ou_id: $d.ou, lead_id: $d.lead, status: 'completed',

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::db::take_rows;
 use crate::engagement::lead_key;
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 impl Store {
     /// The OU's routing configuration, if it was ever set.
@@ -193,14 +193,14 @@ impl Store {
     /// of those leads to another rep close as `reassigned`, and `assignments` (one per
     /// lead, for a rep owner) are recorded for the leads that changed. With a prediction,
     /// all of it happens only while the prediction is still PENDING (it is resolved in the
-    /// same transaction): `None` when another request resolved it first (nothing is
-    /// written then), else the ids of the leads updated (merged or unknown ones are not).
+    /// same transaction) and only if its lead could be given (not merged or gone, and
+    /// unowned when `only_unowned`); otherwise nothing is written.
     pub async fn assign_leads(
         &self,
         org_id: &str,
         ou_id: &str,
         w: &AssignLeads<'_>,
-    ) -> Result<Option<Vec<String>>> {
+    ) -> Result<Assigned> {
         let keys: Vec<String> = w.lead_ids.iter().map(|id| lead_key(ou_id, id)).collect();
         let rows: Vec<serde_json::Value> = w
             .assignments
@@ -215,39 +215,68 @@ impl Store {
                 v
             })
             .collect();
-        let mut res = self
+        let res = self
             .run(
                 "BEGIN;
-                 LET $ok = IF $p = NONE OR $p = NULL { true } ELSE {
-                     array::len(UPDATE type::record('prediction', $p.prediction_id) SET status = $p.status,
-                         assigned_to = $p.assignedTo, doc = $p
-                         WHERE org_id = $org AND ou_id = $ou AND status = 'PENDING' RETURN AFTER) > 0 };
-                 LET $updated = IF $ok {
-                     UPDATE $keys.map(|$k| type::record('lead', $k)) SET owner_id = $owner ?? NONE,
-                         owner_name = $name ?? NONE, updated_at = $now
-                         WHERE org_id = $org AND merged_into = NONE RETURN VALUE lead_id
-                 } ELSE { [] };
-                 IF $ok {
-                     UPDATE routing_assignment SET outcome = 'reassigned', decided_at = $now
-                         WHERE org_id = $org AND ou_id = $ou AND outcome = 'pending'
-                         AND lead_id IN $updated AND rep_id != $owner;
-                     FOR $a IN $rows { IF $a.lead_id IN $updated {
-                         CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a; } };
+                 LET $resolve = $p != NONE AND $p != NULL;
+                 IF $resolve AND array::len(UPDATE type::record('prediction', $p.prediction_id)
+                     SET status = $p.status, assigned_to = $p.assignedTo, doc = $p
+                     WHERE org_id = $org AND ou_id = $ou AND status = 'PENDING' RETURN AFTER) = 0 {
+                     THROW 'lw:prediction-resolved';
                  };
-                 RETURN { ok: $ok, updated: $updated };
+                 LET $updated = UPDATE $keys.map(|$k| type::record('lead', $k)) SET owner_id = $owner ?? NONE,
+                     owner_name = $name ?? NONE, updated_at = $now
+                     WHERE org_id = $org AND merged_into = NONE AND ($unowned = false OR owner_id = NONE)
+                     RETURN VALUE lead_id;
+                 IF $resolve AND array::len($updated) = 0 { THROW 'lw:lead-unavailable'; };
+                 UPDATE routing_assignment SET outcome = 'reassigned', decided_at = $now
+                     WHERE org_id = $org AND ou_id = $ou AND outcome = 'pending'
+                     AND lead_id IN $updated AND rep_id != $owner;
+                 FOR $a IN $rows { IF $a.lead_id IN $updated {
+                     CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a; } };
+                 RETURN { updated: $updated };
                  COMMIT;",
                 json!({ "org": org_id, "ou": ou_id, "p": w.prediction, "keys": keys, "owner": w.owner_id,
-                        "name": w.owner_name, "rows": rows,
+                        "name": w.owner_name, "rows": rows, "unowned": w.only_unowned,
                         "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
             )
-            .await?;
+            .await;
+        let mut res = match res {
+            Ok(res) => res,
+            Err(StoreError::Database(e)) if e.contains("lw:prediction-resolved") => {
+                return Ok(Assigned::PredictionResolved)
+            }
+            Err(StoreError::Database(e)) if e.contains("lw:lead-unavailable") => {
+                return Ok(Assigned::LeadUnavailable)
+            }
+            Err(e) => return Err(e),
+        };
         #[derive(serde::Deserialize)]
         struct Done {
-            ok: bool,
             updated: Vec<String>,
         }
-        let done: Vec<Done> = take_rows(&mut res, 4)?;
-        Ok(done.into_iter().next().filter(|d| d.ok).map(|d| d.updated))
+        let done: Vec<Done> = take_rows(&mut res, 7)?;
+        Ok(Assigned::Updated(
+            done.into_iter()
+                .next()
+                .map(|d| d.updated)
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// The pending assignments of some leads of the OU.
+    pub async fn pending_assignments_of(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_ids: &[String],
+    ) -> Result<Vec<RoutingAssignment>> {
+        self.rows(
+            "SELECT * OMIT id, org_id, ou_id FROM routing_assignment WHERE ou_id = $ou AND lead_id IN $leads AND org_id = $org AND outcome = 'pending'",
+            json!({ "org": org_id, "ou": ou_id, "leads": lead_ids }),
+            0,
+        )
+        .await
     }
 
     /// Whether the lead has a PENDING prediction.
@@ -265,21 +294,6 @@ impl Store {
             )
             .await?;
         Ok(n > 0)
-    }
-
-    /// The lead's assignments still waiting for an outcome.
-    pub async fn pending_assignments(
-        &self,
-        org_id: &str,
-        ou_id: &str,
-        lead_id: &str,
-    ) -> Result<Vec<RoutingAssignment>> {
-        self.rows(
-            "SELECT * OMIT id, org_id, ou_id FROM routing_assignment WHERE ou_id = $ou AND lead_id = $lead AND org_id = $org AND outcome = 'pending'",
-            json!({ "org": org_id, "ou": ou_id, "lead": lead_id }),
-            0,
-        )
-        .await
     }
 
     /// Pending assignments (of any OU) whose conversion window closed before `now`:
@@ -481,6 +495,20 @@ pub struct AssignLeads<'a> {
     pub assignments: &'a [RoutingAssignment],
     /// The prediction resolved by it (its new state), if any.
     pub prediction: Option<&'a Prediction>,
+    /// Only leads nobody owns change (an automatic route never takes a lead from anyone).
+    pub only_unowned: bool,
+}
+
+/// What [`Store::assign_leads`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assigned {
+    /// The leads that changed owner.
+    Updated(Vec<String>),
+    /// Another request resolved the prediction first: nothing was written.
+    PredictionResolved,
+    /// The prediction's lead is merged, gone or (for an automatic route) owned: nothing
+    /// was written.
+    LeadUnavailable,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]

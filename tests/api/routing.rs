@@ -1201,3 +1201,113 @@ async fn predictions_during_a_retrain_use_the_old_model_and_a_restart_serves_the
     );
     assert_eq!(again["top_features"], p2["top_features"]);
 }
+
+#[tokio::test]
+async fn outcomes_follow_leads_through_reassignment_merge_and_deletion() {
+    let app = spawn_app().await;
+    let reps = make_reps(&app, 2).await;
+    app.ok(
+        Method::PUT,
+        CONFIG,
+        Some(json!({"conversion_event_types": ["Meeting Booked"]})),
+        200,
+    )
+    .await;
+    for id in ["z", "m1", "m2", "gone", "p"] {
+        app.ok(Method::POST, "/v1/leads", Some(json!({"id": id})), 201)
+            .await;
+    }
+    let give = |lead: &str, rep: &str| {
+        let (path, body) = (
+            format!("/v1/leads/{lead}/owner"),
+            json!({ "owner_id": rep }),
+        );
+        let app = &app;
+        async move { app.ok(Method::PUT, &path, Some(body), 200).await }
+    };
+    let convert = |lead: &str| {
+        let body = json!({"event_type": "Meeting Booked", "lead_id": lead});
+        let app = &app;
+        async move { app.ok(Method::POST, "/v1/events", Some(body), 201).await }
+    };
+
+    // a conversion stored just before a reassignment counts, however far behind the
+    // reactor is: the reassignment decides it first
+    give("z", &reps[0]).await;
+    convert("z").await;
+    give("z", &reps[1]).await;
+    let h = app.ok(Method::GET, HISTORY, None, 200).await;
+    let z = assignments(&h, "z");
+    assert_eq!(
+        (z[1]["rep_id"].clone(), z[1]["outcome"].clone()),
+        (json!(reps[0]), json!("converted"))
+    );
+    assert_eq!(z[0]["outcome"], "pending", "the new rep's window is open");
+
+    // a merge carries the pending assignment to the target, where the conversion comes
+    give("m1", &reps[0]).await;
+    app.ok(
+        Method::POST,
+        "/v1/leads/merge",
+        Some(json!({"targetLeadId": "m2", "sourceLeadIds": ["m1"]})),
+        200,
+    )
+    .await;
+    convert("m2").await;
+    let h = until(&app, HISTORY, |b| {
+        assignments(b, "m2")
+            .first()
+            .is_some_and(|a| a["outcome"] == "converted")
+    })
+    .await;
+    assert!(assignments(&h, "m1").is_empty(), "{h}");
+
+    // a deleted lead takes its assignments and predictions with it
+    give("gone", &reps[0]).await;
+    let (s, _) = app
+        .call(app.req(Method::DELETE, "/v1/leads/gone", &app.admin_token))
+        .await;
+    assert!(s == 200 || s == 202 || s == 204, "{s}");
+    let h = until(&app, HISTORY, |b| assignments(b, "gone").is_empty()).await;
+    assert_eq!(h["total"], 3, "{h}");
+
+    // a prediction whose lead was merged away cannot be routed, and stays PENDING
+    train_on_history(&app, &reps, 600).await;
+    let p = app
+        .ok(
+            Method::POST,
+            PREDICTIONS,
+            Some(json!({"entityType": "LEAD", "entityId": "p"})),
+            201,
+        )
+        .await;
+    app.ok(
+        Method::POST,
+        "/v1/leads/merge",
+        Some(json!({"targetLeadId": "m2", "sourceLeadIds": ["p"]})),
+        200,
+    )
+    .await;
+    let id = p["prediction_id"].as_str().unwrap();
+    let (s, b) = app
+        .call(app.req(
+            Method::POST,
+            &format!("{PREDICTIONS}/{id}/route"),
+            &app.admin_token,
+        ))
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no longer be given"));
+    let again = app
+        .ok(Method::GET, &format!("{PREDICTIONS}/{id}"), None, 200)
+        .await;
+    assert_eq!(again["status"], "PENDING");
+    let lead = app.ok(Method::GET, "/v1/leads/m2", None, 200).await;
+    assert!(
+        lead["lead"]["owner_id"].is_null(),
+        "the target is untouched"
+    );
+}

@@ -154,6 +154,7 @@ pub struct RoutingAssignment {
     pub prediction_id: Option<String>,
     pub lead_id: String,
     pub rep_id: String,
+    #[serde(default)]
     pub rep_name: String,
     pub origin: AssignmentOrigin,
     /// Who the model picked, and how sure it was (predictions only).
@@ -161,11 +162,13 @@ pub struct RoutingAssignment {
     pub confidence: Option<f64>,
     pub override_reason: Option<String>,
     /// The member who assigned (`system` for automatic routing).
+    #[serde(default)]
     pub assigned_by: String,
     /// The lead as it was when assigned (what the model learns from).
     pub lead: super::config::LeadSnapshot,
     pub assigned_at: String,
     /// A conversion after this no longer counts for this assignment.
+    #[serde(default)]
     pub window_ends_at: String,
     pub outcome: AssignmentOutcome,
     pub decided_at: Option<String>,
