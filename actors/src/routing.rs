@@ -346,11 +346,20 @@ impl Core {
             }
         }
         let mut assignments = Vec::new();
+        let mut resolved: Vec<Prediction> = Vec::new();
         if let Some(rep_id) = owner_id
             .as_deref()
             .filter(|o| o.starts_with(&format!("{}_", ids::prefix::REP)))
         {
             let now = time::now();
+            let pending = match prediction {
+                Some(_) => Vec::new(),
+                None => {
+                    self.store
+                        .pending_predictions_of(&t.caller.org_id, &t.ou_id, lead_ids)
+                        .await?
+                }
+            };
             let window_end = now + chrono::Duration::days(config.conversion_window_days.into());
             let leads = self
                 .store
@@ -360,14 +369,41 @@ impl Core {
                 if lead.merged_into.is_some() || lead.owner_id.as_deref() == Some(rep_id) {
                     continue;
                 }
-                let p = prediction.map(|(p, _)| p);
+                // given by hand while a prediction waits: a person decided it
+                let by_hand = match prediction {
+                    Some(_) => None,
+                    None => pending.iter().find(|q| q.lead_id == lead.id).map(|q| {
+                        let mut q = q.clone();
+                        let accepted = q.predicted_rep_id == rep_id;
+                        q.status = if accepted {
+                            PredictionStatus::Accepted
+                        } else {
+                            PredictionStatus::Overridden
+                        };
+                        q.assigned_to = Some(rep_id.to_string());
+                        q.override_reason = (!accepted).then(|| "assigned by hand".to_string());
+                        q.resolved_at = Some(time::format(&now));
+                        q.resolved_by = Some(t.caller.member_id.clone());
+                        let origin = if accepted {
+                            AssignmentOrigin::Route
+                        } else {
+                            AssignmentOrigin::Override
+                        };
+                        (q, origin)
+                    }),
+                };
+                let (p, origin) = match (prediction, &by_hand) {
+                    (Some((p, o)), _) => (Some(p), o),
+                    (None, Some((q, o))) => (Some(q), *o),
+                    (None, None) => (None, AssignmentOrigin::Manual),
+                };
                 assignments.push(RoutingAssignment {
                     assignment_id: ids::new_id(ids::prefix::ROUTING_ASSIGNMENT),
                     prediction_id: p.map(|p| p.prediction_id.clone()),
                     lead_id: lead.id.clone(),
                     rep_id: rep_id.to_string(),
                     rep_name: owner_name.clone().unwrap_or_default(),
-                    origin: prediction.map_or(AssignmentOrigin::Manual, |(_, o)| o),
+                    origin,
                     predicted_rep_id: p.map(|p| p.predicted_rep_id.clone()),
                     confidence: p.map(|p| p.confidence),
                     override_reason: p.and_then(|p| p.override_reason.clone()),
@@ -379,6 +415,7 @@ impl Core {
                     decided_at: None,
                     converted_by: None,
                 });
+                resolved.extend(by_hand.map(|(q, _)| q));
             }
         }
         let write = AssignLeads {
@@ -388,6 +425,7 @@ impl Core {
             assignments: &assignments,
             prediction: prediction.map(|(p, _)| p),
             only_unowned,
+            also_resolve: &resolved,
         };
         let lost =
             || DomainError::conflict("the prediction was already resolved by another request");

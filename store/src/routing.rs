@@ -232,12 +232,15 @@ impl Store {
                  UPDATE routing_assignment SET outcome = 'reassigned', decided_at = $now
                      WHERE org_id = $org AND ou_id = $ou AND outcome = 'pending'
                      AND lead_id IN $updated AND rep_id != $owner;
+                 FOR $q IN $decided { UPDATE type::record('prediction', $q.prediction_id)
+                     SET status = $q.status, assigned_to = $q.assignedTo, doc = $q
+                     WHERE org_id = $org AND ou_id = $ou AND status = 'PENDING' AND lead_id IN $updated; };
                  FOR $a IN $rows { IF $a.lead_id IN $updated {
                      CREATE type::record('routing_assignment', $a.assignment_id) CONTENT $a; } };
                  RETURN { updated: $updated };
                  COMMIT;",
                 json!({ "org": org_id, "ou": ou_id, "p": w.prediction, "keys": keys, "owner": w.owner_id,
-                        "name": w.owner_name, "rows": rows, "unowned": w.only_unowned,
+                        "name": w.owner_name, "rows": rows, "unowned": w.only_unowned, "decided": w.also_resolve,
                         "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
             )
             .await;
@@ -255,13 +258,34 @@ impl Store {
         struct Done {
             updated: Vec<String>,
         }
-        let done: Vec<Done> = take_rows(&mut res, 7)?;
+        let done: Vec<Done> = take_rows(&mut res, 8)?;
         Ok(Assigned::Updated(
             done.into_iter()
                 .next()
                 .map(|d| d.updated)
                 .unwrap_or_default(),
         ))
+    }
+
+    /// The PENDING predictions of some leads of the OU, newest first.
+    pub async fn pending_predictions_of(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_ids: &[String],
+    ) -> Result<Vec<Prediction>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            doc: Prediction,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT doc, created_at FROM prediction WHERE ou_id = $ou AND lead_id IN $leads AND status = 'PENDING' AND org_id = $org ORDER BY created_at DESC",
+                json!({ "org": org_id, "ou": ou_id, "leads": lead_ids }),
+                0,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.doc).collect())
     }
 
     /// The pending assignments of some leads of the OU.
@@ -497,6 +521,9 @@ pub struct AssignLeads<'a> {
     pub prediction: Option<&'a Prediction>,
     /// Only leads nobody owns change (an automatic route never takes a lead from anyone).
     pub only_unowned: bool,
+    /// PENDING predictions of these leads that a person decided by giving the lead by
+    /// hand (their new state): resolved if still PENDING.
+    pub also_resolve: &'a [Prediction],
 }
 
 /// What [`Store::assign_leads`] did.

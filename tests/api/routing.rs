@@ -1310,4 +1310,42 @@ async fn outcomes_follow_leads_through_reassignment_merge_and_deletion() {
         lead["lead"]["owner_id"].is_null(),
         "the target is untouched"
     );
+
+    // giving a lead by hand decides its pending prediction: accepted when it is the
+    // predicted rep, overridden otherwise; the assignment carries the prediction
+    for (lead, same) in [("h1", true), ("h2", false)] {
+        app.ok(Method::POST, "/v1/leads", Some(json!({"id": lead})), 201)
+            .await;
+        let p = app
+            .ok(
+                Method::POST,
+                PREDICTIONS,
+                Some(json!({"entityType": "LEAD", "entityId": lead})),
+                201,
+            )
+            .await;
+        let predicted = p["predicted_rep_id"].as_str().unwrap().to_string();
+        let rep = if same {
+            predicted.clone()
+        } else {
+            reps.iter().find(|r| **r != predicted).unwrap().clone()
+        };
+        give(lead, &rep).await;
+        let id = p["prediction_id"].as_str().unwrap();
+        let after = app
+            .ok(Method::GET, &format!("{PREDICTIONS}/{id}"), None, 200)
+            .await;
+        assert_eq!(
+            after["status"],
+            if same { "ACCEPTED" } else { "OVERRIDDEN" }
+        );
+        assert_eq!(after["assignedTo"], rep.as_str());
+        let h = app.ok(Method::GET, HISTORY, None, 200).await;
+        let a = assignments(&h, lead)[0];
+        assert_eq!(a["prediction_id"], id);
+        assert_eq!(a["origin"], if same { "route" } else { "override" });
+        if !same {
+            assert_eq!(after["override_reason"], "assigned by hand");
+        }
+    }
 }
