@@ -38,6 +38,7 @@ pub(crate) fn start(core: Core, period: Duration) {
     let reactor = core.clone();
     tokio::spawn(async move {
         while let Some((ou_id, event)) = rx.recv().await {
+            reactor.metrics.routing_backlog.set(rx.len() as i64);
             if let Err(e) = reactor.react(&ou_id, &event).await {
                 tracing::warn!(ou_id, error = %e.message, "routing-reaction-failed");
             }

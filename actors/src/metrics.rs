@@ -21,6 +21,10 @@ pub struct Metrics {
     pub event_to_notification: HistogramVec,
     /// `rate_limited_total`: requests refused (or, in observe mode, that would have been).
     pub rate_limited: IntCounter,
+    /// `routing_predictions_total{trigger}`: predictions made, by what made them.
+    pub routing_predictions: IntCounterVec,
+    /// `routing_reactor_backlog`: bus messages the routing reactor has yet to handle.
+    pub routing_backlog: IntGauge,
 }
 
 impl Metrics {
@@ -72,8 +76,31 @@ impl Metrics {
             "Requests over the caller's rate limit.",
         )
         .expect("valid metric");
+        let routing_predictions = IntCounterVec::new(
+            Opts::new(
+                "routing_predictions_total",
+                "Predictive-routing predictions made, by trigger.",
+            ),
+            &["trigger"],
+        )
+        .expect("valid metric");
+        for trigger in [
+            "on_demand",
+            "lead_created",
+            "level_reached",
+            "score_threshold",
+        ] {
+            routing_predictions.with_label_values(&[trigger]);
+        }
+        let routing_backlog = IntGauge::new(
+            "routing_reactor_backlog",
+            "Bus messages the predictive-routing reactor has yet to handle.",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(routing_predictions.clone()),
+            Box::new(routing_backlog.clone()),
             Box::new(http_duration.clone()),
             Box::new(events_ingested.clone()),
             Box::new(queue_depth.clone()),
@@ -90,6 +117,8 @@ impl Metrics {
             queue_depth,
             event_to_notification,
             rate_limited,
+            routing_predictions,
+            routing_backlog,
         }
     }
 

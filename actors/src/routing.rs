@@ -233,6 +233,14 @@ impl Core {
         self.store
             .put_prediction(&t.caller.org_id, &t.ou_id, &prediction)
             .await?;
+        let trigger_name = serde_json::to_value(trigger)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        self.metrics
+            .routing_predictions
+            .with_label_values(&[trigger_name.as_str()])
+            .inc();
         Ok(prediction)
     }
 

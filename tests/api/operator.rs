@@ -42,6 +42,8 @@ async fn metrics_count_requests_and_show_seed_series() {
     for needle in [
         "events_ingested_total 0",
         "queue_depth 0",
+        "routing_predictions_total{trigger=\"lead_created\"} 0",
+        "routing_reactor_backlog 0",
         "# TYPE event_to_notification_latency_seconds histogram",
         "http_requests_total{method=\"GET\",status=\"401\"} 1",
         "http_request_duration_seconds_bucket",
