@@ -30,15 +30,7 @@ async fn metrics_count_requests_and_show_seed_series() {
     let app = spawn_app().await;
     let _ = app.get("/v1/auth/me", &app.admin_token).await;
     let _ = app.get("/v1/auth/me", "bad").await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     for needle in [
         "events_ingested_total 0",
         "queue_depth 0",

@@ -1004,15 +1004,7 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
         "{s}"
     );
     assert_eq!(s["model_version"], 2);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for needle in [
         "routing_predictions_total{trigger=\"lead_created\"} 3",
         "routing_predictions_total{trigger=\"score_threshold\"} 1",
