@@ -416,7 +416,7 @@ impl Core {
                     confidence: p.map(|p| p.confidence),
                     override_reason: p.and_then(|p| p.override_reason.clone()),
                     assigned_by: t.caller.member_id.clone(),
-                    lead: LeadSnapshot::from(&lead),
+                    lead: LeadSnapshot::for_training(&lead, &config.features),
                     assigned_at: time::format(&now),
                     window_ends_at: time::format(&window_end),
                     outcome: AssignmentOutcome::Pending,

@@ -656,7 +656,9 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
     app.ok(
         Method::POST,
         "/v1/leads",
-        Some(json!({"id": "api-lead", "metadata": {"industry": "saas", "region": "emea"}})),
+        Some(
+            json!({"id": "api-lead", "metadata": {"industry": "saas", "region": "emea", "email": "ann@x.io"}}),
+        ),
         201,
     )
     .await;
@@ -729,6 +731,10 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
     assert_eq!(
         a["lead"]["metadata"]["industry"], "saas",
         "the lead as assigned"
+    );
+    assert!(
+        a["lead"]["metadata"].get("email").is_none(),
+        "only what the model may use is kept: {a}"
     );
     let o = assignments(&h, &ingested)[0];
     assert_eq!(

@@ -258,6 +258,19 @@ impl From<&Lead> for LeadSnapshot {
     }
 }
 
+impl LeadSnapshot {
+    /// The lead as an assignment keeps it: only the metadata `features` may use (its keys,
+    /// `source`, `utm_source`), so training data holds no more of a person than the model
+    /// needs (no emails, names or notes).
+    pub fn for_training(lead: &Lead, features: &FeatureConfig) -> LeadSnapshot {
+        let mut s = LeadSnapshot::from(lead);
+        s.metadata.retain(|k, _| {
+            features.metadata_keys.contains(k) || k == "source" || k == "utm_source"
+        });
+        s
+    }
+}
+
 /// What the model sees of a lead under `features`.
 pub fn lead_features(lead: &LeadSnapshot, features: &FeatureConfig) -> LeadFeatures {
     let mut f = LeadFeatures::default();
@@ -365,6 +378,23 @@ mod tests {
         assert!(!f.categorical.contains_key("region") && !f.categorical.contains_key("notes"));
         assert_eq!(f.numeric["employees"], 120.0);
         assert_eq!(f.numeric["engagement_score"], 42.0);
+        let kept = LeadSnapshot::for_training(&lead, &features);
+        assert_eq!(
+            kept.metadata.keys().collect::<Vec<_>>(),
+            [
+                "employees",
+                "industry",
+                "notes",
+                "region",
+                "utm_source",
+                "vip"
+            ]
+        );
+        assert_eq!(lead_features(&kept, &features), f, "the same features");
+        lead.metadata.insert("email".into(), json!("ann@x.io"));
+        assert!(!LeadSnapshot::for_training(&lead, &features)
+            .metadata
+            .contains_key("email"));
         features.scores = false;
         assert!(!lead_features(&(&lead).into(), &features)
             .numeric
