@@ -10,6 +10,7 @@ use leadwire_actors::Core;
 use leadwire_models::analytics::TopParams;
 use leadwire_models::events::{EventInput, EventListParams};
 use leadwire_models::leads::{Lead, LeadListParams, LeadSortBy, OwnerInput, SortOrder};
+use leadwire_models::routing::prediction::{EntityType, PredictionRequest, PredictionTrigger};
 use leadwire_models::rules::RuleInput;
 use leadwire_models::tenancy::Tenant;
 use leadwire_models::DomainError;
@@ -521,7 +522,7 @@ impl LeadwireTools {
     }
 
     #[tool(
-        description = "Assign a lead to an org member (owner_name defaults to the member's name), or unassign it when owner_id is omitted. Returns the lead's summary. Needs the Operator role."
+        description = "Assign a lead to an org member or a rep of the org unit (owner_name defaults to their name), or unassign it when owner_id is omitted. Giving a lead to a rep records a routing assignment whose outcome trains the routing model. Returns the lead's summary. Needs the Operator role."
     )]
     async fn assign_owner(
         &self,
@@ -536,6 +537,42 @@ impl LeadwireTools {
             core.set_lead_owner(&t, &a.lead_id, owner).await?;
             let lead = core.get_lead(&t, &a.lead_id).await?;
             to_json(&summary(&lead))
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Suggest the best rep for a lead with the org unit's predictive-routing model: the eligible reps (available, under capacity) ranked by their estimated chance of converting this lead, the confidence of the pick and the features behind it. Records a PENDING prediction a person can route or override in Leadwire. Fails when no model is trained yet or no rep is eligible. Needs the Operator role."
+    )]
+    async fn suggest_rep(
+        &self,
+        Parameters(a): Parameters<LeadArgs>,
+        Extension(parts): Extension<http::request::Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(&parts, a.ou.ou_id, |core, t| async move {
+            let request = PredictionRequest {
+                entity_type: EntityType::Lead,
+                entity_id: a.lead_id,
+            };
+            to_json(
+                &core
+                    .create_prediction(&t, request, PredictionTrigger::OnDemand)
+                    .await?,
+            )
+        })
+        .await
+    }
+
+    #[tool(
+        description = "How predictive routing is doing in the org unit: predictions by status, acceptance and override rates, how accepted, overridden and manual assignments converted (the accuracy of accepted predictions), average confidence, training examples and the model version."
+    )]
+    async fn routing_stats(
+        &self,
+        Parameters(a): Parameters<OuArg>,
+        Extension(parts): Extension<http::request::Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(&parts, a.ou_id, |core, t| async move {
+            to_json(&core.routing_stats(&t).await?)
         })
         .await
     }

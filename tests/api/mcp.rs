@@ -224,7 +224,9 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
             "list_org_units",
             "list_rules",
             "recent_score_gains",
+            "routing_stats",
             "search_leads",
+            "suggest_rep",
             "top_leads",
             "update_rule",
             "whoami"
@@ -333,6 +335,15 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     )
     .await;
     assert_eq!(owned["owner_name"], "T User");
+
+    // predictive routing: no model yet is a clear tool error; the stats answer
+    let (failed, e) = call(&client, "suggest_rep", json!({"lead_id": lead})).await;
+    assert!(failed);
+    assert_eq!(e["error"]["code"], "conflict", "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("retrain"));
+    let stats = ok(&client, "routing_stats", json!({})).await;
+    assert_eq!(stats["total_predictions"], 0);
+    assert!(stats["acceptance_rate"].is_null(), "{stats}");
 
     // bad input is a tool error with the API's message; the session carries on
     let (failed, e) = call(&client, "ingest_event", json!({"event_type": "Demo"})).await;
@@ -465,5 +476,47 @@ async fn the_ou_id_argument_picks_the_unit() {
     assert_eq!(there["rules"][0]["unit_id"], apac.as_str());
     let me = ok(&client, "whoami", json!({"ou_id": apac})).await;
     assert_eq!(me["ou_id"], apac.as_str());
+    let _ = client.cancel().await;
+}
+
+#[tokio::test]
+async fn an_assistant_asks_which_rep_should_get_a_lead() {
+    use crate::routing::{make_reps, train_on_history};
+    let app = spawn_app().await;
+    let reps = make_reps(&app, 3).await;
+    app.ok(
+        reqwest::Method::POST,
+        "/v1/leads",
+        Some(json!({"id": "l1", "metadata": {"industry": "saas"}})),
+        201,
+    )
+    .await;
+    train_on_history(&app, &reps, 600).await;
+    let token = pat(&app).await;
+    let client = ClientConfig::default()
+        .serve(StreamableHttpClientTransport::from_config(config(
+            &app, &token, None,
+        )))
+        .await
+        .unwrap();
+    let p = ok(&client, "suggest_rep", json!({"lead_id": "l1"})).await;
+    assert_eq!(p["status"], "PENDING");
+    assert!(reps.contains(&p["predicted_rep_id"].as_str().unwrap().to_string()));
+    assert_eq!(p["alternatives"].as_array().unwrap().len(), 3);
+    assert_eq!(p["trigger"], "on_demand");
+    // the same prediction is in the API, and the stats count it
+    let id = p["prediction_id"].as_str().unwrap();
+    let got = app
+        .ok(
+            reqwest::Method::GET,
+            &format!("/v1/predictive-routing/predictions/{id}"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(got, p);
+    let stats = ok(&client, "routing_stats", json!({})).await;
+    assert_eq!(stats["by_status"]["PENDING"], 1);
+    assert_eq!(stats["model_version"], 1);
     let _ = client.cancel().await;
 }

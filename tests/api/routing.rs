@@ -186,7 +186,7 @@ fn history_rows(reps: &[String], n: usize) -> serde_json::Value {
 }
 
 /// `n` reps of the OU, named Rep 0…
-async fn make_reps(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
+pub(crate) async fn make_reps(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
     let mut reps = Vec::new();
     for i in 0..n {
         let r = app
@@ -203,7 +203,7 @@ async fn make_reps(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
 }
 
 /// Imports `n` examples of synthetic history over `reps` and trains a model on them.
-async fn train_on_history(app: &crate::helpers::TestApp, reps: &[String], n: usize) {
+pub(crate) async fn train_on_history(app: &crate::helpers::TestApp, reps: &[String], n: usize) {
     app.ok(
         Method::POST,
         "/v1/predictive-routing/training-data",
