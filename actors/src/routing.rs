@@ -8,7 +8,7 @@ use leadwire_models::routing::config::{
     lead_features, LeadSnapshot, RoutingConfig, RoutingConfigInput,
 };
 use leadwire_models::routing::prediction::{
-    ratio, Alternative, AssignmentOrigin, AssignmentOutcome, EntityType, HistoryPage,
+    ratio, round4, Alternative, AssignmentOrigin, AssignmentOutcome, EntityType, HistoryPage,
     HistoryParams, OverrideInput, Prediction, PredictionListParams, PredictionPage,
     PredictionRequest, PredictionStatus, PredictionTrigger, RoutingAssignment, RoutingStats,
 };
@@ -203,7 +203,6 @@ impl Core {
                 .unwrap_or_default()
         };
         let best = ranked.first().ok_or_else(DomainError::internal)?.clone();
-        let round = |p: f64| (p * 10_000.0).round() / 10_000.0;
         let prediction = Prediction {
             prediction_id: ids::new_id(ids::prefix::PREDICTION),
             entity_type: req.entity_type,
@@ -212,13 +211,13 @@ impl Core {
             predicted_rep_name: name_of(&best.rep_id),
             top_features: model.model.top_features(&features, &best.rep_id, &ids, 5),
             predicted_rep_id: best.rep_id,
-            confidence: round(best.probability),
+            confidence: round4(best.probability),
             alternatives: ranked
                 .iter()
                 .map(|r| Alternative {
                     rep_id: r.rep_id.clone(),
                     rep_name: name_of(&r.rep_id),
-                    score: round(r.probability),
+                    score: round4(r.probability),
                 })
                 .collect(),
             status: PredictionStatus::Pending,
@@ -538,7 +537,7 @@ impl Core {
         stats.acceptance_rate = ratio(stats.by_status.accepted, resolved);
         stats.override_rate = ratio(stats.by_status.overridden, resolved);
         stats.average_confidence = (stats.total_predictions > 0)
-            .then(|| (confidence / stats.total_predictions as f64 * 10_000.0).round() / 10_000.0);
+            .then(|| round4(confidence / stats.total_predictions as f64));
         for c in &counts.assignments {
             match c.origin {
                 AssignmentOrigin::Route => &mut stats.accepted_outcomes,

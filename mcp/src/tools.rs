@@ -182,7 +182,7 @@ pub struct UpdateRuleArgs {
 pub struct AssignOwnerArgs {
     /// The lead to assign.
     pub lead_id: String,
-    /// The org member who will own it (see `whoami` / the member list); omit to unassign.
+    /// The org member or rep of the org unit who will own it; omit to unassign.
     pub owner_id: Option<String>,
     /// A display name (default: the member's name).
     pub owner_name: Option<String>,

@@ -159,6 +159,16 @@ pub(crate) fn content<T: serde::Serialize>(row: &T) -> Result<Value> {
     Ok(v)
 }
 
+/// [`content`] of a row of an OU: with its `org_id` and `ou_id`.
+pub(crate) fn ou_content<T: serde::Serialize>(row: &T, org_id: &str, ou_id: &str) -> Result<Value> {
+    let mut v = content(row)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("org_id".into(), Value::from(org_id));
+        o.insert("ou_id".into(), Value::from(ou_id));
+    }
+    Ok(v)
+}
+
 /// Decodes the rows of one statement, turning record ids (`table:key`) into plain keys.
 pub(crate) fn take_rows<T: DeserializeOwned>(
     res: &mut surrealdb::IndexedResults,

@@ -971,11 +971,7 @@ impl Store {
 
     /// Creates or replaces an import job's record.
     pub async fn put_import_job(&self, org_id: &str, ou_id: &str, job: &ImportJob) -> Result<()> {
-        let mut c = content(job)?;
-        if let Some(o) = c.as_object_mut() {
-            o.insert("org_id".into(), json!(org_id));
-            o.insert("ou_id".into(), json!(ou_id));
-        }
+        let c = crate::db::ou_content(job, org_id, ou_id)?;
         self.run(
             "UPSERT type::record('import_job', $id) CONTENT $c",
             json!({ "id": job.job_id, "c": c }),

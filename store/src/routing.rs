@@ -10,7 +10,7 @@ use leadwire_models::routing::prediction::{
 use leadwire_models::routing::training::RoutingExample;
 use serde_json::json;
 
-use crate::db::take_rows;
+use crate::db::{ou_content, take_rows};
 use crate::engagement::lead_key;
 use crate::{Result, Store, StoreError};
 
@@ -47,17 +47,10 @@ impl Store {
         examples: &[RoutingExample],
     ) -> Result<()> {
         for chunk in examples.chunks(1000) {
-            let rows: Vec<serde_json::Value> = chunk
+            let rows = chunk
                 .iter()
-                .map(|e| {
-                    let mut v = json!(e);
-                    if let Some(o) = v.as_object_mut() {
-                        o.insert("org_id".into(), json!(org_id));
-                        o.insert("ou_id".into(), json!(ou_id));
-                    }
-                    v
-                })
-                .collect();
+                .map(|e| ou_content(e, org_id, ou_id))
+                .collect::<Result<Vec<_>>>()?;
             self.run(
                 "BEGIN; FOR $r IN $rows { CREATE type::record('routing_example', $r.example_id) CONTENT $r; }; COMMIT;",
                 json!({ "rows": rows }),
@@ -202,19 +195,11 @@ impl Store {
         w: &AssignLeads<'_>,
     ) -> Result<Assigned> {
         let keys: Vec<String> = w.lead_ids.iter().map(|id| lead_key(ou_id, id)).collect();
-        let rows: Vec<serde_json::Value> = w
+        let rows = w
             .assignments
             .iter()
-            .map(|a| {
-                let mut v = json!(a);
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("org_id".into(), json!(org_id));
-                    o.insert("ou_id".into(), json!(ou_id));
-                    o.retain(|_, v| !v.is_null());
-                }
-                v
-            })
-            .collect();
+            .map(|a| ou_content(a, org_id, ou_id))
+            .collect::<Result<Vec<_>>>()?;
         let res = self
             .run(
                 "BEGIN;
@@ -389,14 +374,7 @@ impl Store {
         a: &RoutingAssignment,
         example: Option<&RoutingExample>,
     ) -> Result<bool> {
-        let example = example.map(|e| {
-            let mut v = json!(e);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("org_id".into(), json!(org_id));
-                o.insert("ou_id".into(), json!(ou_id));
-            }
-            v
-        });
+        let example = example.map(|e| ou_content(e, org_id, ou_id)).transpose()?;
         let mut res = self
             .run(
                 "BEGIN;

@@ -247,3 +247,24 @@ pub async fn first_login(client: &Client, base: &str, out: &str) -> String {
         .await;
     login["token"].as_str().expect("login works").to_string()
 }
+
+/// Sends a request to a server at `base` as `token`; its status and JSON body.
+pub fn remote_call(
+    client: &Client,
+    base: &str,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> impl std::future::Future<Output = (u16, Value)> + 'static {
+    let mut rb = client
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    async move {
+        let r = rb.send().await.expect("request");
+        (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+    }
+}

@@ -1076,25 +1076,13 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
 
 #[tokio::test]
 async fn predictions_during_a_retrain_use_the_old_model_and_a_restart_serves_the_same() {
-    use crate::helpers::{first_login, start_binary};
+    use crate::helpers::{first_login, remote_call, start_binary};
     let dir = tempfile::tempdir().unwrap();
     let (mut first, base, out) = start_binary(dir.path()).await;
     let client = reqwest::Client::new();
     let jwt = first_login(&client, &base, &out).await;
     let call = |method: Method, path: &str, body: Option<serde_json::Value>| {
-        let mut rb = client
-            .request(method, format!("{}{path}", base.clone()))
-            .bearer_auth(&jwt);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        async move {
-            let r = rb.send().await.unwrap();
-            (
-                r.status().as_u16(),
-                r.json::<serde_json::Value>().await.unwrap(),
-            )
-        }
+        remote_call(&client, &base, &jwt, method, path, body)
     };
     let mut reps = Vec::new();
     for i in 0..3 {
@@ -1177,19 +1165,7 @@ async fn predictions_during_a_retrain_use_the_old_model_and_a_restart_serves_the
     let _ = first.wait().await;
     let (_second, base2, _) = start_binary(dir.path()).await;
     let call = |method: Method, path: &str, body: Option<serde_json::Value>| {
-        let mut rb = client
-            .request(method, format!("{base2}{path}"))
-            .bearer_auth(&jwt);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        async move {
-            let r = rb.send().await.unwrap();
-            (
-                r.status().as_u16(),
-                r.json::<serde_json::Value>().await.unwrap(),
-            )
-        }
+        remote_call(&client, &base2, &jwt, method, path, body)
     };
     let (_, info) = call(Method::GET, model, None).await;
     assert_eq!(

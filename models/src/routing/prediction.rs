@@ -267,9 +267,14 @@ impl OutcomeCounts {
     }
 }
 
+/// Rounded to 4 places, as Leadwire reports chances and rates.
+pub fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
 /// `a / b` rounded to 4 places; none when `b` is 0.
 pub fn ratio(a: u64, b: u64) -> Option<f64> {
-    (b > 0).then(|| (a as f64 / b as f64 * 10_000.0).round() / 10_000.0)
+    (b > 0).then(|| round4(a as f64 / b as f64))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
