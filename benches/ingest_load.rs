@@ -30,6 +30,15 @@ impl Report {
     fn rate(&self) -> f64 {
         self.events as f64 / self.secs
     }
+    /// How many store queries (each one round trip, however many statements) the phase
+    /// cost per acknowledged event.
+    fn print_queries(&self, queries: u64) {
+        println!(
+            "{:<28} {:.2} store queries per event ({queries} in all)",
+            "",
+            queries as f64 / self.events.max(1) as f64
+        );
+    }
     fn print(&mut self, name: &str, storage: f64) {
         self.latencies.sort();
         println!(
@@ -108,6 +117,117 @@ async fn storage_limit(total: usize, batch: usize) -> f64 {
         i += batch;
     }
     total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Rows per second of each kind the ingest writes, 1,000 per transaction into a fresh
+/// embedded SurrealKV: what an event costs the storage engine beyond its own row.
+async fn storage_costs(total: usize) {
+    use leadwire_models::leads::Lead;
+    use leadwire_store::engagement::{alias_row, lead_row};
+    use leadwire_store::ScoreUpdate;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("surrealkv://{}", dir.path().join("kinds").display());
+    let store = Store::open(&StoreOptions::new(url)).await.expect("store");
+    let at = leadwire_models::time::format(&leadwire_models::time::now());
+    let chunks = |make: &dyn Fn(usize) -> WriteBatch| -> Vec<WriteBatch> {
+        (0..total).step_by(1000).map(make).collect()
+    };
+    let kinds: Vec<(&str, Vec<WriteBatch>)> = vec![
+        (
+            "new lead + its alias",
+            chunks(&|start| WriteBatch {
+                leads: (start..start + 1000)
+                    .map(|i| lead_row(&Lead::new("org_bench", "ou_bench", &format!("ld_{i}"), &at)))
+                    .collect(),
+                aliases: (start..start + 1000)
+                    .map(|i| {
+                        let alias = leadwire_models::events::Alias {
+                            alias_kind: leadwire_models::events::AliasKind::Cookie,
+                            value: format!("c{i}"),
+                        };
+                        alias_row("org_bench", "ou_bench", &format!("ld_{i}"), &alias, &at)
+                    })
+                    .collect(),
+                ..WriteBatch::default()
+            }),
+        ),
+        (
+            "lead score update",
+            chunks(&|start| WriteBatch {
+                score_updates: (start..start + 1000)
+                    .map(|i| ScoreUpdate {
+                        ou_id: "ou_bench".into(),
+                        lead_id: format!("ld_{i}"),
+                        score: 11.0,
+                        scores: [("rs_1".to_string(), 11.0)].into(),
+                        scored_at: at.clone(),
+                        decaying: true,
+                        last_event: Some((at.clone(), "Page View".into())),
+                        score_reset_at: None,
+                        terms: [(
+                            "rs_1".to_string(),
+                            leadwire_models::scoring::ScoreTerms {
+                                fixed: 0.0,
+                                decaying: vec![(7, 11.0)],
+                                floor: true,
+                            },
+                        )]
+                        .into(),
+                        wake_at: String::new(),
+                        decay_logged_at: None,
+                        level: None,
+                        profile: Some(Default::default()),
+                    })
+                    .collect(),
+                ..WriteBatch::default()
+            }),
+        ),
+        (
+            "event",
+            chunks(&|start| WriteBatch {
+                events: (start..start + 1000)
+                    .map(|i| event_row(&stored_event(i, i)))
+                    .collect(),
+                ..WriteBatch::default()
+            }),
+        ),
+        (
+            "audit entry",
+            chunks(&|start| WriteBatch {
+                audit: (start..start + 1000)
+                    .map(|i| {
+                        leadwire_store::audit::audit_row(&leadwire_models::audit::AuditEntry {
+                            id: format!("aud_{i:09}"),
+                            org_id: "org_bench".into(),
+                            ou_id: Some("ou_bench".into()),
+                            member_id: Some("mem_bench".into()),
+                            user_email: Some("bench@leadwire.local".into()),
+                            method: "POST".into(),
+                            path: "/v1/events".into(),
+                            status: 201,
+                            ip: "127.0.0.1".into(),
+                            latency_ms: 1.5,
+                            created_at: at.clone(),
+                        })
+                        .expect("audit row")
+                    })
+                    .collect(),
+                ..WriteBatch::default()
+            }),
+        ),
+    ];
+    for (name, batches) in kinds {
+        let started = Instant::now();
+        for b in &batches {
+            store.commit(b).await.expect("commit");
+        }
+        let rate = total as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "{:<28} {rate:>9.0} rows/s   {:>6.1} µs per row",
+            name,
+            1e6 / rate
+        );
+    }
 }
 
 async fn single_events(
@@ -239,6 +359,9 @@ fn main() {
         println!("storage limit: raw INSERT of event rows into embedded SurrealKV, 1000 per transaction");
         let storage = storage_limit(batch_total, 1000).await;
         println!("{:<28} {:>9.0} events/s", "storage limit", storage);
+        if env("LW_STORAGE_COSTS", 0) > 0 {
+            storage_costs(batch_total).await;
+        }
 
         let server = BenchServer::start(conns).await;
         let (client, base, token, core) = (&server.client, &server.base, &server.token, &server.core);
@@ -250,12 +373,14 @@ fn main() {
         }
 
         println!("server: real HTTP, {conns} connections for single events, 4 for batches of 1000");
-        single_events(client, base, token, single, conns)
-            .await
-            .print("single event @64 conns", storage);
-        batches(client, base, token, batch_total, 4, "batch", 10_000)
-            .await
-            .print("batch of 1000 @4 conns", storage);
+        let queries = core.store.query_count();
+        let mut r = single_events(client, base, token, single, conns).await;
+        r.print("single event @64 conns", storage);
+        r.print_queries(core.store.query_count() - queries);
+        let queries = core.store.query_count();
+        let mut r = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
+        r.print("batch of 1000 @4 conns", storage);
+        r.print_queries(core.store.query_count() - queries);
 
         let before_live = core.engine.live_leads(org_id, ou_id).await.unwrap_or(0);
         let rss_before = rss_mib();

@@ -363,7 +363,7 @@ impl Core {
             latency_ms: 0.0,
             created_at: now,
         };
-        if let Err(e) = self.store.insert_audit(&entry).await {
+        if let Err(e) = self.engine.audit(&entry).await {
             tracing::warn!(error = %e, account_id = id, "account-merge-audit-failed");
         }
         Ok(AccountMergeResult {

@@ -259,9 +259,10 @@ impl Core {
     }
 
     async fn authenticate_pat(&self, token: &str) -> Result<Caller> {
+        let hash = secrets::hash_secret(token);
         let row = self
             .store
-            .token_by_hash(&secrets::hash_secret(token))
+            .token_by_hash(&hash)
             .await?
             .ok_or_else(unauthorized)?;
         let now = time::now();
@@ -285,10 +286,9 @@ impl Core {
             .and_then(time::parse)
             .is_none_or(|t| (now - t).num_seconds() >= 60);
         if stale {
-            let store = self.store.clone();
-            let at = time::format(&now);
+            let touch = self.store.touch_token(&hash, &row.id, &time::format(&now));
             tokio::spawn(async move {
-                if let Err(e) = store.touch_token(&row.id, &at).await {
+                if let Err(e) = touch.await {
                     tracing::warn!(error = %e, "token-touch-failed");
                 }
             });

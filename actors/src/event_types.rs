@@ -258,7 +258,7 @@ impl Core {
                 latency_ms: 0.0,
                 created_at: time::format(&time::now()),
             };
-            if let Err(e) = self.store.insert_audit(&entry).await {
+            if let Err(e) = self.engine.audit(&entry).await {
                 tracing::warn!(error = %e, rule_id = id, "research-default-audit-failed");
             }
             applied += 1;

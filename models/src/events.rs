@@ -151,6 +151,16 @@ pub enum LeadRef {
     Aliases(Vec<Alias>),
 }
 
+impl LeadRef {
+    /// The aliases it names (none for a lead id).
+    pub fn aliases(&self) -> &[Alias] {
+        match self {
+            LeadRef::Aliases(a) => a,
+            LeadRef::Id(_) => &[],
+        }
+    }
+}
+
 /// An event that passed every check, ready for the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {

@@ -167,7 +167,7 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
         created_at: time::format(&time::now()),
     };
-    if let Err(e) = state.core.store.insert_audit(&entry).await {
+    if let Err(e) = state.core.engine.audit(&entry).await {
         tracing::error!(error = %e, path = %entry.path, "audit-write-failed");
     }
     res

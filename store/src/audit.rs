@@ -6,17 +6,15 @@ use serde_json::{json, Value};
 use crate::db::content;
 use crate::{Result, Store};
 
-impl Store {
-    pub async fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
-        let row = content(e)?;
-        self.run(
-            "CREATE type::record('audit_log', $id) CONTENT $row",
-            json!({ "id": e.id, "row": row }),
-        )
-        .await?;
-        Ok(())
-    }
+/// An audit entry as its `audit_log` row: entries are written through the group commit
+/// (`WriteBatch::audit`), many requests' entries in one transaction.
+pub fn audit_row(e: &AuditEntry) -> Result<Value> {
+    let mut row = content(e)?;
+    row["id"] = json!(e.id);
+    Ok(row)
+}
 
+impl Store {
     /// The OU's audit entries matching `q`, and how many match in all. With
     /// `include_org_level`, also the org-wide entries (requests that acted in no OU, such as
     /// managing org members), which only org admins may read.

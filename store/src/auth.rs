@@ -10,6 +10,7 @@ impl Store {
     // ----- API credentials -----
 
     pub async fn create_credential(&self, c: &ApiCredential) -> Result<()> {
+        let _clear = self.memo.clear_after();
         self.run(
             "CREATE type::record('api_credential', $id) CONTENT $c",
             json!({ "id": c.id, "c": content(c)? }),
@@ -28,22 +29,24 @@ impl Store {
     }
 
     pub async fn credential_by_client_id(&self, client_id: &str) -> Result<Option<ApiCredential>> {
-        self.row(
+        self.memo_row(
+            format!("credential {client_id}"),
             "SELECT * FROM api_credential WHERE client_id = $cid LIMIT 1",
             json!({ "cid": client_id }),
-            0,
         )
         .await
     }
 
     /// Deletes a credential of the OU; returns whether it existed there.
     pub async fn delete_credential(&self, org_id: &str, ou_id: &str, id: &str) -> Result<bool> {
+        let _clear = self.memo.clear_after();
         self.delete_owned("api_credential", org_id, ou_id, id).await
     }
 
     // ----- personal access tokens -----
 
     pub async fn create_token(&self, t: &AccessToken) -> Result<()> {
+        let _clear = self.memo.clear_after();
         self.run(
             "CREATE type::record('access_token', $id) CONTENT $t",
             json!({ "id": t.id, "t": content(t)? }),
@@ -66,26 +69,43 @@ impl Store {
     }
 
     pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<AccessToken>> {
-        self.row(
+        self.memo_row(
+            format!("token {token_hash}"),
             "SELECT * FROM access_token WHERE token_hash = $hash LIMIT 1",
             json!({ "hash": token_hash }),
-            0,
         )
         .await
     }
 
-    /// Records that a token was used (best effort: callers do not wait on it).
-    pub async fn touch_token(&self, id: &str, at: &str) -> Result<()> {
-        self.run(
-            "UPDATE type::record('access_token', $id) SET last_used_at = $at",
-            json!({ "id": id, "at": at }),
-        )
-        .await?;
-        Ok(())
+    /// Records that a token was used: at once in the memo, when called (so the requests
+    /// right behind this one do not touch it again), and in the database when the returned
+    /// future runs (best effort: callers spawn it rather than wait).
+    pub fn touch_token(
+        &self,
+        token_hash: &str,
+        id: &str,
+        at: &str,
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        self.memo.update(&format!("token {token_hash}"), |rows| {
+            for r in rows {
+                r["last_used_at"] = json!(at);
+            }
+        });
+        let (store, vars) = (self.clone(), json!({ "id": id, "at": at }));
+        async move {
+            store
+                .run(
+                    "UPDATE type::record('access_token', $id) SET last_used_at = $at",
+                    vars,
+                )
+                .await?;
+            Ok(())
+        }
     }
 
     /// Revokes (deletes) one of the member's own tokens; returns whether it existed.
     pub async fn delete_token(&self, org_id: &str, member_id: &str, id: &str) -> Result<bool> {
+        let _clear = self.memo.clear_after();
         let rows: Vec<Value> = self
             .rows(
                 "DELETE type::record('access_token', $id) WHERE org_id = $org AND member_id = $member RETURN BEFORE",

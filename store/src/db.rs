@@ -38,6 +38,8 @@ pub struct Store {
     pub(crate) db: Surreal<Any>,
     /// Queries sent to the database (each `query` call, however many statements).
     queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The rows authentication and tenant resolution read (see `memo.rs`).
+    pub(crate) memo: std::sync::Arc<crate::memo::Memo>,
 }
 
 impl Store {
@@ -72,6 +74,7 @@ impl Store {
         let store = Store {
             db,
             queries: Default::default(),
+            memo: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -122,6 +125,38 @@ impl Store {
     ) -> Result<Vec<T>> {
         let mut res = self.run(sql, vars).await?;
         take_rows(&mut res, index)
+    }
+
+    /// [`Store::rows`] of statement 0 through the memo: `key` names the read (it must
+    /// determine `sql` and `vars`). Only for the tables whose writers clear the memo.
+    pub(crate) async fn memo_rows<T: DeserializeOwned>(
+        &self,
+        key: String,
+        sql: &str,
+        vars: Value,
+    ) -> Result<Vec<T>> {
+        let rows = match self.memo.get(&key) {
+            Some(rows) => rows,
+            None => {
+                let epoch = self.memo.epoch();
+                let rows: Vec<Value> = self.rows(sql, vars, 0).await?;
+                self.memo.put(key, epoch, rows.clone());
+                rows
+            }
+        };
+        rows.into_iter()
+            .map(|r| serde_json::from_value(r).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// The first row of [`Store::memo_rows`].
+    pub(crate) async fn memo_row<T: DeserializeOwned>(
+        &self,
+        key: String,
+        sql: &str,
+        vars: Value,
+    ) -> Result<Option<T>> {
+        Ok(self.memo_rows(key, sql, vars).await?.into_iter().next())
     }
 
     /// Runs `sql` and decodes the first row of statement `index`, if any.

@@ -165,7 +165,7 @@ pub struct LeadDeletion {
 }
 
 /// Everything one group commit writes, in one transaction, in this order: inserts
-/// (leads, aliases, events), moves, event deletions, lead deletions, lead patches, score
+/// (leads, aliases, events, audit entries), moves, event deletions, lead deletions, lead patches, score
 /// updates.
 #[derive(Debug, Clone, Default)]
 pub struct WriteBatch {
@@ -184,6 +184,8 @@ pub struct WriteBatch {
     /// Account metadata changed by account field mappings: merged into the account, and
     /// the account's other leads are woken to rescore under it.
     pub account_patches: Vec<AccountMetadataPatch>,
+    /// Audit log rows (`audit::audit_row`).
+    pub audit: Vec<Value>,
 }
 
 /// Keys to merge into an account's metadata, from a lead's event.
@@ -208,6 +210,7 @@ impl WriteBatch {
             && self.score_updates.is_empty()
             && self.suppressed.is_empty()
             && self.account_patches.is_empty()
+            && self.audit.is_empty()
     }
 
     /// Appends another batch (group commit merges many callers' batches).
@@ -222,6 +225,7 @@ impl WriteBatch {
         self.score_updates.extend(other.score_updates);
         self.suppressed.extend(other.suppressed);
         self.account_patches.extend(other.account_patches);
+        self.audit.extend(other.audit);
     }
 }
 
@@ -1086,6 +1090,7 @@ impl Store {
              IF array::len($leads) > 0 { INSERT INTO lead $leads; };
              IF array::len($aliases) > 0 { INSERT INTO lead_alias $aliases; };
              IF array::len($events) > 0 { INSERT INTO event $events; };
+             IF array::len($audit) > 0 { INSERT INTO audit_log $audit; };
              FOR $m IN $moves {
                  UPDATE event SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
                  UPDATE lead_alias SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
@@ -1123,6 +1128,7 @@ impl Store {
                 "leads": leads,
                 "aliases": rows(|b| &b.aliases),
                 "events": rows(|b| &b.events),
+                "audit": rows(|b| &b.audit),
                 "moves": moves,
                 "delete_events": delete_events,
                 "deletions": deletions,

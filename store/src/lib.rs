@@ -7,7 +7,7 @@
 
 mod accounts;
 pub mod analytics;
-mod audit;
+pub mod audit;
 mod auth;
 mod db;
 mod deals;
@@ -15,6 +15,7 @@ pub mod engagement;
 mod error;
 mod filters;
 mod levels;
+mod memo;
 mod migrate;
 mod profile;
 mod reps;

@@ -66,6 +66,7 @@ impl Store {
         ou_slug: &str,
         admin: &NewMember,
     ) -> Result<(Org, OrgUnit, Member)> {
+        let _clear = self.memo.clear_after();
         let at = now();
         let org = Org {
             id: new_id(prefix::ORG),
@@ -131,10 +132,10 @@ impl Store {
     // ----- org units -----
 
     pub async fn org_unit(&self, org_id: &str, ou_id: &str) -> Result<Option<OrgUnit>> {
-        self.row(
+        self.memo_row(
+            format!("org_unit {org_id} {ou_id}"),
             "SELECT * FROM type::record('org_unit', $id) WHERE org_id = $org",
             json!({ "id": ou_id, "org": org_id }),
-            0,
         )
         .await
     }
@@ -156,6 +157,7 @@ impl Store {
         slug: &str,
         owner_member_id: &str,
     ) -> Result<OrgUnit> {
+        let _clear = self.memo.clear_after();
         let at = now();
         let ou = OrgUnit {
             id: new_id(prefix::ORG_UNIT),
@@ -189,6 +191,7 @@ impl Store {
         name: &str,
         slug: &str,
     ) -> Result<Option<OrgUnit>> {
+        let _clear = self.memo.clear_after();
         self.row(
             "UPDATE type::record('org_unit', $id) SET name = $name, slug = $slug, updated_at = $at
              WHERE org_id = $org RETURN AFTER",
@@ -201,6 +204,7 @@ impl Store {
     // ----- members -----
 
     pub async fn create_member(&self, org_id: &str, m: &NewMember) -> Result<Member> {
+        let _clear = self.memo.clear_after();
         let member = member_row(org_id, m, &now());
         self.run(
             "CREATE type::record('member', $id) CONTENT $member",
@@ -212,10 +216,10 @@ impl Store {
 
     /// A member by id, whatever their org (authentication only: callers compare the org).
     pub async fn member_by_id(&self, member_id: &str) -> Result<Option<Member>> {
-        self.row(
+        self.memo_row(
+            format!("member {member_id}"),
             "SELECT * FROM type::record('member', $id)",
             json!({ "id": member_id }),
-            0,
         )
         .await
     }
@@ -253,6 +257,7 @@ impl Store {
         member_id: &str,
         patch: &MemberPatch,
     ) -> Result<Option<Member>> {
+        let _clear = self.memo.clear_after();
         let mut set = serde_json::Map::new();
         if let Some(v) = &patch.first_name {
             set.insert("first_name".into(), json!(v));
@@ -284,6 +289,7 @@ impl Store {
     /// Deletes a member with everything that authenticates as them (memberships, tokens,
     /// credentials), atomically. Returns whether the member existed in the org.
     pub async fn delete_member(&self, org_id: &str, member_id: &str) -> Result<bool> {
+        let _clear = self.memo.clear_after();
         if self.member(org_id, member_id).await?.is_none() {
             return Ok(false);
         }
@@ -303,10 +309,10 @@ impl Store {
     // ----- OU memberships -----
 
     pub async fn membership(&self, ou_id: &str, member_id: &str) -> Result<Option<OuMembership>> {
-        self.row(
+        self.memo_row(
+            format!("membership {ou_id} {member_id}"),
             "SELECT * FROM ou_membership WHERE ou_id = $ou AND member_id = $member LIMIT 1",
             json!({ "ou": ou_id, "member": member_id }),
-            0,
         )
         .await
     }
@@ -325,10 +331,10 @@ impl Store {
         org_id: &str,
         member_id: &str,
     ) -> Result<Vec<OuMembership>> {
-        self.rows(
+        self.memo_rows(
+            format!("memberships {org_id} {member_id}"),
             "SELECT * FROM ou_membership WHERE org_id = $org AND member_id = $member ORDER BY created_at",
             json!({ "org": org_id, "member": member_id }),
-            0,
         )
         .await
     }
@@ -342,6 +348,7 @@ impl Store {
         member_id: &str,
         role: OuRole,
     ) -> Result<(OuMembership, bool)> {
+        let _clear = self.memo.clear_after();
         if let Some(existing) = self.membership(ou_id, member_id).await? {
             if existing.role == role {
                 return Ok((existing, false));
@@ -389,6 +396,7 @@ impl Store {
         member_id: &str,
         role: OuRole,
     ) -> Result<Option<OuMembership>> {
+        let _clear = self.memo.clear_after();
         self.row(
             "UPDATE ou_membership SET role = $role, updated_at = $at
              WHERE org_id = $org AND ou_id = $ou AND member_id = $member RETURN AFTER",
@@ -405,6 +413,7 @@ impl Store {
         ou_id: &str,
         member_id: &str,
     ) -> Result<bool> {
+        let _clear = self.memo.clear_after();
         let rows: Vec<Value> = self
             .rows(
                 "DELETE ou_membership WHERE org_id = $org AND ou_id = $ou AND member_id = $member RETURN BEFORE",

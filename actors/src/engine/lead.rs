@@ -519,24 +519,34 @@ impl Actor for LeadActor {
     type State = LeadState;
     type Arguments = LeadArgs;
 
+    /// Starts empty: the spawner (the OU actor) must not wait for the store.
     async fn pre_start(
         &self,
         myself: ActorRef<LeadMsg>,
         args: LeadArgs,
     ) -> Result<LeadState, ActorProcessingErr> {
-        let (book, row) = if args.fresh {
-            (LeadBook::default(), RowState::default())
-        } else {
-            load_book(&args).await?
-        };
         let period = (args.idle_timeout / 2).max(Duration::from_millis(50));
         myself.send_interval(period, || LeadMsg::IdleCheck);
         Ok(LeadState {
             args,
-            book,
-            row,
+            book: LeadBook::default(),
+            row: RowState::default(),
             last_used: Instant::now(),
         })
+    }
+
+    /// Rehydrates from the store (unless the lead is new) before the first message is
+    /// handled; if that fails the actor fails, its queued callers hear "retry" and the
+    /// next message for the lead spawns it again.
+    async fn post_start(
+        &self,
+        _myself: ActorRef<LeadMsg>,
+        state: &mut LeadState,
+    ) -> Result<(), ActorProcessingErr> {
+        if !state.args.fresh {
+            (state.book, state.row) = load_book(&state.args).await?;
+        }
+        Ok(())
     }
 
     async fn handle(

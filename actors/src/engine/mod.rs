@@ -20,7 +20,7 @@ use ractor::{Actor, ActorRef, RactorErr};
 pub use bus::{Bus, BusEvent};
 pub use lead::{IngestAck, LeadScores};
 use lead::{LeadMsg, PendingEvent};
-use ou::{OuActor, OuArgs, OuMsg};
+use ou::{Identities, OuActor, OuArgs, OuMsg, Prefetch};
 use writer::WriterHandle;
 
 use crate::Metrics;
@@ -60,7 +60,14 @@ pub struct Engine {
     writer: WriterHandle,
     pub bus: Bus,
     config: EngineConfig,
-    ous: std::sync::Arc<tokio::sync::Mutex<HashMap<String, ActorRef<OuMsg>>>>,
+    ous: std::sync::Arc<tokio::sync::Mutex<HashMap<String, OuHandle>>>,
+}
+
+/// An OU's actor and its alias map.
+#[derive(Clone)]
+struct OuHandle {
+    actor: ActorRef<OuMsg>,
+    identities: Identities,
 }
 
 /// Maps an actor messaging failure: a timeout is 504, anything else 503.
@@ -128,25 +135,47 @@ impl Engine {
 
     /// The OU's actor, spawned on first use (and again if it died).
     async fn ou(&self, org_id: &str, ou_id: &str) -> Result<ActorRef<OuMsg>, DomainError> {
+        Ok(self.ou_handle(org_id, ou_id).await?.actor)
+    }
+
+    /// The OU's actor and alias map, spawned on first use (and again if it died).
+    async fn ou_handle(&self, org_id: &str, ou_id: &str) -> Result<OuHandle, DomainError> {
         let mut ous = self.ous.lock().await;
-        if let Some(a) = ous.get(ou_id) {
-            if a.get_status() == ractor::ActorStatus::Running {
-                return Ok(a.clone());
+        if let Some(h) = ous.get(ou_id) {
+            if h.actor.get_status() == ractor::ActorStatus::Running {
+                return Ok(h.clone());
             }
         }
+        let identities = Identities::default();
         let args = OuArgs {
             org_id: org_id.to_string(),
             ou_id: ou_id.to_string(),
             store: self.store.clone(),
             writer: self.writer.clone(),
             idle_timeout: self.config.lead_idle_timeout,
+            identities: identities.clone(),
         };
         let (actor, _) = Actor::spawn(None, OuActor, args).await.map_err(|e| {
             tracing::error!(error = %e, ou_id, "ou-actor-spawn-failed");
             DomainError::unavailable("the org unit's scoring engine could not start")
         })?;
-        ous.insert(ou_id.to_string(), actor.clone());
-        Ok(actor)
+        let handle = OuHandle { actor, identities };
+        ous.insert(ou_id.to_string(), handle.clone());
+        Ok(handle)
+    }
+
+    /// Writes an audit entry through the group commit (many requests' entries share a
+    /// transaction); returns once it is durable.
+    pub async fn audit(
+        &self,
+        entry: &leadwire_models::audit::AuditEntry,
+    ) -> Result<(), DomainError> {
+        let batch = leadwire_store::WriteBatch {
+            audit: vec![leadwire_store::audit::audit_row(entry)?],
+            ..Default::default()
+        };
+        let ou = entry.ou_id.clone().unwrap_or_default();
+        self.writer.write(ou, batch, Vec::new()).await
     }
 
     /// Ingests events of one OU; the result for each event, in order, once durable.
@@ -166,11 +195,23 @@ impl Engine {
                 received_at,
             })
             .collect();
-        let ou = self.ou(org_id, ou_id).await?;
+        let ou = self.ou_handle(org_id, ou_id).await?;
+        // aliases the OU does not know yet are looked up here, concurrently with other
+        // callers, rather than one ingest at a time inside the actor
+        let epoch = ou.identities.epoch();
+        let unknown = ou
+            .identities
+            .unknown(pending.iter().flat_map(|p| p.event.lead.aliases()));
+        let found = if unknown.is_empty() {
+            Vec::new()
+        } else {
+            self.store.leads_by_alias(ou_id, &unknown).await?
+        };
         let (routed, failed) = ractor::call_t!(
-            ou,
+            ou.actor,
             |reply| OuMsg::Ingest {
                 events: pending,
+                prefetch: Prefetch { epoch, found },
                 reply
             },
             CALL_TIMEOUT.as_millis() as u64

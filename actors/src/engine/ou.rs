@@ -6,6 +6,7 @@
 //! alias can never create two leads.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use leadwire_models::time;
 use leadwire_models::{ids, rules, DomainError};
 use leadwire_store::engagement::{alias_row, lead_key, lead_row, LeadDeletion, LeadMove};
 use leadwire_store::{Store, WriteBatch};
+use parking_lot::RwLock;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::sync::oneshot;
 
@@ -35,11 +37,79 @@ pub type Routed = Vec<(
 /// One lead's share of an ingest: lead id, positions, events, rows to create, created?
 type LeadGroup = (String, Vec<usize>, Vec<PendingEvent>, WriteBatch, bool);
 
+/// The OU's alias → lead map. The OU actor is its only writer; ingest callers read it to
+/// look up, before their message reaches the actor, only the aliases it lacks (so the
+/// store read does not hold up the actor's other messages).
+#[derive(Clone, Default)]
+pub struct Identities {
+    map: Arc<RwLock<HashMap<Alias, String>>>,
+    /// Bumped after anything removes or repoints entries (a merge, a deletion, a lead
+    /// that could not be loaded), once the store has the change: a lookup begun under an
+    /// older epoch may be stale.
+    epoch: Arc<AtomicU64>,
+}
+
+impl Identities {
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// The aliases the map lacks, sorted and without repeats.
+    pub fn unknown<'a>(&self, aliases: impl Iterator<Item = &'a Alias>) -> Vec<Alias> {
+        let map = self.map.read();
+        let mut unknown: Vec<Alias> = aliases.filter(|a| !map.contains_key(*a)).cloned().collect();
+        unknown.sort();
+        unknown.dedup();
+        unknown
+    }
+
+    fn get(&self, alias: &Alias) -> Option<String> {
+        self.map.read().get(alias).cloned()
+    }
+
+    fn insert(&self, alias: Alias, lead_id: String) {
+        self.map.write().insert(alias, lead_id);
+    }
+
+    /// Adds stored aliases the map lacks (what the map has is newer: its writes may not
+    /// have committed yet).
+    fn add_found(&self, found: Vec<(Alias, String)>) {
+        let mut map = self.map.write();
+        for (alias, lead_id) in found {
+            map.entry(alias).or_insert(lead_id);
+        }
+    }
+
+    /// The aliases of `from` leads now belong to `to` (a merge).
+    fn repoint(&self, from: &[String], to: &str) {
+        for lead in self.map.write().values_mut() {
+            if from.contains(lead) {
+                *lead = to.to_string();
+            }
+        }
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Forgets a lead's aliases (deleted, or its actor could not be loaded).
+    fn forget(&self, lead_id: &str) {
+        self.map.write().retain(|_, l| l != lead_id);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The stored leads of the aliases an ingest carried that [`Identities`] lacked, read by
+/// the caller under `epoch`.
+pub struct Prefetch {
+    pub epoch: u64,
+    pub found: Vec<(Alias, String)>,
+}
+
 pub enum OuMsg {
     /// Resolve and hand events to their lead actors. Events that cannot be placed (an
     /// unknown `lead_id`) are answered in `failed` with their position.
     Ingest {
         events: Vec<PendingEvent>,
+        prefetch: Prefetch,
         reply: RpcReplyPort<(Routed, Vec<(usize, DomainError)>)>,
     },
     /// The live actor of a lead (spawned if needed); `None` when the lead does not exist.
@@ -77,14 +147,13 @@ pub struct OuArgs {
     pub store: Store,
     pub writer: WriterHandle,
     pub idle_timeout: Duration,
+    pub identities: Identities,
 }
 
 pub struct OuState {
     args: OuArgs,
     config: Arc<ScoringConfig>,
     leads: HashMap<String, ActorRef<LeadMsg>>,
-    /// Aliases already resolved (including ones whose lead is still being written).
-    aliases: HashMap<Alias, String>,
 }
 
 /// Compiles the OU's stored rulesets, rules and filters (one store round trip).
@@ -213,26 +282,19 @@ impl OuState {
         }
     }
 
-    /// Loads the stored leads of aliases not yet in the cache, in one query.
+    /// Loads the stored leads of aliases not yet known, in one query.
     async fn look_up_aliases<'a>(
         &mut self,
         aliases: impl Iterator<Item = &'a Alias>,
     ) -> Result<(), DomainError> {
-        let mut unknown: Vec<Alias> = aliases
-            .filter(|a| !self.aliases.contains_key(*a))
-            .cloned()
-            .collect();
-        unknown.sort();
-        unknown.dedup();
+        let unknown = self.args.identities.unknown(aliases);
         if !unknown.is_empty() {
-            for (alias, lead_id) in self
+            let found = self
                 .args
                 .store
                 .leads_by_alias(&self.args.ou_id, &unknown)
-                .await?
-            {
-                self.aliases.insert(alias, lead_id);
-            }
+                .await?;
+            self.args.identities.add_found(found);
         }
         Ok(())
     }
@@ -248,7 +310,8 @@ impl OuState {
         if !looked_up {
             self.look_up_aliases(aliases.iter()).await?;
         }
-        let known = aliases.iter().find_map(|a| self.aliases.get(a).cloned());
+        let ids = self.args.identities.clone();
+        let known = aliases.iter().find_map(|a| ids.get(a));
         let now = time::format(&time::now());
         let (lead_id, mut batch, created) = match known {
             Some(id) => (id, WriteBatch::default(), false),
@@ -263,7 +326,7 @@ impl OuState {
             }
         };
         for a in aliases {
-            if !self.aliases.contains_key(a) {
+            if ids.get(a).is_none() {
                 batch.aliases.push(alias_row(
                     &self.args.org_id,
                     &self.args.ou_id,
@@ -271,7 +334,7 @@ impl OuState {
                     a,
                     &now,
                 ));
-                self.aliases.insert(a.clone(), lead_id.clone());
+                ids.insert(a.clone(), lead_id.clone());
             }
         }
         Ok((lead_id, batch, created))
@@ -385,11 +448,7 @@ impl OuState {
             .writer
             .write(ou.clone(), batch, Vec::new())
             .await?;
-        for lead in self.aliases.values_mut() {
-            if plan.sources.contains(lead) {
-                *lead = plan.target.clone();
-            }
-        }
+        self.args.identities.repoint(&plan.sources, &plan.target);
         // the target rebuilds from the merged history and stores its new scores
         let target = self.spawn_lead(myself, &plan.target).await?;
         let (tx, rx) = oneshot::channel();
@@ -438,7 +497,7 @@ impl OuState {
             .writer
             .write(self.args.ou_id.clone(), batch, Vec::new())
             .await?;
-        self.aliases.retain(|_, l| l != lead_id);
+        self.args.identities.forget(lead_id);
         Ok(())
     }
 }
@@ -458,7 +517,6 @@ impl Actor for OuActor {
             args,
             config: Arc::new(config),
             leads: HashMap::new(),
-            aliases: HashMap::new(),
         })
     }
 
@@ -469,18 +527,26 @@ impl Actor for OuActor {
         state: &mut OuState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            OuMsg::Ingest { events, reply } => {
+            OuMsg::Ingest {
+                events,
+                prefetch,
+                reply,
+            } => {
                 // group by lead, keeping each lead's events in arrival order
                 let mut groups: Vec<LeadGroup> = Vec::new();
                 let mut failed = Vec::new();
-                // every alias of the ingest looked up at once, not event by event
-                let looked_up = state
-                    .look_up_aliases(events.iter().flat_map(|p| match &p.event.lead {
-                        LeadRef::Aliases(a) => a.as_slice(),
-                        LeadRef::Id(_) => &[],
-                    }))
-                    .await
-                    .is_ok();
+                // the caller looked up the aliases the map lacked; unless a merge or a
+                // deletion came in between, that answer stands (else: every alias of the
+                // ingest looked up at once, not event by event)
+                let looked_up = if prefetch.epoch == state.args.identities.epoch() {
+                    state.args.identities.add_found(prefetch.found);
+                    true
+                } else {
+                    state
+                        .look_up_aliases(events.iter().flat_map(|p| p.event.lead.aliases()))
+                        .await
+                        .is_ok()
+                };
                 for (i, p) in events.into_iter().enumerate() {
                     let placed = match &p.event.lead {
                         LeadRef::Id(id) => match state.existing_lead(&myself, id).await {
@@ -514,7 +580,7 @@ impl Actor for OuActor {
                         Ok(a) => a,
                         Err(e) => {
                             // forget aliases that pointed at a lead we could not load
-                            state.aliases.retain(|_, l| *l != lead_id);
+                            state.args.identities.forget(&lead_id);
                             failed.extend(positions.into_iter().map(|i| (i, e.clone())));
                             continue;
                         }
@@ -527,7 +593,7 @@ impl Actor for OuActor {
                     };
                     if actor.send_message(msg).is_err() {
                         state.leads.remove(&lead_id);
-                        state.aliases.retain(|_, l| *l != lead_id);
+                        state.args.identities.forget(&lead_id);
                         let e = DomainError::unavailable("the lead actor stopped; retry");
                         failed.extend(positions.into_iter().map(|i| (i, e.clone())));
                         continue;
