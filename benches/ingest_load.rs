@@ -4,7 +4,8 @@
 //! and the ratios, then the resident memory of 100,000 live lead actors.
 //!
 //! `cargo bench --bench ingest_load` (release profile). Sizes: `LW_SINGLE_EVENTS` (default
-//! 20000), `LW_CONNS` (64), `LW_BATCH_EVENTS` (100000), `LW_ACTORS` (100000).
+//! 20000), `LW_CONNS` (64), `LW_BATCH_EVENTS` (100000), `LW_ACTORS` (100000);
+//! `LW_STORAGE_COSTS=1` also measures the storage cost of each row kind an ingest writes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
