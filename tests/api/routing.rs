@@ -461,18 +461,17 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
         .await;
     }
     train_on_history(&app, &reps, 600).await;
-    let predictions = "/v1/predictive-routing/predictions";
     let predict = |lead: &str| {
         let body = json!({"entityType": "LEAD", "entityId": lead});
         let app = &app;
-        async move { app.ok(Method::POST, predictions, Some(body), 201).await }
+        async move { app.ok(Method::POST, PREDICTIONS, Some(body), 201).await }
     };
 
     // route: the pick owns the lead and it counts against the rep's capacity
     let p = predict("a").await;
     let pick = p["predicted_rep_id"].as_str().unwrap().to_string();
     let route = format!(
-        "{predictions}/{}/route",
+        "{PREDICTIONS}/{}/route",
         p["prediction_id"].as_str().unwrap()
     );
     let routed = app.ok(Method::POST, &route, None, 200).await;
@@ -501,22 +500,11 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
     )
     .await;
     let id = p["prediction_id"].as_str().unwrap();
-    let (s, b) = app
-        .call(app.req(
-            Method::POST,
-            &format!("{predictions}/{id}/route"),
-            &app.admin_token,
-        ))
-        .await;
-    assert_eq!(s, 409, "{b}");
-    assert!(b["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("no longer eligible"));
+    route_refused(&app, id, "no longer eligible").await;
 
     // override: another rep and a reason
     let other = reps.iter().find(|r| **r != picked).unwrap();
-    let overridden = format!("{predictions}/{id}/override");
+    let overridden = format!("{PREDICTIONS}/{id}/override");
     for (body, code) in [
         (json!({"assignedTo": other}), 422),
         (json!({"assignedTo": other, "reason": ""}), 422),
@@ -544,14 +532,14 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
     let lead = app.ok(Method::GET, "/v1/leads/b", None, 200).await;
     assert_eq!(lead["lead"]["owner_id"], other.as_str());
     assert_eq!(
-        app.ok(Method::GET, &format!("{predictions}/{id}"), None, 200)
+        app.ok(Method::GET, &format!("{PREDICTIONS}/{id}"), None, 200)
             .await,
         o
     );
     let by_status = app
         .ok(
             Method::GET,
-            &format!("{predictions}?status=OVERRIDDEN"),
+            &format!("{PREDICTIONS}?status=OVERRIDDEN"),
             None,
             200,
         )
@@ -560,7 +548,7 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
     let by_rep = app
         .ok(
             Method::GET,
-            &format!("{predictions}?assignedTo={pick}"),
+            &format!("{PREDICTIONS}?assignedTo={pick}"),
             None,
             200,
         )
@@ -573,7 +561,7 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
         .call(app.req(
             Method::POST,
             &format!(
-                "{predictions}/{}/route",
+                "{PREDICTIONS}/{}/route",
                 p["prediction_id"].as_str().unwrap()
             ),
             &viewer,
@@ -582,7 +570,7 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
     assert_eq!(s, 403);
     // two routes of one prediction at once: exactly one wins
     let route = format!(
-        "{predictions}/{}/route",
+        "{PREDICTIONS}/{}/route",
         p["prediction_id"].as_str().unwrap()
     );
     let (r1, r2) = futures::join!(
@@ -632,6 +620,20 @@ fn assignments<'a>(page: &'a serde_json::Value, lead: &str) -> Vec<&'a serde_jso
 }
 
 const PREDICTIONS: &str = "/v1/predictive-routing/predictions";
+
+/// Routing the prediction answers 409 with a message containing `why`.
+async fn route_refused(app: &crate::helpers::TestApp, id: &str, why: &str) {
+    let (s, b) = app
+        .call(app.req(
+            Method::POST,
+            &format!("{PREDICTIONS}/{id}/route"),
+            &app.admin_token,
+        ))
+        .await;
+    assert_eq!(s, 409, "{b}");
+    let message = b["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(why), "{message}");
+}
 const HISTORY: &str = "/v1/predictive-routing/history";
 const STATS: &str = "/v1/predictive-routing/stats";
 
@@ -1279,18 +1281,7 @@ async fn outcomes_follow_leads_through_reassignment_merge_and_deletion() {
     )
     .await;
     let id = p["prediction_id"].as_str().unwrap();
-    let (s, b) = app
-        .call(app.req(
-            Method::POST,
-            &format!("{PREDICTIONS}/{id}/route"),
-            &app.admin_token,
-        ))
-        .await;
-    assert_eq!(s, 409, "{b}");
-    assert!(b["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("no longer be given"));
+    route_refused(&app, id, "no longer be given").await;
     let again = app
         .ok(Method::GET, &format!("{PREDICTIONS}/{id}"), None, 200)
         .await;
