@@ -5,7 +5,8 @@
 //!
 //! `cargo bench --bench ingest_load` (release profile). Sizes: `LW_SINGLE_EVENTS` (default
 //! 20000), `LW_CONNS` (64), `LW_BATCH_EVENTS` (100000), `LW_ACTORS` (100000);
-//! `LW_STORAGE_COSTS=1` also measures the storage cost of each row kind an ingest writes.
+//! `LW_STORAGE_COSTS=1` also measures the storage cost of each row kind an ingest writes;
+//! `LW_COMMIT_SIZES=1` the storage limit at 1 to 1,000 events per transaction.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -364,6 +365,13 @@ fn main() {
             storage_costs(batch_total).await;
         }
 
+        if env("LW_COMMIT_SIZES", 0) > 0 {
+            // what a transaction costs beyond its rows: small commits pay it per few events
+            for size in [1usize, 8, 32, 128, 1000] {
+                let rate = storage_limit(if size < 32 { 2_000 } else { 10_000 }, size).await;
+                println!("{:<28} {rate:>9.0} events/s", format!("  {size} per transaction"));
+            }
+        }
         let server = BenchServer::start(conns).await;
         let (client, base, token, core) = (&server.client, &server.base, &server.token, &server.core);
         let (org_id, ou_id) = (&server.org_id, &server.ou_id);

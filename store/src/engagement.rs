@@ -188,6 +188,17 @@ pub struct WriteBatch {
     pub audit: Vec<Value>,
 }
 
+/// What a batch touches, for a writer that commits several batches at once: batches
+/// whose footprints are disjoint may commit concurrently; an exclusive one commits alone.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Footprint {
+    /// Only rows of these leads (lead keys, alias keys) and rows no other batch writes
+    /// (new events and audit entries have fresh ids).
+    Keys(Vec<String>),
+    /// Moves, deletions or account-wide changes: rows other batches may write.
+    Exclusive,
+}
+
 /// Keys to merge into an account's metadata, from a lead's event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountMetadataPatch {
@@ -211,6 +222,52 @@ impl WriteBatch {
             && self.suppressed.is_empty()
             && self.account_patches.is_empty()
             && self.audit.is_empty()
+    }
+
+    /// The rows this batch writes that another batch could also write.
+    pub fn footprint(&self) -> Footprint {
+        if !self.moves.is_empty()
+            || !self.delete_events.is_empty()
+            || !self.deletions.is_empty()
+            || !self.account_patches.is_empty()
+        {
+            return Footprint::Exclusive;
+        }
+        let field =
+            |row: &Value, name: &str| row.get(name).and_then(Value::as_str).map(str::to_string);
+        let of_lead = |row: &Value| Some(lead_key(&field(row, "ou_id")?, &field(row, "lead_id")?));
+        let mut keys = Vec::new();
+        for row in &self.leads {
+            keys.push(field(row, "id"));
+        }
+        for row in &self.aliases {
+            keys.push(of_lead(row));
+            keys.push(field(row, "id").map(|k| format!("alias:{k}")));
+        }
+        for row in &self.events {
+            keys.push(of_lead(row));
+        }
+        keys.extend(self.patches.iter().map(|(key, _)| Some(key.clone())));
+        // a filter's suppressed count is one row many leads' writes add to
+        keys.extend(
+            self.suppressed
+                .iter()
+                .map(|id| Some(format!("filter:{id}"))),
+        );
+        keys.extend(
+            self.score_updates
+                .iter()
+                .map(|u| Some(lead_key(&u.ou_id, &u.lead_id))),
+        );
+        // a row without the fields that say whose it is could be anyone's
+        match keys.into_iter().collect::<Option<Vec<String>>>() {
+            Some(mut keys) => {
+                keys.sort_unstable();
+                keys.dedup();
+                Footprint::Keys(keys)
+            }
+            None => Footprint::Exclusive,
+        }
     }
 
     /// Appends another batch (group commit merges many callers' batches).
@@ -1085,22 +1142,59 @@ impl Store {
             .into_iter()
             .map(|(id, n)| json!({ "id": id, "n": n }))
             .collect();
-        self.run(
-            "BEGIN;
-             IF array::len($leads) > 0 { INSERT INTO lead $leads; };
-             IF array::len($aliases) > 0 { INSERT INTO lead_alias $aliases; };
-             IF array::len($events) > 0 { INSERT INTO event $events; };
-             IF array::len($audit) > 0 { INSERT INTO audit_log $audit; };
-             FOR $m IN $moves {
+        let accounts: Vec<Value> = batches
+            .iter()
+            .flat_map(|b| &b.account_patches)
+            .map(|a| json!({ "ou": a.ou_id, "id": a.account_id, "lead": a.lead_id, "metadata": a.metadata }))
+            .collect();
+        // Only the statements this commit needs: the query is parsed on every commit, and
+        // a small commit (one event) would otherwise spend most of its time parsing and
+        // stepping over empty parts.
+        let mut sql = String::from("BEGIN;\n");
+        let mut vars = Map::new();
+        let mut part = |rows: Vec<Value>, name: &str, statement: &str| {
+            if !rows.is_empty() {
+                sql.push_str(statement);
+                sql.push('\n');
+                vars.insert(name.to_string(), Value::Array(rows));
+            }
+        };
+        let owned = |v: Vec<&Value>| v.into_iter().cloned().collect::<Vec<Value>>();
+        part(leads, "leads", "INSERT INTO lead $leads;");
+        part(
+            owned(rows(|b| &b.aliases)),
+            "aliases",
+            "INSERT INTO lead_alias $aliases;",
+        );
+        part(
+            owned(rows(|b| &b.events)),
+            "events",
+            "INSERT INTO event $events;",
+        );
+        part(
+            owned(rows(|b| &b.audit)),
+            "audit",
+            "INSERT INTO audit_log $audit;",
+        );
+        part(
+            moves,
+            "moves",
+            "FOR $m IN $moves {
                  UPDATE event SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
                  UPDATE lead_alias SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
                  UPDATE routing_assignment SET lead_id = $m.to
                      WHERE ou_id = $m.ou AND lead_id = $m.from AND outcome = 'pending';
-             };
-             IF array::len($delete_events) > 0 {
-                 DELETE $delete_events.map(|$k| type::record('event', $k));
-             };
-             FOR $d IN $deletions {
+             };",
+        );
+        part(
+            delete_events.into_iter().map(|k| json!(k)).collect(),
+            "delete_events",
+            "DELETE $delete_events.map(|$k| type::record('event', $k));",
+        );
+        part(
+            deletions,
+            "deletions",
+            "FOR $d IN $deletions {
                  LET $ne = (SELECT count() FROM event WHERE ou_id = $d.ou AND lead_id = $d.lead GROUP ALL)[0].count ?? 0;
                  LET $na = (SELECT count() FROM lead_alias WHERE ou_id = $d.ou AND lead_id = $d.lead GROUP ALL)[0].count ?? 0;
                  DELETE event WHERE ou_id = $d.ou AND lead_id = $d.lead;
@@ -1113,35 +1207,41 @@ impl Store {
                      requested_at: $d.at, completed_at: $now,
                      deleted_events: $ne, deleted_aliases: $na
                  };
-             };
-             FOR $p IN $patches { UPDATE type::record('lead', $p.key) MERGE $p.patch; };
-             FOR $u IN $updates { UPDATE type::record('lead', $u.key) MERGE $u.patch; };
-             FOR $s IN $suppressed {
+             };",
+        );
+        part(
+            patches,
+            "patches",
+            "FOR $p IN $patches { UPDATE type::record('lead', $p.key) MERGE $p.patch; };",
+        );
+        part(
+            updates,
+            "updates",
+            "FOR $u IN $updates { UPDATE type::record('lead', $u.key) MERGE $u.patch; };",
+        );
+        part(
+            suppressed,
+            "suppressed",
+            "FOR $s IN $suppressed {
                  UPDATE type::record('metadata_filter', $s.id) SET suppressed_count += $s.n;
-             };
-             FOR $a IN $accounts {
+             };",
+        );
+        part(
+            accounts,
+            "accounts",
+            "FOR $a IN $accounts {
                  UPDATE type::record('account', $a.id) MERGE { metadata: $a.metadata, updated_at: $now };
                  UPDATE lead SET wake_at = $now WHERE ou_id = $a.ou AND account_id = $a.id AND lead_id != $a.lead;
-             };
-             COMMIT;",
-            json!({
-                "leads": leads,
-                "aliases": rows(|b| &b.aliases),
-                "events": rows(|b| &b.events),
-                "audit": rows(|b| &b.audit),
-                "moves": moves,
-                "delete_events": delete_events,
-                "deletions": deletions,
-                "patches": patches,
-                "updates": updates,
-                "suppressed": suppressed,
-                "accounts": batches.iter().flat_map(|b| &b.account_patches).map(|a| json!({
-                    "ou": a.ou_id, "id": a.account_id, "lead": a.lead_id, "metadata": a.metadata,
-                })).collect::<Vec<_>>(),
-                "now": leadwire_models::time::format(&leadwire_models::time::now()),
-            }),
-        )
-        .await?;
+             };",
+        );
+        sql.push_str("COMMIT;");
+        if vars.contains_key("deletions") || vars.contains_key("accounts") {
+            vars.insert(
+                "now".into(),
+                json!(leadwire_models::time::format(&leadwire_models::time::now())),
+            );
+        }
+        self.run(&sql, Value::Object(vars)).await?;
         Ok(())
     }
 }

@@ -88,6 +88,92 @@ async fn an_event_changes_the_score_by_exactly_the_rule() {
 }
 
 #[tokio::test]
+async fn concurrent_writes_of_the_same_leads_store_the_live_score() {
+    // the writer commits several transactions at once: a lead's writes must still commit
+    // in order, or the stored score (lists, sorting) would be an older one than the live
+    let app = spawn_app().await;
+    rule(
+        &app,
+        json!({"event_type": "Visit", "weight": 3, "half_life_days": null}),
+    )
+    .await;
+    rule(
+        &app,
+        json!({"event_type": "Demo", "weight": 10, "half_life_days": null}),
+    )
+    .await;
+    let event = |i: usize| {
+        json!({
+            "event_type": if i.is_multiple_of(3) { "Demo" } else { "Visit" },
+            "aliases": [{"alias_kind": "email", "raw_value": format!("lead{}@example.com", i % 4)}],
+        })
+    };
+    let app = &app;
+    let singles = (0..120).map(|i| async move {
+        let (s, r) = ingest(app, event(i)).await;
+        assert_eq!(s, 201, "{r}");
+        vec![r["metadata"].clone()]
+    });
+    let batches = (0..3).map(|b| async move {
+        let events: Vec<Value> = (0..50).map(|i| event(b * 50 + i)).collect();
+        let (s, r) = app
+            .post(
+                "/v1/events/batch",
+                &app.admin_token,
+                json!({ "events": events }),
+            )
+            .await;
+        assert_eq!((s, &r["accepted"]), (200, &json!(50)), "{r}");
+        let items = r["items"].as_array().cloned().unwrap_or_default();
+        items
+            .iter()
+            .map(|i| i["result"].clone())
+            .collect::<Vec<Value>>()
+    });
+    let (singles, batches) = tokio::join!(
+        futures::future::join_all(singles),
+        futures::future::join_all(batches)
+    );
+    // with no decay a lead's score is the sum of the deltas its acknowledgements reported
+    let mut expected: std::collections::BTreeMap<String, f64> = Default::default();
+    for ack in singles.into_iter().chain(batches).flatten() {
+        let lead = ack["lead_id"].as_str().unwrap().to_string();
+        *expected.entry(lead).or_default() += ack["deltas"][0]["delta"].as_f64().unwrap();
+    }
+    assert_eq!(expected.len(), 4);
+    let (_, list) = app
+        .get("/v1/leads?sort_by=score&limit=10", &app.admin_token)
+        .await;
+    let stored: std::collections::BTreeMap<String, f64> = list["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_string(),
+                l["score"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let rounded = |m: &std::collections::BTreeMap<String, f64>| -> Vec<(String, i64)> {
+        m.iter()
+            .map(|(k, v)| (k.clone(), (v * 100.0).round() as i64))
+            .collect()
+    };
+    assert_eq!(rounded(&stored), rounded(&expected), "stored scores");
+    for (lead, want) in &expected {
+        let (_, live) = app
+            .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+            .await;
+        assert_eq!(
+            (live["score"].as_f64().unwrap() * 100.0).round() as i64,
+            (want * 100.0).round() as i64,
+            "live score of {lead}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn half_life_decay_at_a_known_age() {
     let app = spawn_app().await;
     rule(

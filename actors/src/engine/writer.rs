@@ -3,11 +3,20 @@
 //! its transaction committed (acknowledged == durable), and the bus hears about a write
 //! only then too.
 //!
+//! Up to [`MAX_IN_FLIGHT`] transactions run at once (the storage engine works each one on
+//! the task that awaits it, so two use two cores). Writes that touch a lead in flight wait
+//! for it, and so does every later write of that lead: a lead's writes commit in the order
+//! they were sent. A write that could touch anyone's rows (a merge, a deletion, an
+//! account's leads) waits until nothing else is committing, and everything sent after it
+//! waits for it.
+//!
 //! It is a task reading a channel rather than a ractor actor because group commit needs to
 //! take everything waiting at once (`recv_many`), which a mailbox does not offer.
 
+use std::collections::{HashSet, VecDeque};
+
 use leadwire_models::DomainError;
-use leadwire_store::{Store, WriteBatch};
+use leadwire_store::{Footprint, Store, StoreError, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
 use super::bus::{Bus, BusEvent};
@@ -17,6 +26,10 @@ use crate::Metrics;
 const MAX_GROUP: usize = 256;
 /// Requests that may wait for the writer before senders wait too (back-pressure).
 const QUEUE: usize = 8192;
+/// Transactions committing at once.
+const MAX_IN_FLIGHT: usize = 2;
+/// Tries of a write that lost a conflict to a concurrent transaction.
+const CONFLICT_TRIES: usize = 3;
 
 /// One caller's write.
 pub struct WriteRequest {
@@ -81,35 +94,155 @@ impl WriterHandle {
     }
 }
 
+/// A queued write and what it touches.
+struct Queued {
+    request: WriteRequest,
+    footprint: Footprint,
+}
+
+/// A transaction being committed.
+struct Flight {
+    id: u64,
+    /// `None`: exclusive.
+    keys: Option<HashSet<String>>,
+}
+
 async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metrics: Metrics) {
-    let mut group: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
-    while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        metrics.queue_depth.set(rx.len() as i64);
-        let batches: Vec<&WriteBatch> = group.iter().map(|r| &r.batch).collect();
-        match store.commit_all(&batches).await {
-            Ok(()) => {
-                for r in group.drain(..) {
-                    finish(r, Ok(()), &bus, &metrics);
-                }
+    let mut queue: VecDeque<Queued> = VecDeque::new();
+    let mut flights: Vec<Flight> = Vec::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
+    let mut next_id = 0u64;
+    let mut open = true;
+    let mut received: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
+    loop {
+        while flights.len() < MAX_IN_FLIGHT {
+            let group = take_group(&mut queue, &flights);
+            if group.is_empty() {
+                break;
             }
-            Err(e) if group.len() == 1 => {
-                tracing::warn!(error = %e, "group-commit-failed");
-                let e = DomainError::from(e);
-                for r in group.drain(..) {
-                    finish(r, Err(e.clone()), &bus, &metrics);
+            next_id += 1;
+            flights.push(Flight {
+                id: next_id,
+                keys: footprint_keys(&group),
+            });
+            let (store, bus, metrics, done) =
+                (store.clone(), bus.clone(), metrics.clone(), done_tx.clone());
+            let id = next_id;
+            tokio::spawn(async move {
+                commit_group(&store, group, &bus, &metrics).await;
+                let _ = done.send(id);
+            });
+        }
+        metrics.queue_depth.set((rx.len() + queue.len()) as i64);
+        if !open && queue.is_empty() && flights.is_empty() {
+            break;
+        }
+        tokio::select! {
+            n = rx.recv_many(&mut received, MAX_GROUP), if open && queue.len() < MAX_GROUP * MAX_IN_FLIGHT => {
+                if n == 0 {
+                    open = false;
                 }
+                queue.extend(received.drain(..).map(|request| Queued {
+                    footprint: request.batch.footprint(),
+                    request,
+                }));
             }
-            Err(e) => {
-                // one bad write must not fail its neighbours: commit each on its own
-                tracing::warn!(error = %e, size = group.len(), "group-commit-split");
-                for r in group.drain(..) {
-                    let result = store.commit(&r.batch).await.map_err(DomainError::from);
-                    finish(r, result, &bus, &metrics);
+            Some(id) = done_rx.recv() => flights.retain(|f| f.id != id),
+        }
+    }
+    tracing::info!("writer-stopped");
+}
+
+/// The next transaction's writes, oldest first: those not waiting for a write in flight or
+/// for an earlier write of the same lead. An exclusive write waits until nothing is in
+/// flight, nothing after it goes before it, and nothing commits beside its transaction.
+fn take_group(queue: &mut VecDeque<Queued>, flights: &[Flight]) -> Vec<Queued> {
+    if queue.is_empty() || flights.iter().any(|f| f.keys.is_none()) {
+        return Vec::new();
+    }
+    let busy: HashSet<&String> = flights
+        .iter()
+        .flat_map(|f| f.keys.iter().flatten())
+        .collect();
+    let mut blocked: HashSet<String> = HashSet::new();
+    let mut group = Vec::new();
+    let mut rest = VecDeque::with_capacity(queue.len());
+    let mut barrier = false;
+    for q in queue.drain(..) {
+        if barrier || group.len() >= MAX_GROUP {
+            rest.push_back(q);
+            continue;
+        }
+        match &q.footprint {
+            // with nothing in flight there is nothing to wait for: it and the writes
+            // around it share one transaction, which keeps their order
+            Footprint::Exclusive if flights.is_empty() => group.push(q),
+            Footprint::Exclusive => {
+                barrier = true;
+                rest.push_back(q);
+            }
+            Footprint::Keys(keys) => {
+                if keys.iter().any(|k| busy.contains(k) || blocked.contains(k)) {
+                    blocked.extend(keys.iter().cloned());
+                    rest.push_back(q);
+                } else {
+                    group.push(q);
                 }
             }
         }
     }
-    tracing::info!("writer-stopped");
+    *queue = rest;
+    group
+}
+
+/// The keys a group holds while it commits; `None` when it is exclusive.
+fn footprint_keys(group: &[Queued]) -> Option<HashSet<String>> {
+    let mut keys = HashSet::new();
+    for q in group {
+        match &q.footprint {
+            Footprint::Exclusive => return None,
+            Footprint::Keys(k) => keys.extend(k.iter().cloned()),
+        }
+    }
+    Some(keys)
+}
+
+/// Commits a group in one transaction; when that fails, each write on its own (one bad
+/// write must not fail its neighbours). Answers every caller.
+async fn commit_group(store: &Store, group: Vec<Queued>, bus: &Bus, metrics: &Metrics) {
+    let batches: Vec<&WriteBatch> = group.iter().map(|q| &q.request.batch).collect();
+    let result = commit_retrying(store, &batches).await;
+    if result.is_ok() || group.len() == 1 {
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "group-commit-failed");
+        }
+        let result = result.map_err(DomainError::from);
+        for q in group {
+            finish(q.request, result.clone(), bus, metrics);
+        }
+        return;
+    }
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, size = group.len(), "group-commit-split");
+    }
+    for q in group {
+        let result = commit_retrying(store, &[&q.request.batch])
+            .await
+            .map_err(DomainError::from);
+        finish(q.request, result, bus, metrics);
+    }
+}
+
+/// Commits, trying again when a concurrent transaction won a conflict (nothing was
+/// written then).
+async fn commit_retrying(store: &Store, batches: &[&WriteBatch]) -> Result<(), StoreError> {
+    let mut tries = 1;
+    loop {
+        match store.commit_all(batches).await {
+            Err(StoreError::Conflict(_)) if tries < CONFLICT_TRIES => tries += 1,
+            other => return other,
+        }
+    }
 }
 
 fn finish(r: WriteRequest, result: Result<(), DomainError>, bus: &Bus, metrics: &Metrics) {
@@ -120,4 +253,151 @@ fn finish(r: WriteRequest, result: Result<(), DomainError>, bus: &Bus, metrics: 
         }
     }
     let _ = r.reply.send(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn queued(batch: WriteBatch) -> Queued {
+        let (reply, _) = oneshot::channel();
+        Queued {
+            footprint: batch.footprint(),
+            request: WriteRequest {
+                ou_id: "ou".into(),
+                batch,
+                publish: Vec::new(),
+                event_count: 0,
+                reply,
+            },
+        }
+    }
+
+    fn event_of(lead: &str) -> Queued {
+        queued(WriteBatch {
+            events: vec![json!({ "id": format!("ev_{lead}"), "ou_id": "ou", "lead_id": lead })],
+            ..WriteBatch::default()
+        })
+    }
+
+    fn merge() -> Queued {
+        queued(WriteBatch {
+            moves: vec![leadwire_store::engagement::LeadMove {
+                ou_id: "ou".into(),
+                from: "a".into(),
+                to: "b".into(),
+            }],
+            ..WriteBatch::default()
+        })
+    }
+
+    fn leads_of(group: &[Queued]) -> Vec<String> {
+        group
+            .iter()
+            .map(|q| match &q.footprint {
+                Footprint::Keys(k) => k.join(","),
+                Footprint::Exclusive => "exclusive".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lead_in_flight_holds_back_its_later_writes_and_only_those() {
+        let flights = vec![Flight {
+            id: 1,
+            keys: Some(["ou/a".to_string()].into()),
+        }];
+        let mut queue: VecDeque<Queued> =
+            [event_of("a"), event_of("b"), event_of("a"), event_of("c")].into();
+        let group = take_group(&mut queue, &flights);
+        assert_eq!(leads_of(&group), ["ou/b", "ou/c"]);
+        assert_eq!(leads_of(&Vec::from(queue)), ["ou/a", "ou/a"]);
+    }
+
+    #[test]
+    fn a_held_back_write_holds_back_the_later_writes_of_its_leads() {
+        // b waits for a (in flight) because one write names both; a later b must not
+        // overtake it
+        let both = queued(WriteBatch {
+            events: vec![
+                json!({ "id": "ev_1", "ou_id": "ou", "lead_id": "a" }),
+                json!({ "id": "ev_2", "ou_id": "ou", "lead_id": "b" }),
+            ],
+            ..WriteBatch::default()
+        });
+        let flights = vec![Flight {
+            id: 1,
+            keys: Some(["ou/a".to_string()].into()),
+        }];
+        let mut queue: VecDeque<Queued> = [both, event_of("b"), event_of("c")].into();
+        let group = take_group(&mut queue, &flights);
+        assert_eq!(leads_of(&group), ["ou/c"]);
+        assert_eq!(queue.len(), 2);
+    }
+
+    #[test]
+    fn an_exclusive_write_waits_for_every_flight_and_holds_back_the_rest() {
+        let mut queue: VecDeque<Queued> = [event_of("a"), merge(), event_of("c")].into();
+        let flights = vec![Flight {
+            id: 1,
+            keys: Some(["ou/z".to_string()].into()),
+        }];
+        // it waits for the flight, and nothing after it goes first
+        assert_eq!(leads_of(&take_group(&mut queue, &flights)), ["ou/a"]);
+        assert!(take_group(&mut queue, &flights).is_empty());
+        // then it and the writes after it share a transaction (which keeps their order)
+        assert_eq!(
+            leads_of(&take_group(&mut queue, &[])),
+            ["exclusive", "ou/c"]
+        );
+        // and nothing commits beside an exclusive transaction
+        queue.push_back(event_of("d"));
+        let in_flight = vec![Flight { id: 2, keys: None }];
+        assert!(take_group(&mut queue, &in_flight).is_empty());
+    }
+
+    #[test]
+    fn a_group_holds_at_most_max_group_writes() {
+        let mut queue: VecDeque<Queued> = (0..MAX_GROUP + 5)
+            .map(|i| event_of(&format!("l{i}")))
+            .collect();
+        assert_eq!(take_group(&mut queue, &[]).len(), MAX_GROUP);
+        assert_eq!(queue.len(), 5);
+        assert_eq!(leads_of(&Vec::from(queue))[0], format!("ou/l{MAX_GROUP}"));
+    }
+
+    #[test]
+    fn footprints_name_the_leads_or_say_exclusive() {
+        let batch = WriteBatch {
+            leads: vec![json!({ "id": "ou/a", "ou_id": "ou", "lead_id": "a" })],
+            aliases: vec![json!({ "id": "ou/email/x@y.io", "ou_id": "ou", "lead_id": "a" })],
+            audit: vec![json!({ "id": "aud_1" })],
+            ..WriteBatch::default()
+        };
+        assert_eq!(
+            batch.footprint(),
+            Footprint::Keys(vec!["alias:ou/email/x@y.io".into(), "ou/a".into()])
+        );
+        let audit_only = WriteBatch {
+            audit: vec![json!({ "id": "aud_1" })],
+            ..WriteBatch::default()
+        };
+        assert_eq!(audit_only.footprint(), Footprint::Keys(Vec::new()));
+        let unnamed = WriteBatch {
+            events: vec![json!({ "id": "ev_1" })],
+            ..WriteBatch::default()
+        };
+        assert_eq!(unnamed.footprint(), Footprint::Exclusive);
+        let suppressed = WriteBatch {
+            events: vec![json!({ "id": "ev_1", "ou_id": "ou", "lead_id": "a" })],
+            suppressed: vec!["mf_1".into()],
+            ..WriteBatch::default()
+        };
+        assert_eq!(
+            suppressed.footprint(),
+            Footprint::Keys(vec!["filter:mf_1".into(), "ou/a".into()])
+        );
+        assert_eq!(merge().footprint, Footprint::Exclusive);
+    }
 }
