@@ -13,6 +13,15 @@ async fn ingest(app: &TestApp, body: Value) -> (u16, Value) {
     app.post("/v1/events", &app.admin_token, body).await
 }
 
+async fn ingest_batch(app: &TestApp, events: Vec<Value>) -> (u16, Value) {
+    app.post(
+        "/v1/events/batch",
+        &app.admin_token,
+        json!({ "events": events }),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_event_changes_the_score_by_exactly_the_rule() {
     let app = spawn_app().await;
@@ -116,13 +125,7 @@ async fn concurrent_writes_of_the_same_leads_store_the_live_score() {
     });
     let batches = (0..3).map(|b| async move {
         let events: Vec<Value> = (0..50).map(|i| event(b * 50 + i)).collect();
-        let (s, r) = app
-            .post(
-                "/v1/events/batch",
-                &app.admin_token,
-                json!({ "events": events }),
-            )
-            .await;
+        let (s, r) = ingest_batch(app, events).await;
         assert_eq!((s, &r["accepted"]), (200, &json!(50)), "{r}");
         let items = r["items"].as_array().cloned().unwrap_or_default();
         items
@@ -322,13 +325,7 @@ async fn a_batch_reports_each_item_and_ingests_the_good_ones() {
     let mut events: Vec<Value> = (0..9).map(good).collect();
     events.insert(2, json!({"event_type": "Open"}));
     events.insert(5, json!({"event_type": "Open", "lead_id": 7}));
-    let (s, r) = app
-        .post(
-            "/v1/events/batch",
-            &app.admin_token,
-            json!({ "events": events }),
-        )
-        .await;
+    let (s, r) = ingest_batch(&app, events).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(
         (r["accepted"].as_u64(), r["rejected"].as_u64()),
@@ -354,13 +351,7 @@ async fn a_batch_reports_each_item_and_ingests_the_good_ones() {
     }
     // over the limit
     let too_many: Vec<Value> = (0..1001).map(good).collect();
-    let (s, e) = app
-        .post(
-            "/v1/events/batch",
-            &app.admin_token,
-            json!({ "events": too_many }),
-        )
-        .await;
+    let (s, e) = ingest_batch(&app, too_many).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (422, Some("validation_failed"))

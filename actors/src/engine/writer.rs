@@ -3,8 +3,9 @@
 //! its transaction committed (acknowledged == durable), and the bus hears about a write
 //! only then too.
 //!
-//! Up to [`MAX_IN_FLIGHT`] transactions run at once (the storage engine works each one on
-//! the task that awaits it, so two use two cores). Writes that touch a lead in flight wait
+//! Up to one transaction per core (at least two, at most eight; [`in_flight_limit`]) runs at
+//! once: the storage engine works each one on the task that awaits it, so two use two
+//! cores. Writes that touch a lead in flight wait
 //! for it, and so does every later write of that lead: a lead's writes commit in the order
 //! they were sent. A write that could touch anyone's rows (a merge, a deletion, an
 //! account's leads) waits until nothing else is committing, and everything sent after it
@@ -26,8 +27,14 @@ use crate::Metrics;
 const MAX_GROUP: usize = 256;
 /// Requests that may wait for the writer before senders wait too (back-pressure).
 const QUEUE: usize = 8192;
-/// Transactions committing at once.
-const MAX_IN_FLIGHT: usize = 2;
+/// Transactions committing at once: one per core, at least two (one can be committing while
+/// the next is formed), at most eight.
+fn in_flight_limit() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8)
+}
 /// Tries of a write that lost a conflict to a concurrent transaction.
 const CONFLICT_TRIES: usize = 3;
 
@@ -114,8 +121,9 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
     let mut next_id = 0u64;
     let mut open = true;
     let mut received: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
+    let max_in_flight = in_flight_limit();
     loop {
-        while flights.len() < MAX_IN_FLIGHT {
+        while flights.len() < max_in_flight {
             let group = take_group(&mut queue, &flights);
             if group.is_empty() {
                 break;
@@ -138,7 +146,7 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
             break;
         }
         tokio::select! {
-            n = rx.recv_many(&mut received, MAX_GROUP), if open && queue.len() < MAX_GROUP * MAX_IN_FLIGHT => {
+            n = rx.recv_many(&mut received, MAX_GROUP), if open && queue.len() < MAX_GROUP * max_in_flight => {
                 if n == 0 {
                     open = false;
                 }
