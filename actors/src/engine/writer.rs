@@ -101,6 +101,15 @@ impl WriterHandle {
     }
 }
 
+/// Tells the writer a flight ended when dropped.
+struct Landed(u64, mpsc::UnboundedSender<u64>);
+
+impl Drop for Landed {
+    fn drop(&mut self) {
+        let _ = self.1.send(self.0);
+    }
+}
+
 /// A queued write and what it touches.
 struct Queued {
     request: WriteRequest,
@@ -135,10 +144,12 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
             });
             let (store, bus, metrics, done) =
                 (store.clone(), bus.clone(), metrics.clone(), done_tx.clone());
-            let id = next_id;
+            let landed = Landed(next_id, done);
             tokio::spawn(async move {
+                // the flight ends when this task does, even by a panic: its leads must not
+                // stay held back for good
+                let _landed = landed;
                 commit_group(&store, group, &bus, &metrics).await;
-                let _ = done.send(id);
             });
         }
         metrics.queue_depth.set((rx.len() + queue.len()) as i64);
@@ -363,6 +374,18 @@ mod tests {
         queue.push_back(event_of("d"));
         let in_flight = vec![Flight { id: 2, keys: None }];
         assert!(take_group(&mut queue, &in_flight).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_flight_ends_even_when_its_task_panics() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let landed = Landed(7, tx);
+        let task = tokio::spawn(async move {
+            let _landed = landed;
+            panic!("the storage engine panicked");
+        });
+        assert!(task.await.is_err());
+        assert_eq!(rx.recv().await, Some(7));
     }
 
     #[test]
