@@ -1130,10 +1130,6 @@ impl Store {
                 }
             }
         }
-        let updates: Vec<Value> = updates
-            .into_iter()
-            .map(|(key, patch)| json!({ "key": key, "patch": patch }))
-            .collect();
         let mut suppressed: BTreeMap<&str, u64> = BTreeMap::new();
         for f in batches.iter().flat_map(|b| &b.suppressed) {
             *suppressed.entry(f).or_default() += 1;
@@ -1150,33 +1146,25 @@ impl Store {
         // Only the statements this commit needs: the query is parsed on every commit, and
         // a small commit (one event) would otherwise spend most of its time parsing and
         // stepping over empty parts.
-        let mut sql = String::from("BEGIN;\n");
-        let mut vars = Map::new();
-        let mut part = |rows: Vec<Value>, name: &str, statement: &str| {
-            if !rows.is_empty() {
-                sql.push_str(statement);
-                sql.push('\n');
-                vars.insert(name.to_string(), Value::Array(rows));
-            }
-        };
+        let mut q = Query::default();
         let owned = |v: Vec<&Value>| v.into_iter().cloned().collect::<Vec<Value>>();
-        part(leads, "leads", "INSERT INTO lead $leads;");
-        part(
+        q.part(leads, "leads", "INSERT INTO lead $leads RETURN NONE;");
+        q.part(
             owned(rows(|b| &b.aliases)),
             "aliases",
-            "INSERT INTO lead_alias $aliases;",
+            "INSERT INTO lead_alias $aliases RETURN NONE;",
         );
-        part(
+        q.part(
             owned(rows(|b| &b.events)),
             "events",
-            "INSERT INTO event $events;",
+            "INSERT INTO event $events RETURN NONE;",
         );
-        part(
+        q.part(
             owned(rows(|b| &b.audit)),
             "audit",
-            "INSERT INTO audit_log $audit;",
+            "INSERT INTO audit_log $audit RETURN NONE;",
         );
-        part(
+        q.part(
             moves,
             "moves",
             "FOR $m IN $moves {
@@ -1186,12 +1174,12 @@ impl Store {
                      WHERE ou_id = $m.ou AND lead_id = $m.from AND outcome = 'pending';
              };",
         );
-        part(
+        q.part(
             delete_events.into_iter().map(|k| json!(k)).collect(),
             "delete_events",
             "DELETE $delete_events.map(|$k| type::record('event', $k));",
         );
-        part(
+        q.part(
             deletions,
             "deletions",
             "FOR $d IN $deletions {
@@ -1209,24 +1197,29 @@ impl Store {
                  };
              };",
         );
-        part(
+        q.part(
             patches,
             "patches",
             "FOR $p IN $patches { UPDATE type::record('lead', $p.key) MERGE $p.patch; };",
         );
-        part(
-            updates,
-            "updates",
-            "FOR $u IN $updates { UPDATE type::record('lead', $u.key) MERGE $u.patch; };",
-        );
-        part(
+        // one top-level statement per lead: a FOR loop runs its body as a block per
+        // iteration, which costs more than parsing the statements (measured: 1,000 score
+        // MERGEs per transaction, 174 → 163 µs per row)
+        for (i, (key, patch)) in updates.into_iter().enumerate() {
+            q.sql.push_str(&format!(
+                "UPDATE type::record('lead', $uk{i}) MERGE $up{i} RETURN NONE;\n"
+            ));
+            q.vars.insert(format!("uk{i}"), Value::String(key));
+            q.vars.insert(format!("up{i}"), patch);
+        }
+        q.part(
             suppressed,
             "suppressed",
             "FOR $s IN $suppressed {
                  UPDATE type::record('metadata_filter', $s.id) SET suppressed_count += $s.n;
              };",
         );
-        part(
+        q.part(
             accounts,
             "accounts",
             "FOR $a IN $accounts {
@@ -1234,6 +1227,7 @@ impl Store {
                  UPDATE lead SET wake_at = $now WHERE ou_id = $a.ou AND account_id = $a.id AND lead_id != $a.lead;
              };",
         );
+        let Query { mut sql, mut vars } = q;
         sql.push_str("COMMIT;");
         if vars.contains_key("deletions") || vars.contains_key("accounts") {
             vars.insert(
@@ -1243,6 +1237,32 @@ impl Store {
         }
         self.run(&sql, Value::Object(vars)).await?;
         Ok(())
+    }
+}
+
+/// A group commit's transaction as it is built: its statements and their bound rows.
+struct Query {
+    sql: String,
+    vars: Map<String, Value>,
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Self {
+            sql: String::from("BEGIN;\n"),
+            vars: Map::new(),
+        }
+    }
+}
+
+impl Query {
+    /// Adds `statement`, with `rows` bound as `$name`, unless there are no rows.
+    fn part(&mut self, rows: Vec<Value>, name: &str, statement: &str) {
+        if !rows.is_empty() {
+            self.sql.push_str(statement);
+            self.sql.push('\n');
+            self.vars.insert(name.to_string(), Value::Array(rows));
+        }
     }
 }
 

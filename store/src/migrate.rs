@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "assignment outcomes",
         include_str!("migrations/0019_assignment_outcomes.surql"),
     ),
+    (
+        20,
+        "schemaless lead",
+        include_str!("migrations/0020_schemaless_lead.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "
