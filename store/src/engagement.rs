@@ -1495,6 +1495,42 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn the_schemaless_lead_table_still_checks_types_and_applies_defaults() {
+        let store = Store::memory().await.unwrap();
+        store
+            .commit(&WriteBatch {
+                leads: vec![lead_row(&lead("ou_a", "ld_1"))],
+                ..WriteBatch::default()
+            })
+            .await
+            .unwrap();
+        let key = json!({ "key": lead_key("ou_a", "ld_1") });
+        // fields the new row did not name get their declared defaults
+        let row: Vec<Value> = store
+            .rows(
+                "SELECT wake_at, decaying, profile_score, score_terms FROM type::record('lead', $key)",
+                key.clone(),
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            row,
+            vec![json!({"wake_at": "", "decaying": false, "profile_score": 0, "score_terms": {}})]
+        );
+        // a value of the wrong type is refused and changes nothing
+        let refused = store
+            .run(
+                "UPDATE type::record('lead', $key) MERGE { score: 'high' }",
+                key.clone(),
+            )
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
+        let l = store.lead("org_1", "ou_a", "ld_1").await.unwrap().unwrap();
+        assert_eq!(l.score, 0.0);
+    }
+
     #[test]
     fn merge_into_is_surrealql_merge() {
         let mut row = json!({"a": 1, "o": {"x": 1, "y": 2}, "arr": [1, 2, 3]});
