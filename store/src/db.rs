@@ -96,6 +96,14 @@ impl Store {
         self.queries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Runs SurrealQL as given, with no variables, failing on the first statement error:
+    /// for an operator's one-off repair, and for tests that need the store to refuse a
+    /// write. Nothing in the server calls it.
+    pub async fn execute(&self, sql: &str) -> Result<()> {
+        self.run(sql, Value::Object(Default::default())).await?;
+        Ok(())
+    }
+
     /// Runs `sql` with `vars` bound (a JSON object), failing on the first statement error.
     pub(crate) async fn run(&self, sql: &str, vars: Value) -> Result<surrealdb::IndexedResults> {
         self.queries

@@ -177,6 +177,83 @@ async fn concurrent_writes_of_the_same_leads_store_the_live_score() {
 }
 
 #[tokio::test]
+async fn aliases_whose_write_failed_are_decided_again_by_the_store() {
+    let app = spawn_app().await;
+    let store = &app.core.store;
+    let email = |v: &str| json!({"alias_kind": "email", "raw_value": v});
+    // the store refuses one alias value: every write carrying its row fails
+    let refuse = |on: bool| {
+        let assert = if on {
+            " ASSERT $value != 'refused@example.com'"
+        } else {
+            ""
+        };
+        format!("DEFINE FIELD OVERWRITE value ON lead_alias TYPE string{assert}")
+    };
+    store.execute(&refuse(true)).await.unwrap();
+
+    // a new lead whose first write failed: nothing is acknowledged, nothing is stored
+    let (s, body) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [email("refused@example.com")]}),
+    )
+    .await;
+    assert!(s >= 500, "{s} {body}");
+    let (_, leads) = app.get("/v1/leads", &app.admin_token).await;
+    assert_eq!(leads["total"], 0, "{leads}");
+    // an existing lead that gains the alias in a failed write does not keep it
+    let (s, first) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [email("kept@example.com")]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{first}");
+    let kept = first["metadata"]["lead_id"].as_str().unwrap().to_string();
+    let (s, body) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [email("kept@example.com"), email("refused@example.com")]}),
+    )
+    .await;
+    assert!(s >= 500, "{s} {body}");
+
+    // once the store takes the alias, the next ingest stores it, with the lead of the
+    // other alias; and new leads are created as usual
+    store.execute(&refuse(false)).await.unwrap();
+    let (s, again) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [email("kept@example.com"), email("refused@example.com")]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{again}");
+    assert_eq!(again["metadata"]["lead_id"], kept.as_str());
+    let (s, found) = app
+        .get(
+            "/v1/leads/lookup?kind=email&value=refused@example.com",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, 200, "{found}");
+    assert_eq!(found["lead_id"], kept.as_str(), "{found}");
+    let (s, alone) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [email("alone@example.com")]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{alone}");
+    let (_, leads) = app.get("/v1/leads", &app.admin_token).await;
+    assert_eq!(leads["total"], 2, "{leads}");
+    for lead in [
+        &kept,
+        &alone["metadata"]["lead_id"].as_str().unwrap().to_string(),
+    ] {
+        let (s, row) = app
+            .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+            .await;
+        assert_eq!(s, 200, "{row}");
+    }
+}
+
+#[tokio::test]
 async fn half_life_decay_at_a_known_age() {
     let app = spawn_app().await;
     rule(

@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::bus::BusEvent;
-use super::ou::OuMsg;
+use super::ou::{Identities, OuMsg};
 use super::writer::WriterHandle;
 
 /// An event on its way into a lead, with the id and receipt time it was given.
@@ -116,6 +116,8 @@ pub struct LeadArgs {
     pub idle_timeout: Duration,
     /// A lead created by the ingest that spawns it: nothing stored yet to load.
     pub fresh: bool,
+    /// The OU's alias map, to forget aliases whose rows a failed write did not store.
+    pub identities: Identities,
 }
 
 pub struct LeadState {
@@ -664,25 +666,49 @@ impl Actor for LeadActor {
                 state.log_decay(now, &mut batch, &mut publish);
                 let update = state.score_update(now, true, &mut publish);
                 batch.score_updates.push(update);
+                let creates_lead = !batch.leads.is_empty();
+                let creates_aliases = !batch.aliases.is_empty();
                 let committed = state
                     .args
                     .writer
                     .submit(state.args.ou_id.clone(), batch, publish, count)
                     .await;
+                let outcome = |committed| match committed {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err(DomainError::unavailable("the writer dropped the write")),
+                };
+                if creates_lead {
+                    // The lead's row is in this write: nothing else may be stored for the
+                    // lead, or acknowledged, before the row is. If it failed, the aliases
+                    // that pointed here are forgotten and the actor stops; what was queued
+                    // for it fails (the callers retry) and the next ingest of those
+                    // aliases creates the lead afresh.
+                    let result = outcome(committed.await);
+                    let failed = result.is_err();
+                    if failed {
+                        state.args.identities.forget(&state.args.lead_id);
+                        tracing::warn!(lead_id = %state.args.lead_id, "new-lead-not-stored");
+                    }
+                    let _ = reply.send(result.map(|()| acks));
+                    if failed {
+                        myself.stop(Some("its lead was not stored".into()));
+                    }
+                    return Ok(());
+                }
                 // the actor goes on with the next message; the caller waits for the commit
+                let identities = state.args.identities.clone();
+                let lead_id = state.args.lead_id.clone();
                 tokio::spawn(async move {
-                    let result = match committed.await {
-                        Ok(Ok(())) => Ok(acks),
-                        Ok(Err(e)) => {
-                            let _ = myself.send_message(LeadMsg::Reload);
-                            Err(e)
+                    let result = outcome(committed.await);
+                    if result.is_err() {
+                        if creates_aliases {
+                            // the store decides those aliases again on their next ingest
+                            identities.forget(&lead_id);
                         }
-                        Err(_) => {
-                            let _ = myself.send_message(LeadMsg::Reload);
-                            Err(DomainError::unavailable("the writer dropped the write"))
-                        }
-                    };
-                    let _ = reply.send(result);
+                        let _ = myself.send_message(LeadMsg::Reload);
+                    }
+                    let _ = reply.send(result.map(|()| acks));
                 });
             }
             LeadMsg::Scores(reply) => {

@@ -91,7 +91,7 @@ impl Identities {
     }
 
     /// Forgets a lead's aliases (deleted, or its actor could not be loaded).
-    fn forget(&self, lead_id: &str) {
+    pub(crate) fn forget(&self, lead_id: &str) {
         self.map.write().retain(|_, l| l != lead_id);
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
@@ -243,6 +243,7 @@ impl OuState {
             ou: myself.clone(),
             idle_timeout: self.args.idle_timeout,
             fresh,
+            identities: self.args.identities.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, LeadActor, args, myself.get_cell())
             .await
