@@ -1342,6 +1342,19 @@ mod tests {
         Lead::new("org_1", ou, id, "2026-01-01T00:00:00.000000Z")
     }
 
+    /// A memory store holding one new lead.
+    async fn store_with_lead(ou: &str, id: &str) -> Store {
+        let store = Store::memory().await.unwrap();
+        store
+            .commit(&WriteBatch {
+                leads: vec![lead_row(&lead(ou, id))],
+                ..WriteBatch::default()
+            })
+            .await
+            .unwrap();
+        store
+    }
+
     #[tokio::test]
     async fn a_group_commit_writes_leads_aliases_events_and_scores_together() {
         let store = Store::memory().await.unwrap();
@@ -1463,14 +1476,7 @@ mod tests {
 
     #[tokio::test]
     async fn several_score_updates_of_a_lead_in_one_commit_store_what_merging_each_would() {
-        let store = Store::memory().await.unwrap();
-        store
-            .commit(&WriteBatch {
-                leads: vec![lead_row(&lead("ou_a", "ld_old"))],
-                ..WriteBatch::default()
-            })
-            .await
-            .unwrap();
+        let store = store_with_lead("ou_a", "ld_old").await;
         // an existing lead and a lead created in the same commit, each updated twice; the
         // second update has no last event, so the first one's stays; scores objects merge
         let batch = WriteBatch {
@@ -1497,14 +1503,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_schemaless_lead_table_still_checks_types_and_applies_defaults() {
-        let store = Store::memory().await.unwrap();
-        store
-            .commit(&WriteBatch {
-                leads: vec![lead_row(&lead("ou_a", "ld_1"))],
-                ..WriteBatch::default()
-            })
-            .await
-            .unwrap();
+        let store = store_with_lead("ou_a", "ld_1").await;
         let key = json!({ "key": lead_key("ou_a", "ld_1") });
         // fields the new row did not name get their declared defaults
         let row: Vec<Value> = store
