@@ -177,6 +177,94 @@ async fn concurrent_writes_of_the_same_leads_store_the_live_score() {
 }
 
 #[tokio::test]
+async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() {
+    let mut config = leadwire::Config::for_tests();
+    config.lead_idle_seconds = 1;
+    let app = crate::helpers::spawn_with(config).await;
+    rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+    let units = app.ok(Method::GET, "/v1/org-units", None, 200).await;
+    let org_id = units["organization"]["org_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let live = || app.core.engine.live_leads(&org_id, &app.ou_id);
+    let demo = json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "slow@example.com"}]});
+    let (s, first) = ingest(&app, demo.clone()).await;
+    assert_eq!(s, 201, "{first}");
+    let lead = first["metadata"]["lead_id"].as_str().unwrap().to_string();
+
+    // every event write now takes three seconds to commit
+    let store = &app.core.store;
+    store
+        .execute("DEFINE EVENT slow ON TABLE event WHEN $event = 'CREATE' THEN sleep(3s)")
+        .await
+        .unwrap();
+    let second = tokio::spawn({
+        let (client, base, token, body) = (
+            app.client.clone(),
+            app.base.clone(),
+            app.admin_token.clone(),
+            demo.clone(),
+        );
+        async move {
+            let r = client
+                .post(format!("{base}/v1/events"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    });
+    // the lead's actor goes idle and is passivated while that write is on its way
+    let started = std::time::Instant::now();
+    while live().await.unwrap() > 0 {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the lead was never passivated"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        !second.is_finished(),
+        "the write landed before the passivation"
+    );
+    // the next event spawns a new actor, which must start from the write on its way
+    let (s, third) = ingest(&app, demo.clone()).await;
+    assert_eq!(s, 201, "{third}");
+    let (s, second) = second.await.unwrap();
+    assert_eq!(s, 201, "{second}");
+    store
+        .execute("REMOVE EVENT slow ON TABLE event")
+        .await
+        .unwrap();
+
+    let delta = |ack: &Value, field: &str| ack["metadata"]["deltas"][0][field].as_f64().unwrap();
+    assert_eq!(delta(&third, "before"), delta(&second, "after"));
+    let total: f64 = [&first, &second, &third]
+        .iter()
+        .map(|a| delta(a, "delta"))
+        .sum();
+    let (_, score) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    assert_eq!(score["score"].as_f64(), Some(total), "live score {score}");
+    let (_, row) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert_eq!(
+        row["lead"]["score"].as_f64(),
+        Some(total),
+        "stored score {row}"
+    );
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
 async fn aliases_whose_write_failed_are_decided_again_by_the_store() {
     let app = spawn_app().await;
     let store = &app.core.store;

@@ -1,7 +1,8 @@
 //! `LeadActor`: one per live lead. Holds the lead's [`LeadBook`] (events in time order and
 //! what they earn under the OU's config), scores new events with the pure engine, and
 //! hands the result to the group-commit writer. Spawned on demand by its OU actor,
-//! rehydrated from the store, passivated after an idle timeout.
+//! rehydrated from the store (once what was on its way to the store for the lead has
+//! landed, see [`load_book`]), passivated after an idle timeout.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ use tokio::sync::oneshot;
 use super::bus::BusEvent;
 use super::ou::{Identities, OuMsg};
 use super::writer::WriterHandle;
+
+/// How long a lead's new actor waits for its passivated predecessor to stop.
+const PREDECESSOR_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An event on its way into a lead, with the id and receipt time it was given.
 #[derive(Debug, Clone)]
@@ -118,6 +122,9 @@ pub struct LeadArgs {
     pub fresh: bool,
     /// The OU's alias map, to forget aliases whose rows a failed write did not store.
     pub identities: Identities,
+    /// The lead's previous actor when it is still finishing its queued work (it was
+    /// passivated): this one reads the store only after that one has stopped.
+    pub predecessor: Option<ractor::ActorCell>,
 }
 
 pub struct LeadState {
@@ -176,8 +183,13 @@ async fn load_account(
         .map(LeadAccount::new))
 }
 
-/// The lead's book and what the actor keeps of its row.
+/// The lead's book and what the actor keeps of its row, read once every write sent for
+/// the lead has ended: a write still on its way would be missing from the book, and the
+/// next score row written from it would undo that write's score.
 async fn load_book(args: &LeadArgs) -> Result<(LeadBook, RowState), DomainError> {
+    args.writer
+        .settle(args.ou_id.clone(), lead_key(&args.ou_id, &args.lead_id))
+        .await?;
     let lead = args
         .store
         .lead(&args.org_id, &args.ou_id, &args.lead_id)
@@ -545,6 +557,15 @@ impl Actor for LeadActor {
         _myself: ActorRef<LeadMsg>,
         state: &mut LeadState,
     ) -> Result<(), ActorProcessingErr> {
+        if let Some(previous) = state.args.predecessor.take() {
+            // its last writes are sent once it has stopped; the load then waits for them
+            previous
+                .wait(Some(PREDECESSOR_TIMEOUT))
+                .await
+                .map_err(|_| {
+                    DomainError::unavailable("the lead's previous actor did not stop; retry")
+                })?;
+        }
         if !state.args.fresh {
             (state.book, state.row) = load_book(&state.args).await?;
         }

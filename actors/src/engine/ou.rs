@@ -154,6 +154,9 @@ pub struct OuState {
     args: OuArgs,
     config: Arc<ScoringConfig>,
     leads: HashMap<String, ActorRef<LeadMsg>>,
+    /// Passivated lead actors still finishing their queued work, until they stop: a new
+    /// actor of the lead waits for its predecessor before reading the store.
+    passivating: HashMap<String, ActorRef<LeadMsg>>,
 }
 
 /// Compiles the OU's stored rulesets, rules and filters (one store round trip).
@@ -244,6 +247,7 @@ impl OuState {
             idle_timeout: self.args.idle_timeout,
             fresh,
             identities: self.args.identities.clone(),
+            predecessor: self.passivating.remove(lead_id).map(|a| a.get_cell()),
         };
         let (actor, _) = Actor::spawn_linked(None, LeadActor, args, myself.get_cell())
             .await
@@ -349,6 +353,12 @@ impl OuState {
         if let Some(a) = self.leads.remove(lead_id) {
             a.drain_and_wait(Some(DRAIN_TIMEOUT)).await.map_err(|e| {
                 tracing::error!(error = %e, lead_id, "lead-actor-drain-failed");
+                DomainError::unavailable("the lead is busy; retry")
+            })?;
+        }
+        if let Some(a) = self.passivating.remove(lead_id) {
+            a.wait(Some(DRAIN_TIMEOUT)).await.map_err(|_| {
+                tracing::error!(lead_id, "lead-actor-drain-failed");
                 DomainError::unavailable("the lead is busy; retry")
             })?;
         }
@@ -518,6 +528,7 @@ impl Actor for OuActor {
             args,
             config: Arc::new(config),
             leads: HashMap::new(),
+            passivating: HashMap::new(),
         })
     }
 
@@ -628,6 +639,7 @@ impl Actor for OuActor {
                         tracing::debug!(lead_id, "lead-passivated");
                         // finishes what is queued, then stops
                         let _ = a.drain();
+                        state.passivating.insert(lead_id, a);
                     }
                 }
             }
@@ -660,10 +672,12 @@ impl Actor for OuActor {
                 }
                 !dead
             });
+            state.passivating.retain(|_, a| a.get_id() != id);
         }
         if let SupervisionEvent::ActorTerminated(cell, _, _) = &event {
             let id = cell.get_id();
             state.leads.retain(|_, a| a.get_id() != id);
+            state.passivating.retain(|_, a| a.get_id() != id);
         }
         Ok(())
     }

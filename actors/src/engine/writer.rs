@@ -9,7 +9,9 @@
 //! for it, and so does every later write of that lead: a lead's writes commit in the order
 //! they were sent. A write that could touch anyone's rows (a merge, a deletion, an
 //! account's leads) waits until nothing else is committing, and everything sent after it
-//! waits for it.
+//! waits for it. A settle ([`WriterHandle::settle`]) writes nothing: it answers once the
+//! writes sent before it for one lead have ended, so a lead actor that reads the store
+//! after it reads everything that was on its way.
 //!
 //! It is a task reading a channel rather than a ractor actor because group commit needs to
 //! take everything waiting at once (`recv_many`), which a mailbox does not offer.
@@ -46,6 +48,9 @@ pub struct WriteRequest {
     pub publish: Vec<BusEvent>,
     /// Events the write stores (for `events_ingested_total`).
     pub event_count: usize,
+    /// A settle rather than a write: no rows; answered once every write sent before it
+    /// that touches this key has ended (committed or failed).
+    pub settle: Option<String>,
     pub reply: oneshot::Sender<Result<(), DomainError>>,
 }
 
@@ -77,14 +82,37 @@ impl WriterHandle {
             batch,
             publish,
             event_count,
+            settle: None,
             reply,
         };
+        self.send(request).await;
+        rx
+    }
+
+    async fn send(&self, request: WriteRequest) {
         if let Err(e) = self.tx.send(request).await {
             let _ =
                 e.0.reply
                     .send(Err(DomainError::unavailable("the writer has stopped")));
         }
-        rx
+    }
+
+    /// Waits until every write sent so far that touches the lead `lead_key` has ended
+    /// (committed or failed): what is stored for the lead is then all it will be until
+    /// the next write. Reading a lead's state before that could miss a write on its way.
+    pub async fn settle(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteRequest {
+            ou_id,
+            batch: WriteBatch::default(),
+            publish: Vec::new(),
+            event_count: 0,
+            settle: Some(lead_key),
+            reply,
+        })
+        .await;
+        rx.await
+            .unwrap_or_else(|_| Err(DomainError::unavailable("the writer dropped the settle")))
     }
 
     /// Queues a write and waits until it committed.
@@ -133,9 +161,18 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
     let max_in_flight = in_flight_limit();
     loop {
         while flights.len() < max_in_flight {
-            let group = take_group(&mut queue, &flights);
-            if group.is_empty() {
+            let taken = take_group(&mut queue, &flights);
+            if taken.is_empty() {
                 break;
+            }
+            // a settle taken into a group has no earlier write of its lead left to wait for
+            let (settles, group): (Vec<Queued>, Vec<Queued>) =
+                taken.into_iter().partition(|q| q.request.settle.is_some());
+            for q in settles {
+                let _ = q.request.reply.send(Ok(()));
+            }
+            if group.is_empty() {
+                continue;
             }
             next_id += 1;
             flights.push(Flight {
@@ -162,7 +199,10 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
                     open = false;
                 }
                 queue.extend(received.drain(..).map(|request| Queued {
-                    footprint: request.batch.footprint(),
+                    footprint: match &request.settle {
+                        Some(key) => Footprint::Keys(vec![key.clone()]),
+                        None => request.batch.footprint(),
+                    },
                     request,
                 }));
             }
@@ -184,6 +224,8 @@ fn take_group(queue: &mut VecDeque<Queued>, flights: &[Flight]) -> Vec<Queued> {
         .flat_map(|f| f.keys.iter().flatten())
         .collect();
     let mut blocked: HashSet<String> = HashSet::new();
+    // what the writes taken so far touch (`None`: anything, an exclusive write)
+    let mut taken: Option<HashSet<String>> = Some(HashSet::new());
     let mut group = Vec::new();
     let mut rest = VecDeque::with_capacity(queue.len());
     let mut barrier = false;
@@ -192,19 +234,33 @@ fn take_group(queue: &mut VecDeque<Queued>, flights: &[Flight]) -> Vec<Queued> {
             rest.push_back(q);
             continue;
         }
+        let settle = q.request.settle.is_some();
         match &q.footprint {
             // with nothing in flight there is nothing to wait for: it and the writes
             // around it share one transaction, which keeps their order
-            Footprint::Exclusive if flights.is_empty() => group.push(q),
+            Footprint::Exclusive if flights.is_empty() => {
+                taken = None;
+                group.push(q);
+            }
             Footprint::Exclusive => {
                 barrier = true;
                 rest.push_back(q);
             }
             Footprint::Keys(keys) => {
-                if keys.iter().any(|k| busy.contains(k) || blocked.contains(k)) {
+                // a settle is answered when taken: no write before it may still be
+                // going to the store, in a flight or in this very group
+                let held = |k: &String| {
+                    busy.contains(k)
+                        || blocked.contains(k)
+                        || (settle && taken.as_ref().is_none_or(|t| t.contains(k)))
+                };
+                if keys.iter().any(held) {
                     blocked.extend(keys.iter().cloned());
                     rest.push_back(q);
                 } else {
+                    if let Some(t) = taken.as_mut() {
+                        t.extend(keys.iter().cloned());
+                    }
                     group.push(q);
                 }
             }
@@ -288,6 +344,7 @@ mod tests {
                 batch,
                 publish: Vec::new(),
                 event_count: 0,
+                settle: None,
                 reply,
             },
         }
@@ -374,6 +431,65 @@ mod tests {
         queue.push_back(event_of("d"));
         let in_flight = vec![Flight { id: 2, keys: None }];
         assert!(take_group(&mut queue, &in_flight).is_empty());
+    }
+
+    fn settle_of(lead: &str) -> Queued {
+        let mut q = queued(WriteBatch::default());
+        q.request.settle = Some(format!("ou/{lead}"));
+        q.footprint = Footprint::Keys(vec![format!("ou/{lead}")]);
+        q
+    }
+
+    #[test]
+    fn a_settle_is_never_taken_beside_an_earlier_write_of_its_lead() {
+        // taken with the write it waits for, it would be answered before that commits
+        let mut queue: VecDeque<Queued> =
+            [event_of("a"), settle_of("a"), settle_of("b"), event_of("a")].into();
+        let group = take_group(&mut queue, &[]);
+        assert_eq!(leads_of(&group), ["ou/a", "ou/b"]);
+        assert_eq!(leads_of(&Vec::from(queue)), ["ou/a", "ou/a"]);
+        // nor beside an exclusive write, which may touch any lead
+        let mut queue: VecDeque<Queued> = [merge(), settle_of("c")].into();
+        assert_eq!(leads_of(&take_group(&mut queue, &[])), ["exclusive"]);
+        // once the write has landed it is taken (and answered)
+        let mut queue: VecDeque<Queued> = [settle_of("a")].into();
+        assert_eq!(leads_of(&take_group(&mut queue, &[])), ["ou/a"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_settle_waits_for_the_earlier_writes_of_its_lead_and_only_those() {
+        let store = Store::memory().await.unwrap();
+        // every event write takes a second to commit
+        store
+            .execute("DEFINE EVENT slow ON TABLE event WHEN $event = 'CREATE' THEN sleep(1s)")
+            .await
+            .unwrap();
+        let writer = WriterHandle::start(store.clone(), Bus::default(), Metrics::new());
+        let batch = WriteBatch {
+            events: vec![
+                json!({ "id": "ev_1", "ou_id": "ou", "lead_id": "a", "org_id": "org",
+                "event_type": "Demo", "occurred_at": "2026-11-24T10:00:00Z",
+                "received_at": "2026-11-24T10:00:00Z", "channel": "web" }),
+            ],
+            ..WriteBatch::default()
+        };
+        let mut write = writer.submit("ou".into(), batch, Vec::new(), 1).await;
+        // another lead's settle does not wait for it
+        writer.settle("ou".into(), "ou/b".into()).await.unwrap();
+        assert!(write.try_recv().is_err(), "the write had already ended");
+        // the lead's own settle answers only once it has ended
+        writer.settle("ou".into(), "ou/a".into()).await.unwrap();
+        assert_eq!(write.try_recv().ok(), Some(Ok(())));
+        // with nothing on its way a settle answers at once, and a failed write ends too
+        writer.settle("ou".into(), "ou/a".into()).await.unwrap();
+        let refused = WriteBatch {
+            events: vec![json!({ "id": "ev_2", "ou_id": "ou", "lead_id": "a", "metadata": "x" })],
+            ..WriteBatch::default()
+        };
+        let mut write = writer.submit("ou".into(), refused, Vec::new(), 1).await;
+        writer.settle("ou".into(), "ou/a".into()).await.unwrap();
+        let r = write.try_recv();
+        assert!(matches!(r, Ok(Err(_))), "{r:?}");
     }
 
     #[tokio::test]
