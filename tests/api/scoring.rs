@@ -193,10 +193,10 @@ async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() 
     assert_eq!(s, 201, "{first}");
     let lead = first["metadata"]["lead_id"].as_str().unwrap().to_string();
 
-    // every event write now takes three seconds to commit
+    // every event write now takes five seconds to commit (room for the passivation)
     let store = &app.core.store;
     store
-        .execute("DEFINE EVENT slow ON TABLE event WHEN $event = 'CREATE' THEN sleep(3s)")
+        .execute("DEFINE EVENT slow ON TABLE event WHEN $event = 'CREATE' THEN sleep(5s)")
         .await
         .unwrap();
     let second = tokio::spawn({
