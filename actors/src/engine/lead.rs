@@ -23,11 +23,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::bus::BusEvent;
-use super::ou::{Identities, OuMsg};
+use super::ou::{Identities, OuMsg, DRAIN_TIMEOUT};
 use super::writer::WriterHandle;
-
-/// How long a lead's new actor waits for its passivated predecessor to stop.
-const PREDECESSOR_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An event on its way into a lead, with the id and receipt time it was given.
 #[derive(Debug, Clone)]
@@ -559,12 +556,9 @@ impl Actor for LeadActor {
     ) -> Result<(), ActorProcessingErr> {
         if let Some(previous) = state.args.predecessor.take() {
             // its last writes are sent once it has stopped; the load then waits for them
-            previous
-                .wait(Some(PREDECESSOR_TIMEOUT))
-                .await
-                .map_err(|_| {
-                    DomainError::unavailable("the lead's previous actor did not stop; retry")
-                })?;
+            previous.wait(Some(DRAIN_TIMEOUT)).await.map_err(|_| {
+                DomainError::unavailable("the lead's previous actor did not stop; retry")
+            })?;
         }
         if !state.args.fresh {
             (state.book, state.row) = load_book(&state.args).await?;

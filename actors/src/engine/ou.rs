@@ -136,8 +136,9 @@ pub enum OuMsg {
     },
 }
 
-/// How long stopping a lead actor (after its queued work) may take.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long stopping a lead actor (after its queued work) may take; a new actor of the lead
+/// waits as long for its passivated predecessor.
+pub(super) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct OuActor;
 
