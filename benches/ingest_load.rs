@@ -1,12 +1,16 @@
 //! Event-ingest load generator: drives a real Leadwire (HTTP, embedded SurrealKV) and, in
 //! the same run, measures the storage limit (raw batched INSERT of the same event rows
-//! into embedded SurrealKV, no server in between). Prints events/s, latency percentiles
-//! and the ratios, then the resident memory of 100,000 live lead actors.
+//! into embedded SurrealKV, no server in between). The rows are the server's own: each
+//! phase's events are first sampled through the server, read back from its store, and
+//! their copies inserted raw. Prints events/s, latency percentiles and the ratios, then
+//! the resident memory of 100,000 live lead actors.
 //!
 //! `cargo bench --bench ingest_load` (release profile). Sizes: `LW_SINGLE_EVENTS` (default
 //! 20000), `LW_CONNS` (64), `LW_BATCH_EVENTS` (100000), `LW_ACTORS` (100000);
-//! `LW_STORAGE_COSTS=1` also measures the storage cost of each row kind an ingest writes;
-//! `LW_COMMIT_SIZES=1` the storage limit at 1 to 1,000 events per transaction.
+//! `LW_STORAGE_COSTS=1` also measures the storage cost of each row kind an ingest writes
+//! and the design ceiling (events with their score updates, as many transactions at once
+//! as the server's writer runs); `LW_COMMIT_SIZES=1` the storage limit at 1 to 1,000
+//! events per transaction.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,29 +81,77 @@ async fn collect(tasks: Vec<Task>, started: Instant) -> Report {
     }
 }
 
-fn stored_event(i: usize, lead: usize) -> StoredEvent {
-    StoredEvent {
-        event_id: format!("ev_raw_{i:09}"),
-        org_id: "org_bench".into(),
-        unit_id: "ou_bench".into(),
-        lead_id: format!("ld_{lead}"),
-        event_type: "Page View".into(),
-        occurred_at: leadwire_models::time::format(&leadwire_models::time::now()),
-        received_at: leadwire_models::time::format(&leadwire_models::time::now()),
-        channel: "web".into(),
-        metadata: json!({"page": "/pricing", "utm_campaign": "fall"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        system: false,
-        suppressed_by: None,
-        inorganic: false,
-        deltas: Default::default(),
-    }
+/// The event of one single-event request (`i`-th of the phase).
+fn single_item(i: usize) -> Value {
+    json!({
+        "event_type": if i.is_multiple_of(4) { "Demo Request" } else { "Page View" },
+        "aliases": [{"alias_kind": "email", "raw_value": format!("single{}@bench.io", i % 10_000)}],
+        "metadata": {"page": "/pricing"},
+    })
 }
 
-/// Raw batched INSERTs of event rows, `batch` rows per transaction.
-async fn storage_limit(total: usize, batch: usize) -> f64 {
+/// The `i`-th event of a batch phase whose aliases start with `prefix`, over `leads` leads.
+fn batch_item(prefix: &str, i: usize, leads: usize) -> Value {
+    json!({
+        "event_type": "Page View",
+        "aliases": [{"alias_kind": "cookie", "raw_value": format!("{prefix}{}", i % leads)}],
+    })
+}
+
+/// A request body as JSON bytes.
+fn body_bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).expect("json")
+}
+
+/// The counts of a batch answer.
+#[derive(Default, serde::Deserialize)]
+struct BatchCounts {
+    accepted: usize,
+    rejected: usize,
+}
+
+/// The event rows the server stores for `items`: sent through it as one batch and read
+/// back from its store, so the storage limit inserts exactly what the server writes.
+async fn stored_rows(server: &BenchServer, items: Vec<Value>) -> Vec<StoredEvent> {
+    let r: Value = server
+        .client
+        .post(format!("{}/v1/events/batch", server.base))
+        .bearer_auth(&server.token)
+        .json(&json!({ "events": items }))
+        .send()
+        .await
+        .expect("sample request")
+        .json()
+        .await
+        .expect("sample json");
+    let ids: Vec<String> = r["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["result"]["event_id"].as_str().map(str::to_string))
+        .collect();
+    let rows = server
+        .core
+        .store
+        .events_by_ids(&server.org_id, &server.ou_id, &ids)
+        .await
+        .expect("sample rows");
+    assert!(!rows.is_empty(), "the sample stored no events: {r}");
+    rows
+}
+
+/// The `n`-th copy of the sampled `rows`: a fresh id, the current time, the rest as stored.
+fn copy_row(rows: &[StoredEvent], n: usize) -> Value {
+    let mut e = rows[n % rows.len()].clone();
+    e.event_id = format!("ev_raw_{n:09}");
+    e.occurred_at = leadwire_models::time::format(&leadwire_models::time::now());
+    e.received_at = e.occurred_at.clone();
+    event_row(&e)
+}
+
+/// Raw batched INSERTs of copies of `rows` (each with a fresh id and the current time),
+/// `batch` rows per transaction, into a fresh embedded SurrealKV.
+async fn storage_limit(rows: &[StoredEvent], total: usize, batch: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("surrealkv://{}", dir.path().join("raw").display());
     let store = Store::open(&StoreOptions::new(url)).await.expect("store");
@@ -107,7 +159,7 @@ async fn storage_limit(total: usize, batch: usize) -> f64 {
     let mut i = 0;
     while i < total {
         let rows = (i..(i + batch).min(total))
-            .map(|n| event_row(&stored_event(n, n % 10_000)))
+            .map(|n| copy_row(rows, n))
             .collect();
         store
             .commit(&WriteBatch {
@@ -123,7 +175,7 @@ async fn storage_limit(total: usize, batch: usize) -> f64 {
 
 /// Rows per second of each kind the ingest writes, 1,000 per transaction into a fresh
 /// embedded SurrealKV: what an event costs the storage engine beyond its own row.
-async fn storage_costs(total: usize) {
+async fn storage_costs(rows: &[StoredEvent], total: usize) {
     use leadwire_models::leads::Lead;
     use leadwire_store::engagement::{alias_row, lead_row};
     use leadwire_store::ScoreUpdate;
@@ -133,6 +185,30 @@ async fn storage_costs(total: usize) {
     let at = leadwire_models::time::format(&leadwire_models::time::now());
     let chunks = |make: &dyn Fn(usize) -> WriteBatch| -> Vec<WriteBatch> {
         (0..total).step_by(1000).map(make).collect()
+    };
+    // a lead's score update after an event, as its actor sends it
+    let update = |i: usize| ScoreUpdate {
+        ou_id: "ou_bench".into(),
+        lead_id: format!("ld_{i}"),
+        score: 11.0,
+        scores: [("rs_1".to_string(), 11.0)].into(),
+        scored_at: at.clone(),
+        decaying: true,
+        last_event: Some((at.clone(), "Page View".into())),
+        score_reset_at: None,
+        terms: [(
+            "rs_1".to_string(),
+            leadwire_models::scoring::ScoreTerms {
+                fixed: 0.0,
+                decaying: vec![(7, 11.0)],
+                floor: true,
+            },
+        )]
+        .into(),
+        wake_at: String::new(),
+        decay_logged_at: None,
+        level: None,
+        profile: Some(Default::default()),
     };
     let kinds: Vec<(&str, Vec<WriteBatch>)> = vec![
         (
@@ -156,40 +232,14 @@ async fn storage_costs(total: usize) {
         (
             "lead score update",
             chunks(&|start| WriteBatch {
-                score_updates: (start..start + 1000)
-                    .map(|i| ScoreUpdate {
-                        ou_id: "ou_bench".into(),
-                        lead_id: format!("ld_{i}"),
-                        score: 11.0,
-                        scores: [("rs_1".to_string(), 11.0)].into(),
-                        scored_at: at.clone(),
-                        decaying: true,
-                        last_event: Some((at.clone(), "Page View".into())),
-                        score_reset_at: None,
-                        terms: [(
-                            "rs_1".to_string(),
-                            leadwire_models::scoring::ScoreTerms {
-                                fixed: 0.0,
-                                decaying: vec![(7, 11.0)],
-                                floor: true,
-                            },
-                        )]
-                        .into(),
-                        wake_at: String::new(),
-                        decay_logged_at: None,
-                        level: None,
-                        profile: Some(Default::default()),
-                    })
-                    .collect(),
+                score_updates: (start..start + 1000).map(&update).collect(),
                 ..WriteBatch::default()
             }),
         ),
         (
             "event",
             chunks(&|start| WriteBatch {
-                events: (start..start + 1000)
-                    .map(|i| event_row(&stored_event(i, i)))
-                    .collect(),
+                events: (start..start + 1000).map(|i| copy_row(rows, i)).collect(),
                 ..WriteBatch::default()
             }),
         ),
@@ -230,6 +280,43 @@ async fn storage_costs(total: usize) {
             1e6 / rate
         );
     }
+    // What the design asks of storage per ingested event (its row and its lead's score row
+    // in one transaction), with as many transactions at once as the server's writer runs:
+    // the ceiling of any server built this way on this machine, before HTTP, JSON and actors.
+    let writers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (store, rows) = (store.clone(), rows.to_vec());
+            let batches: Vec<WriteBatch> = (0..total)
+                .step_by(1000)
+                .filter(|start| (start / 1000) % writers == w)
+                .map(|start| WriteBatch {
+                    events: (start..start + 1000)
+                        .map(|i| copy_row(&rows, total + i))
+                        .collect(),
+                    score_updates: (start..start + 1000).map(&update).collect(),
+                    ..WriteBatch::default()
+                })
+                .collect();
+            tokio::spawn(async move {
+                for b in &batches {
+                    store.commit(b).await.expect("commit");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "{:<28} {rate:>9.0} events/s ({writers} transactions at once, 1000 events each)",
+        "event + its score update"
+    );
 }
 
 async fn single_events(
@@ -239,15 +326,20 @@ async fn single_events(
     total: usize,
     conns: usize,
 ) -> Report {
+    // bodies are serialised before the clock starts: the client shares the cores with the
+    // server, and its work is not the server's
+    let bodies: Arc<Vec<Vec<u8>>> =
+        Arc::new((0..total).map(|i| body_bytes(&single_item(i))).collect());
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
-            let (client, base, token, next) = (
+            let (client, base, token, next, bodies) = (
                 client.clone(),
                 base.to_string(),
                 token.to_string(),
                 next.clone(),
+                bodies.clone(),
             );
             tokio::spawn(async move {
                 let mut lat = Vec::new();
@@ -257,16 +349,12 @@ async fn single_events(
                     if i >= total {
                         break;
                     }
-                    let body = json!({
-                        "event_type": if i % 4 == 0 { "Demo Request" } else { "Page View" },
-                        "aliases": [{"alias_kind": "email", "raw_value": format!("single{}@bench.io", i % 10_000)}],
-                        "metadata": {"page": "/pricing"},
-                    });
                     let t = Instant::now();
                     let r = client
                         .post(format!("{base}/v1/events"))
                         .bearer_auth(&token)
-                        .json(&body)
+                        .header("content-type", "application/json")
+                        .body(bodies[i].clone())
                         .send()
                         .await
                         .expect("request");
@@ -294,46 +382,51 @@ async fn batches(
     prefix: &str,
     leads: usize,
 ) -> Report {
+    // bodies are serialised before the clock starts (see `single_events`)
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..total)
+            .step_by(1000)
+            .map(|start| {
+                let events: Vec<Value> = (start..(start + 1000).min(total))
+                    .map(|i| batch_item(prefix, i, leads))
+                    .collect();
+                body_bytes(&json!({ "events": events }))
+            })
+            .collect(),
+    );
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
-            let (client, base, token, next, prefix) = (
+            let (client, base, token, next, bodies) = (
                 client.clone(),
                 base.to_string(),
                 token.to_string(),
                 next.clone(),
-                prefix.to_string(),
+                bodies.clone(),
             );
             let acked = acked.clone();
             tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut failed: Vec<u16> = Vec::new();
                 loop {
-                    let start = next.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
-                    if start >= total {
-                        break;
-                    }
-                    let events: Vec<Value> = (start..(start + 1000).min(total))
-                        .map(|i| json!({
-                            "event_type": "Page View",
-                            "aliases": [{"alias_kind": "cookie", "raw_value": format!("{prefix}{}", i % leads)}],
-                        }))
-                        .collect();
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(n) else { break };
                     let t = Instant::now();
                     let r = client
                         .post(format!("{base}/v1/events/batch"))
                         .bearer_auth(&token)
-                        .json(&json!({ "events": events }))
+                        .header("content-type", "application/json")
+                        .body(body.clone())
                         .send()
                         .await
                         .expect("request");
                     let status = r.status().as_u16();
-                    let v: Value = r.json().await.unwrap_or(Value::Null);
-                    let accepted = v["accepted"].as_u64().unwrap_or(0) as usize;
-                    acked.fetch_add(accepted, std::sync::atomic::Ordering::Relaxed);
-                    if status == 200 && v["rejected"] == 0 {
+                    // only the counts: the per-item results are skipped, not built
+                    let counts: BatchCounts = r.json().await.unwrap_or_default();
+                    acked.fetch_add(counts.accepted, std::sync::atomic::Ordering::Relaxed);
+                    if status == 200 && counts.rejected == 0 {
                         lat.push(t.elapsed());
                     } else {
                         failed.push(if status == 200 { 207 } else { status });
@@ -358,37 +451,48 @@ fn main() {
         let batch_total = env("LW_BATCH_EVENTS", 100_000);
         let actors = env("LW_ACTORS", 100_000);
 
-        println!("storage limit: raw INSERT of event rows into embedded SurrealKV, 1000 per transaction");
-        let storage = storage_limit(batch_total, 1000).await;
-        println!("{:<28} {:>9.0} events/s", "storage limit", storage);
-        if env("LW_STORAGE_COSTS", 0) > 0 {
-            storage_costs(batch_total).await;
-        }
-
-        if env("LW_COMMIT_SIZES", 0) > 0 {
-            // what a transaction costs beyond its rows: small commits pay it per few events
-            for size in [1usize, 8, 32, 128, 1000] {
-                let rate = storage_limit(if size < 32 { 2_000 } else { 10_000 }, size).await;
-                println!("{:<28} {rate:>9.0} events/s", format!("  {size} per transaction"));
-            }
-        }
         let server = BenchServer::start(conns).await;
-        let (client, base, token, core) = (&server.client, &server.base, &server.token, &server.core);
-        let (org_id, ou_id) = (&server.org_id, &server.ou_id);
         for (t, w, hl) in [("Demo Request", 10, json!(30)), ("Page View", 1, json!(7))] {
             server
                 .create("/v1/rules", json!({"event_type": t, "weight": w, "half_life_days": hl}))
                 .await;
         }
+        // each phase's rows as the server stores them (1,000 events shaped like the
+        // phase's, on leads of their own), for the storage limit to insert raw
+        let single_rows = stored_rows(&server, (0..1000).map(|i| {
+            let mut item = single_item(i);
+            item["aliases"][0]["raw_value"] = json!(format!("sample{i}@bench.io"));
+            item
+        }).collect()).await;
+        let batch_rows = stored_rows(&server, (0..1000).map(|i| batch_item("sample", i, 1000)).collect()).await;
+
+        println!("storage limit: raw INSERT of the server's event rows into embedded SurrealKV, 1000 per transaction");
+        let single_limit = storage_limit(&single_rows, batch_total, 1000).await;
+        println!("{:<28} {:>9.0} events/s", "  rows of single events", single_limit);
+        let batch_limit = storage_limit(&batch_rows, batch_total, 1000).await;
+        println!("{:<28} {:>9.0} events/s", "  rows of batched events", batch_limit);
+        if env("LW_STORAGE_COSTS", 0) > 0 {
+            storage_costs(&batch_rows, batch_total).await;
+        }
+
+        if env("LW_COMMIT_SIZES", 0) > 0 {
+            // what a transaction costs beyond its rows: small commits pay it per few events
+            for size in [1usize, 8, 32, 128, 1000] {
+                let rate = storage_limit(&batch_rows, if size < 32 { 2_000 } else { 10_000 }, size).await;
+                println!("{:<28} {rate:>9.0} events/s", format!("  {size} per transaction"));
+            }
+        }
+        let (client, base, token, core) = (&server.client, &server.base, &server.token, &server.core);
+        let (org_id, ou_id) = (&server.org_id, &server.ou_id);
 
         println!("server: real HTTP, {conns} connections for single events, 4 for batches of 1000");
         let queries = core.store.query_count();
         let mut r = single_events(client, base, token, single, conns).await;
-        r.print("single event @64 conns", storage);
+        r.print("single event @64 conns", single_limit);
         r.print_queries(core.store.query_count() - queries);
         let queries = core.store.query_count();
         let mut r = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
-        r.print("batch of 1000 @4 conns", storage);
+        r.print("batch of 1000 @4 conns", batch_limit);
         r.print_queries(core.store.query_count() - queries);
 
         let before_live = core.engine.live_leads(org_id, ou_id).await.unwrap_or(0);
