@@ -2,7 +2,8 @@
 //! the same run, measures the storage limit (raw batched INSERT of the same event rows
 //! into embedded SurrealKV, no server in between). The rows are the server's own: each
 //! phase's events are first sampled through the server, read back from its store, and
-//! their copies inserted raw. Prints events/s, latency percentiles and the ratios, then
+//! their copies inserted raw. The batch phase runs twice: first one event in ten creates its
+//! lead, then every lead is known. Prints events/s, latency percentiles and the ratios, then
 //! the resident memory of 100,000 live lead actors.
 //!
 //! `cargo bench --bench ingest_load` (release profile). Sizes: `LW_SINGLE_EVENTS` (default
@@ -494,6 +495,9 @@ fn main() {
         let mut r = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
         r.print("batch of 1000 @4 conns", batch_limit);
         r.print_queries(core.store.query_count() - queries);
+        // the same events again: every lead now known and live, nothing created
+        let mut r = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
+        r.print("  again, all leads known", batch_limit);
 
         let before_live = core.engine.live_leads(org_id, ou_id).await.unwrap_or(0);
         let rss_before = rss_mib();
