@@ -284,20 +284,17 @@ async fn storage_costs(rows: &[StoredEvent], total: usize) {
     // What the design asks of storage per ingested event (its row and its lead's score row
     // in one transaction), with as many transactions at once as the server's writer runs:
     // the ceiling of any server built this way on this machine, before HTTP, JSON and actors.
-    let writers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(2, 8);
+    let writers = leadwire_actors::engine::writer::in_flight_limit();
     let started = Instant::now();
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
-            let (store, rows) = (store.clone(), rows.to_vec());
+            let store = store.clone();
             let batches: Vec<WriteBatch> = (0..total)
                 .step_by(1000)
                 .filter(|start| (start / 1000) % writers == w)
                 .map(|start| WriteBatch {
                     events: (start..start + 1000)
-                        .map(|i| copy_row(&rows, total + i))
+                        .map(|i| copy_row(rows, total + i))
                         .collect(),
                     score_updates: (start..start + 1000).map(&update).collect(),
                     ..WriteBatch::default()

@@ -31,7 +31,7 @@ const MAX_GROUP: usize = 256;
 const QUEUE: usize = 8192;
 /// Transactions committing at once: one per core, at least two (one can be committing while
 /// the next is formed), at most eight.
-fn in_flight_limit() -> usize {
+pub fn in_flight_limit() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
