@@ -2,9 +2,10 @@
 //! the same run, measures the storage limit (raw batched INSERT of the same event rows
 //! into embedded SurrealKV, no server in between). The rows are the server's own: each
 //! phase's events are first sampled through the server, read back from its store, and
-//! their copies inserted raw. The batch phase runs twice: first one event in ten creates its
-//! lead, then every lead is known. Prints events/s, latency percentiles and the ratios, then
-//! the resident memory of 100,000 live lead actors.
+//! their copies inserted raw, right before and right after each phase (the phase is
+//! compared with the mean of the two). The batch phase runs twice: first one event in ten
+//! creates its lead, then every lead is known. Prints events/s, latency percentiles and the
+//! ratios, then the resident memory of 100,000 live lead actors.
 //!
 //! `cargo bench --bench ingest_load` (release profile). Sizes: `LW_SINGLE_EVENTS` (default
 //! 20000), `LW_CONNS` (64), `LW_BATCH_EVENTS` (100000), `LW_ACTORS` (100000);
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{env, percentile, rss_mib, BenchServer};
+use common::{env, percentile, rss_mib, settle, BenchServer};
 use leadwire_models::events::StoredEvent;
 use leadwire_store::engagement::event_row;
 use leadwire_store::{Store, StoreOptions, WriteBatch};
@@ -156,6 +157,7 @@ async fn storage_limit(rows: &[StoredEvent], total: usize, batch: usize) -> f64 
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("surrealkv://{}", dir.path().join("raw").display());
     let store = Store::open(&StoreOptions::new(url)).await.expect("store");
+    settle().await;
     let started = Instant::now();
     let mut i = 0;
     while i < total {
@@ -174,12 +176,23 @@ async fn storage_limit(rows: &[StoredEvent], total: usize, batch: usize) -> f64 
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Prints a phase's storage limit measured before and after it; returns their mean.
+fn bracket(rows: &str, before: f64, after: f64) -> f64 {
+    let mean = (before + after) / 2.0;
+    println!(
+        "{:<28} {mean:>9.0} events/s   (before {before:.0}, after {after:.0})",
+        format!("  limit, {rows}")
+    );
+    mean
+}
+
 /// Rows per second of each kind the ingest writes, 1,000 per transaction into a fresh
 /// embedded SurrealKV: what an event costs the storage engine beyond its own row.
 async fn storage_costs(rows: &[StoredEvent], total: usize) {
     use leadwire_models::leads::Lead;
     use leadwire_store::engagement::{alias_row, lead_row};
     use leadwire_store::ScoreUpdate;
+    println!("storage cost of each row kind an ingest writes, 1000 per transaction");
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("surrealkv://{}", dir.path().join("kinds").display());
     let store = Store::open(&StoreOptions::new(url)).await.expect("store");
@@ -464,17 +477,12 @@ fn main() {
         }).collect()).await;
         let batch_rows = stored_rows(&server, (0..1000).map(|i| batch_item("sample", i, 1000)).collect()).await;
 
-        println!("storage limit: raw INSERT of the server's event rows into embedded SurrealKV, 1000 per transaction");
-        let single_limit = storage_limit(&single_rows, batch_total, 1000).await;
-        println!("{:<28} {:>9.0} events/s", "  rows of single events", single_limit);
-        let batch_limit = storage_limit(&batch_rows, batch_total, 1000).await;
-        println!("{:<28} {:>9.0} events/s", "  rows of batched events", batch_limit);
         if env("LW_STORAGE_COSTS", 0) > 0 {
             storage_costs(&batch_rows, batch_total).await;
         }
-
         if env("LW_COMMIT_SIZES", 0) > 0 {
             // what a transaction costs beyond its rows: small commits pay it per few events
+            println!("storage limit by transaction size (rows of batched events)");
             for size in [1usize, 8, 32, 128, 1000] {
                 let rate = storage_limit(&batch_rows, if size < 32 { 2_000 } else { 10_000 }, size).await;
                 println!("{:<28} {rate:>9.0} events/s", format!("  {size} per transaction"));
@@ -483,24 +491,40 @@ fn main() {
         let (client, base, token, core) = (&server.client, &server.base, &server.token, &server.core);
         let (org_id, ou_id) = (&server.org_id, &server.ou_id);
 
+        // Each phase's limit is measured right before and right after it, and the phase is
+        // compared with the mean: on a shared machine one measurement moves by ±10 %.
+        println!("storage limit: raw INSERT of the server's event rows into embedded SurrealKV, 1000 per transaction, before and after each phase");
         println!("server: real HTTP, {conns} connections for single events, 4 for batches of 1000");
+        let before = storage_limit(&single_rows, batch_total, 1000).await;
+        settle().await;
         let queries = core.store.query_count();
         let mut r = single_events(client, base, token, single, conns).await;
+        let single_queries = core.store.query_count() - queries;
+        let single_limit = bracket("rows of single events", before, storage_limit(&single_rows, batch_total, 1000).await);
         r.print("single event @64 conns", single_limit);
-        r.print_queries(core.store.query_count() - queries);
-        let queries = core.store.query_count();
-        let mut r = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
-        r.print("batch of 1000 @4 conns", batch_limit);
-        r.print_queries(core.store.query_count() - queries);
-        // the same events again: every lead now known and live, nothing created
-        let mut r = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
-        r.print("  again, all leads known", batch_limit);
+        r.print_queries(single_queries);
 
+        let before = storage_limit(&batch_rows, batch_total, 1000).await;
+        settle().await;
+        let queries = core.store.query_count();
+        let mut first = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
+        let first_queries = core.store.query_count() - queries;
+        // the same events again: every lead now known and live, nothing created
+        settle().await;
+        let mut again = batches(client, base, token, batch_total, 4, "batch", 10_000).await;
+
+        // live actors' memory, before the store of the next limit measurement allocates
+        // (and frees) its own
         let before_live = core.engine.live_leads(org_id, ou_id).await.unwrap_or(0);
         let rss_before = rss_mib();
         batches(client, base, token, actors, 4, "actor", actors).await;
         let live = core.engine.live_leads(org_id, ou_id).await.unwrap_or(0);
         let rss_after = rss_mib();
+
+        let batch_limit = bracket("rows of batched events", before, storage_limit(&batch_rows, batch_total, 1000).await);
+        first.print("batch of 1000 @4 conns", batch_limit);
+        first.print_queries(first_queries);
+        again.print("  again, all leads known", batch_limit);
         println!(
             "live lead actors: {live} (was {before_live}); resident memory {rss_after:.0} MiB (+{:.0} MiB, {:.1} KiB per added actor)",
             rss_after - rss_before,

@@ -39,6 +39,34 @@ pub fn rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU time this process has used so far (user + system), from `/proc/self/stat`.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the fields after the command name, which is in parentheses and may hold spaces
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ: /proc counts in hundredths of a second on every Linux
+    Some(ticks / 100.0)
+}
+
+/// Waits until this process is quiet (under a tenth of a core over a quarter second), at
+/// most 20 s: a store dropped by the previous measurement flushes and compacts in the
+/// background, and that work is not the next measurement's.
+pub async fn settle() {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let window = std::time::Duration::from_millis(250);
+    while std::time::Instant::now() < deadline {
+        let Some(start) = cpu_seconds() else { return };
+        tokio::time::sleep(window).await;
+        let Some(end) = cpu_seconds() else { return };
+        if (end - start) / window.as_secs_f64() < 0.1 {
+            return;
+        }
+    }
+}
+
 /// A multi-threaded runtime, with the server's own log filter installed: without a
 /// subscriber every trace-level span of the storage engine would be built (and its keys
 /// formatted), which the server never does.

@@ -547,6 +547,9 @@ impl Actor for OuActor {
             } => {
                 // group by lead, keeping each lead's events in arrival order
                 let mut groups: Vec<LeadGroup> = Vec::new();
+                // each lead's place in `groups`: a batch of 1,000 events on 1,000 leads
+                // would otherwise compare every lead id with every group before it
+                let mut group_of: HashMap<String, usize> = HashMap::new();
                 let mut failed = Vec::new();
                 // the caller looked up the aliases the map lacked; unless a merge or a
                 // deletion came in between, that answer stands (else: every alias of the
@@ -573,14 +576,17 @@ impl Actor for OuActor {
                     };
                     match placed {
                         Ok((lead_id, creates, created)) => {
-                            match groups.iter_mut().find(|g| g.0 == lead_id) {
+                            match group_of.get(&lead_id).and_then(|&g| groups.get_mut(g)) {
                                 Some(g) => {
                                     g.1.push(i);
                                     g.2.push(p);
                                     g.3.extend(creates);
                                     g.4 |= created;
                                 }
-                                None => groups.push((lead_id, vec![i], vec![p], creates, created)),
+                                None => {
+                                    group_of.insert(lead_id.clone(), groups.len());
+                                    groups.push((lead_id, vec![i], vec![p], creates, created));
+                                }
                             }
                         }
                         Err(e) => failed.push((i, e)),
