@@ -152,6 +152,10 @@ pub struct RateLimitConfig {
     pub burst: u32,
 }
 
+/// The longest login token lifetime: 366 days (a far longer one is a mistake, and one near
+/// `i64::MAX` seconds would overflow the token's expiry).
+pub const MAX_JWT_TTL_SECONDS: i64 = 366 * 24 * 3600;
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -254,7 +258,10 @@ impl Config {
     }
 
     fn check(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.jwt_ttl_seconds > 0, "jwt_ttl_seconds must be positive");
+        anyhow::ensure!(
+            (1..=MAX_JWT_TTL_SECONDS).contains(&self.jwt_ttl_seconds),
+            "jwt_ttl_seconds must be between 1 and {MAX_JWT_TTL_SECONDS} (366 days)"
+        );
         anyhow::ensure!(
             self.lead_idle_seconds >= 1,
             "lead_idle_seconds must be at least 1"
@@ -315,6 +322,23 @@ mod tests {
             (d.db.as_str(), d.bind.as_str()),
             ("surrealkv://./data", "127.0.0.1:8080")
         );
+    }
+
+    #[test]
+    fn token_lifetimes_are_bounded() {
+        for (ttl, ok) in [
+            (0, false),
+            (1, true),
+            (MAX_JWT_TTL_SECONDS, true),
+            (i64::MAX, false),
+        ] {
+            let args = ConfigArgs {
+                jwt_ttl_seconds: Some(ttl),
+                ..Default::default()
+            };
+            let c = Config::resolve(args, FileConfig::default());
+            assert_eq!(c.check().is_ok(), ok, "{ttl}");
+        }
     }
 
     #[test]

@@ -151,7 +151,7 @@ impl Application {
                     b.admin_email
                 ),
                 None => println!(
-                    "  admin email: {} (password from LEADWIRE_ADMIN_PASSWORD)",
+                    "  admin email: {} (password as configured: --admin-password, LEADWIRE_ADMIN_PASSWORD or leadwire.toml)",
                     b.admin_email
                 ),
             }

@@ -293,6 +293,8 @@ impl Core {
     ) -> Result<Lead> {
         t.require(Access::Write)?;
         leadwire_models::events::check_metadata_size(&patch)?;
+        let current = self.stored_lead(t, lead_id).await?;
+        leadwire_models::events::check_patched_metadata_size(&current.metadata, &patch)?;
         self.store
             .patch_lead_metadata(&t.caller.org_id, &t.ou_id, lead_id, &patch, None)
             .await?
@@ -442,6 +444,7 @@ impl Core {
             )
             .await?;
         let attributes = input.attributes.unwrap_or_default();
+        leadwire_models::events::check_patched_metadata_size(&lead.metadata, &attributes)?;
         self.store
             .patch_lead_metadata(
                 &t.caller.org_id,

@@ -194,8 +194,9 @@ pub fn object(v: Value) -> Result<Map<String, Value>> {
     }
 }
 
-/// A scoring rule: on create `rulesetId`, `eventType` and `weight` are required; on update
-/// only the fields sent change (null clears `halfLifeDays`, `startAt`, `endAt`).
+/// A scoring rule: on create `eventType` and `weight` are required (`rulesetId` defaults to
+/// the primary ruleset); on update only the fields sent change (null clears `halfLifeDays`,
+/// `startAt`, `endAt`).
 #[derive(InputObject)]
 #[graphql(name = "RuleInput")]
 pub struct RuleInputGql {

@@ -160,7 +160,7 @@ impl ServerHandler for LeadwireTools {
             self.core.top_leads(&t, params).await
         }
         .await
-        .map_err(|e| ErrorData::invalid_request(e.message, None))?;
+        .map_err(protocol_error)?;
         Ok(ListResourcesResult::with_all_items(
             top.into_iter()
                 .map(|l| {
@@ -193,18 +193,31 @@ impl ServerHandler for LeadwireTools {
             tools::lead_profile(&self.core, &t, lead_id).await
         }
         .await
-        .map_err(|e| match e.code {
-            leadwire_models::error::ErrorCode::NotFound => {
-                ErrorData::resource_not_found(e.message, None)
-            }
-            _ => ErrorData::invalid_request(e.message, None),
-        })?;
+        .map_err(protocol_error)?;
         Ok(ReadResourceResult::new(vec![ResourceContents::text(
             profile.to_string(),
             request.uri.clone(),
         )
         .with_mime_type("application/json")])
         .into())
+    }
+}
+
+/// A failure of a resource read or a prompt as a JSON-RPC error: the kind by the domain
+/// code, and the API's error body (code, message, details) as its data, so that a client
+/// tells "unauthorized" from "not found" from "internal" as REST and GraphQL callers do.
+pub(crate) fn protocol_error(e: DomainError) -> ErrorData {
+    use leadwire_models::ErrorCode;
+    let data = Some(e.body());
+    match e.code {
+        ErrorCode::NotFound => ErrorData::resource_not_found(e.message, data),
+        ErrorCode::BadRequest | ErrorCode::ValidationFailed => {
+            ErrorData::invalid_params(e.message, data)
+        }
+        ErrorCode::Internal | ErrorCode::Unavailable | ErrorCode::Timeout => {
+            ErrorData::internal_error(e.message, data)
+        }
+        _ => ErrorData::invalid_request(e.message, data),
     }
 }
 

@@ -593,7 +593,7 @@ impl LeadwireTools {
             lead_profile(&self.core, &t, &a.lead_id).await
         }
         .await
-        .map_err(|e| ErrorData::invalid_params(e.message, None))?;
+        .map_err(crate::protocol_error)?;
         let text = format!(
             "Qualify lead {id} for sales.\n\n\
              Here is everything Leadwire knows about it (live scores, level, profile and \

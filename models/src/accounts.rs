@@ -172,6 +172,7 @@ pub struct AccountListParams {
     pub sort_order: Option<String>,
     /// The name of an account level the top score is at.
     pub account_level: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::finite")]
     pub min_score: Option<f64>,
     /// Part of the top lead's owner name (case-insensitive).
     pub owner_name: Option<String>,

@@ -17,6 +17,9 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_ALIASES: usize = 20;
 /// How far in the future an event may be dated (clock skew).
 pub const MAX_FUTURE_SKEW_SECONDS: i64 = 24 * 3600;
+/// How far in the past an event may be dated: ten years, far beyond the longest half-life
+/// (730 days), and a bound on the inactivity deductions a lead's history can hold.
+pub const MAX_AGE_DAYS: i64 = 3650;
 
 /// The kinds of identifier that resolve to a lead.
 #[derive(
@@ -246,6 +249,12 @@ impl EventInput {
                 "must not be more than 24 hours in the future",
             ));
         }
+        if (now - occurred_at).num_days() > MAX_AGE_DAYS {
+            return Err(DomainError::invalid(
+                "timestamp",
+                "must not be more than 10 years in the past",
+            ));
+        }
         let metadata = self.metadata.unwrap_or_default();
         check_metadata_size(&metadata)?;
         let channel = channel_of(event_type, &metadata);
@@ -271,6 +280,23 @@ pub fn check_metadata_size(metadata: &Map<String, Value>) -> Result<(), DomainEr
         .with_details(serde_json::json!({ "field": "metadata", "limit": MAX_METADATA_BYTES })));
     }
     Ok(())
+}
+
+/// Checks the metadata a patch would leave on a record (a `null` removes its key, any other
+/// value sets it): growing a record key by key must stop at the same limit as one write.
+pub fn check_patched_metadata_size(
+    current: &Map<String, Value>,
+    patch: &Map<String, Value>,
+) -> Result<(), DomainError> {
+    check_metadata_size(patch)?;
+    let mut merged = current.clone();
+    for (k, v) in patch {
+        match v {
+            Value::Null => merged.remove(k),
+            v => merged.insert(k.clone(), v.clone()),
+        };
+    }
+    check_metadata_size(&merged)
 }
 
 /// The normalized channels an event can belong to.
@@ -380,10 +406,36 @@ mod tests {
             field(json!({"event_type": "x", "lead_id": "l", "timestamp": "2999-01-01T00:00:00Z"})),
             "timestamp"
         );
+        // ten years back is the oldest an event may be dated
+        assert_eq!(
+            field(json!({"event_type": "x", "lead_id": "l", "timestamp": "0001-01-01T00:00:00Z"})),
+            "timestamp"
+        );
+        let almost = crate::time::format(&(now - chrono::Duration::days(MAX_AGE_DAYS - 1)));
+        let old = input(json!({"event_type": "x", "lead_id": "l", "timestamp": almost}));
+        assert!(old.validate(now).is_ok());
         assert_eq!(
             field(json!({"event_type": "x", "alias_kind": "email"})),
             "alias"
         );
+    }
+
+    #[test]
+    fn a_patch_may_not_grow_metadata_past_the_limit() {
+        let half = |key: &str| {
+            let mut m = Map::new();
+            m.insert(key.into(), json!("x".repeat(MAX_METADATA_BYTES / 2 + 10)));
+            m
+        };
+        let current = half("a");
+        assert!(check_patched_metadata_size(&Map::new(), &half("b")).is_ok());
+        let e = check_patched_metadata_size(&current, &half("b")).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::PayloadTooLarge);
+        // replacing or removing the big key keeps it within the limit
+        assert!(check_patched_metadata_size(&current, &half("a")).is_ok());
+        let mut swap = half("b");
+        swap.insert("a".into(), Value::Null);
+        assert!(check_patched_metadata_size(&current, &swap).is_ok());
     }
 
     #[test]
@@ -533,7 +585,8 @@ impl EventListParams {
                 let mut values = vec![Value::String(v.to_string())];
                 if let Ok(n) = v.parse::<i64>() {
                     values.push(Value::from(n));
-                } else if let Ok(n) = v.parse::<f64>() {
+                } else if let Some(n) = v.parse::<f64>().ok().filter(|n| n.is_finite()) {
+                    // `nan` and `inf` stay text: no JSON number holds them
                     values.push(Value::from(n));
                 }
                 if let Ok(b) = v.parse::<bool>() {
@@ -621,7 +674,11 @@ pub struct ActivityParams {
     /// all (default), web, email, slack, webinar, crm or system.
     pub channel: Option<String>,
     /// Only events that changed a score by at least this many points.
-    #[serde(rename = "minScore")]
+    #[serde(
+        rename = "minScore",
+        default,
+        deserialize_with = "crate::validate::finite"
+    )]
     pub min_score: Option<f64>,
     /// Only events received within this many milliseconds of when they happened.
     #[serde(rename = "maxLatency")]

@@ -240,12 +240,16 @@ pub enum CreatedRange {
     Today,
     Yesterday,
     #[serde(rename = "last_24h")]
+    #[cfg_attr(feature = "graphql", graphql(name = "LAST_24H"))]
     Last24h,
     #[serde(rename = "last_7d")]
+    #[cfg_attr(feature = "graphql", graphql(name = "LAST_7D"))]
     Last7d,
     #[serde(rename = "last_30d")]
+    #[cfg_attr(feature = "graphql", graphql(name = "LAST_30D"))]
     Last30d,
     #[serde(rename = "last_90d")]
+    #[cfg_attr(feature = "graphql", graphql(name = "LAST_90D"))]
     Last90d,
 }
 
@@ -320,8 +324,10 @@ pub struct LeadListParams {
     /// Created in this window.
     pub range: Option<CreatedRange>,
     /// Minimum (materialised) score.
+    #[serde(default, deserialize_with = "crate::validate::finite")]
     pub min_score: Option<f64>,
     /// Maximum (materialised) score.
+    #[serde(default, deserialize_with = "crate::validate::finite")]
     pub max_score: Option<f64>,
     /// The type of the lead's last event.
     pub event_type: Option<String>,

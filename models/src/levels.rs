@@ -87,7 +87,7 @@ impl LevelInput {
     pub fn apply(&self, level: &mut Level, others: &[Level]) -> Result<(), DomainError> {
         let name = validate::name("name", &self.name, 1, 100)?;
         for (field, v) in [("min_score", self.min_score), ("max_score", self.max_score)] {
-            if v.abs() > 1_000_000 {
+            if v.unsigned_abs() > 1_000_000 {
                 return Err(DomainError::invalid(
                     field,
                     "must be between -1000000 and 1000000",
@@ -216,6 +216,9 @@ mod tests {
             crate::ErrorCode::Conflict
         );
         assert!(input("Cold", 50, 10).apply(&mut new, &existing).is_err());
+        assert!(input("Abyss", i64::MIN, -2_000_000)
+            .apply(&mut new, &existing)
+            .is_err());
         assert_eq!(new.name, "Cold", "a refused change changes nothing");
         // a level may keep its own range and name when updated
         let mut warm = existing[0].clone();

@@ -185,7 +185,7 @@ impl AttrRuleInput {
             None => {}
         }
         match self.weight {
-            Some(w) if w.abs() <= 1000 => next.weight = w,
+            Some(w) if w.unsigned_abs() <= 1000 => next.weight = w,
             Some(_) => {
                 return Err(DomainError::invalid(
                     "weight",
@@ -591,6 +591,16 @@ mod tests {
             ..Default::default()
         };
         assert!(group_on_points.apply(&mut r, true).is_err());
+        for weight in [i64::MIN, 1001] {
+            let heavy = AttrRuleInput {
+                profile_property: Some("x".into()),
+                condition: Some(ConditionOperator::Exists),
+                comparison_value: Some(String::new()),
+                weight: Some(weight),
+                ..Default::default()
+            };
+            assert!(heavy.apply(&mut r, true).is_err(), "{weight}");
+        }
         assert_eq!(r.profile_property, "", "a refused change changes nothing");
     }
 

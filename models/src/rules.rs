@@ -169,7 +169,7 @@ impl RuleInput {
             None => None,
         };
         let weight = match self.weight {
-            Some(w) if w.abs() > MAX_WEIGHT => {
+            Some(w) if w.unsigned_abs() > MAX_WEIGHT.unsigned_abs() => {
                 return Err(DomainError::invalid(
                     "weight",
                     format!("must be between -{MAX_WEIGHT} and {MAX_WEIGHT}"),
@@ -281,6 +281,13 @@ mod tests {
         };
         assert_eq!(field(json!({"weight": 5}), true), "event_type");
         assert_eq!(field(json!({"event_type": "x"}), true), "weight");
+        // the most negative integer has no absolute value in i64: still out of range
+        for w in [i64::MIN, -1_000_001, 1_000_001] {
+            assert_eq!(
+                field(json!({"event_type": "x", "weight": w}), true),
+                "weight"
+            );
+        }
         assert_eq!(
             field(
                 json!({"event_type": "x", "weight": 5, "half_life_days": 0}),

@@ -85,6 +85,21 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Serde helper for optional numbers of a query string, where `NaN` and `inf` parse as
+/// numbers: those are refused (no filter can compare with them). Use with
+/// `#[serde(default, deserialize_with = ...)]`.
+pub fn finite<'de, D>(d: D) -> Result<Option<f64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    match Option::<f64>::deserialize(d)? {
+        Some(v) if !v.is_finite() => Err(serde::de::Error::custom(format!(
+            "{v} is not a finite number"
+        ))),
+        v => Ok(v),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The REST error: a [`DomainError`] rendered as `{"error": {code, message, details}}`
 //! with the status from the one table in `leadwire-models`.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use leadwire_models::{DomainError, ErrorCode};
@@ -78,11 +78,23 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(_) => format!("malformed JSON: {}", r.body_text()),
             JsonRejection::JsonDataError(_) => format!("invalid request body: {}", r.body_text()),
             JsonRejection::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                "request body is larger than the configured limit".to_string()
+                BODY_TOO_LARGE.to_string()
             }
             _ => r.body_text(),
         };
         rejection(r.status(), message)
+    }
+}
+
+/// The message for a body that is over the configured limit.
+pub const BODY_TOO_LARGE: &str = "request body is larger than the configured limit";
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError(DomainError::too_large(BODY_TOO_LARGE));
+        }
+        rejection(r.status(), format!("unreadable body: {}", r.body_text()))
     }
 }
 
@@ -101,7 +113,7 @@ impl From<axum_extra::extract::QueryRejection> for ApiError {
         use axum::response::IntoResponse;
         let text = match r {
             axum_extra::extract::QueryRejection::FailedToDeserializeQueryString(e) => e.to_string(),
-            other => format!("{:?}", other.into_response().status()),
+            other => other.into_response().status().to_string(),
         };
         ApiError(DomainError::new(
             ErrorCode::ValidationFailed,

@@ -36,6 +36,17 @@ pub struct MultiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
+/// The raw request body, read within the configured body limit, with rejections as
+/// [`ApiError`]s (413 `payload_too_large` beyond the limit).
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Ok(RawBody(axum::body::Bytes::from_request(req, state).await?))
+    }
+}
+
 pub use leadwire_models::tenancy::OU_HEADER;
 /// The cookie set by `POST /v1/org-units/active`.
 pub const OU_COOKIE: &str = "activeOu";

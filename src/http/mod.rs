@@ -324,6 +324,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(mcp_requires_pat));
     api.merge(extra)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::audit,
@@ -338,6 +339,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
 }
 
@@ -382,6 +384,25 @@ async fn not_found() -> error::ApiError {
     error::ApiError(leadwire_models::DomainError::not_found("route"))
 }
 
+/// A known path asked with a method it does not answer (the `Allow` header stays).
+async fn method_not_allowed(method: axum::http::Method) -> error::ApiError {
+    error::ApiError(leadwire_models::DomainError::new(
+        leadwire_models::ErrorCode::MethodNotAllowed,
+        format!("method {method} is not allowed on this path"),
+    ))
+}
+
+/// A handler that panicked answers 500 in the API's error format (logged, never shown).
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    tracing::error!(panic = what, "handler-panicked");
+    error::ApiError(leadwire_models::DomainError::internal()).into_response()
+}
+
 async fn graphiql() -> Html<String> {
     Html(
         async_graphql::http::GraphiQLSource::build()
@@ -395,15 +416,48 @@ async fn graphql_handler(
     State(state): State<AppState>,
     caller: Option<axum::Extension<Caller>>,
     headers: axum::http::HeaderMap,
-    req: async_graphql_axum::GraphQLRequest,
+    extract::RawBody(body): extract::RawBody,
 ) -> Response {
+    let gql = match graphql_request(&headers, &body).await {
+        Ok(gql) => gql,
+        Err(e) => return error::ApiError(e).into_response(),
+    };
     let session = leadwire_graphql::Session::new(
         state.core.clone(),
         caller.map(|axum::Extension(c)| c),
         extract::requested_ou(&headers),
     );
-    let req = req.into_inner().data(session);
-    async_graphql_axum::GraphQLResponse::from(state.graphql.execute(req).await).into_response()
+    let gql = gql.data(session);
+    async_graphql_axum::GraphQLResponse::from(state.graphql.execute(gql).await).into_response()
+}
+
+/// The GraphQL request in a POST body (JSON, or a multipart upload), failures in the
+/// API's error format. The body was read within the configured limit: GraphQL's own
+/// extractor streams it, which no body limit reaches.
+async fn graphql_request(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<async_graphql::Request, leadwire_models::DomainError> {
+    use leadwire_models::DomainError;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let parse_error = |e: async_graphql::ParseRequestError| match e {
+        async_graphql::ParseRequestError::PayloadTooLarge => {
+            DomainError::too_large(error::BODY_TOO_LARGE)
+        }
+        other => DomainError::bad_request(format!("invalid GraphQL request: {other}")),
+    };
+    async_graphql::http::receive_batch_body(
+        content_type,
+        body,
+        async_graphql::http::MultipartOptions::default(),
+    )
+    .await
+    .map_err(parse_error)?
+    .into_single()
+    .map_err(parse_error)
 }
 
 /// GraphQL over WebSocket (`graphql-transport-ws`, and the legacy `graphql-ws`): the
@@ -412,9 +466,26 @@ async fn graphql_ws(
     State(state): State<AppState>,
     caller: Option<axum::Extension<Caller>>,
     headers: axum::http::HeaderMap,
-    protocol: async_graphql_axum::GraphQLProtocol,
-    upgrade: axum::extract::ws::WebSocketUpgrade,
+    protocol: Result<async_graphql_axum::GraphQLProtocol, axum::http::StatusCode>,
+    upgrade: Result<
+        axum::extract::ws::WebSocketUpgrade,
+        axum::extract::ws::rejection::WebSocketUpgradeRejection,
+    >,
 ) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(r) => {
+            let message = format!("a WebSocket upgrade is required: {}", r.body_text());
+            return error::ApiError(leadwire_models::DomainError::bad_request(message))
+                .into_response();
+        }
+    };
+    let Ok(protocol) = protocol else {
+        return error::ApiError(leadwire_models::DomainError::bad_request(
+            "Sec-WebSocket-Protocol must name graphql-transport-ws or graphql-ws",
+        ))
+        .into_response();
+    };
     let caller = caller.map(|axum::Extension(c)| c);
     let ou = extract::requested_ou(&headers);
     upgrade
@@ -427,4 +498,30 @@ async fn graphql_ws(
                 })
                 .serve()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_in_the_error_format_without_its_message() {
+        for panic in [
+            Box::new("index out of bounds") as Box<dyn std::any::Any + Send>,
+            Box::new(String::from("secret detail")),
+            Box::new(42_u8),
+        ] {
+            let response = panicked(panic);
+            assert_eq!(
+                response.status(),
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            );
+            let body = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["code"], "internal");
+            assert_eq!(body["error"]["message"], "internal error");
+        }
+    }
 }

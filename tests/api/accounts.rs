@@ -157,10 +157,16 @@ async fn accounts_aggregate_their_leads_and_merge() {
         .get("/v1/accounts?search=initech&min_score=0", &app.admin_token)
         .await;
     assert_eq!(ids(&page), ["Initech"]);
-    let (s, _) = app
-        .get("/v1/accounts?sort_order=sideways", &app.admin_token)
-        .await;
-    assert_eq!(s, 422);
+    for query in ["sort_order=sideways", "min_score=NaN"] {
+        let (s, e) = app
+            .get(&format!("/v1/accounts?{query}"), &app.admin_token)
+            .await;
+        assert_eq!(
+            (s, TestApp::error_code(&e)),
+            (422, "validation_failed"),
+            "{query}"
+        );
+    }
 
     // the lead shows its account; the account shows its leads and events
     let (_, l) = app.get("/v1/leads/a1", &app.admin_token).await;

@@ -71,6 +71,56 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
     // unknown routes
     let (s, b) = app.get("/v1/nothing-here", &app.admin_token).await;
     assert_eq!((s, TestApp::error_code(&b)), (404, "not_found"));
+    // a known path with a method it does not answer: 405 in the same format, Allow kept
+    let r = app
+        .req(Method::PUT, "/v1/leads", &app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let allow = r.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(TestApp::error_code(&b), "method_not_allowed");
+    // GraphQL: a body that is no GraphQL request is a 400 in the API's format
+    // (malformed JSON, a mistyped query, and a batch: one request per POST)
+    let batch = r#"[{"query": "{ __typename }"}, {"query": "{ __typename }"}]"#;
+    for body in ["{\"query\": ", "{\"query\": 42}", batch] {
+        let (s, b) = app
+            .call(
+                app.req(Method::POST, "/graphql", &app.admin_token)
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        assert_eq!(
+            (s, TestApp::error_code(&b)),
+            (400, "bad_request"),
+            "{body}: {b}"
+        );
+        assert!(b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid GraphQL request"));
+    }
+    // the WebSocket endpoint asked without an upgrade, or without a GraphQL subprotocol
+    let (s, b) = app.get("/graphql/ws", &app.admin_token).await;
+    assert_eq!((s, TestApp::error_code(&b)), (400, "bad_request"));
+    let (s, b) = app
+        .call(
+            app.req(Method::GET, "/graphql/ws", &app.admin_token)
+                .header("connection", "upgrade")
+                .header("upgrade", "websocket")
+                .header("sec-websocket-version", "13")
+                .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+                .header("sec-websocket-protocol", "chat"),
+        )
+        .await;
+    assert_eq!((s, TestApp::error_code(&b)), (400, "bad_request"));
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("graphql-transport-ws"));
 }
 
 #[tokio::test]
@@ -81,6 +131,45 @@ async fn bodies_over_the_limit_are_413() {
     let big = json!({ "name": "x".repeat(8000) });
     let (s, b) = app.post("/v1/org-units", &app.admin_token, big).await;
     assert_eq!((s, TestApp::error_code(&b)), (413, "payload_too_large"));
+    let (_, list) = app.get("/v1/org-units", &app.admin_token).await;
+    assert_eq!(list["units"].as_array().unwrap().len(), 1);
+    // the same limit holds for bodies read whole: GraphQL (even anonymous), CSV imports
+    // and training data
+    let gql = |pad: usize| {
+        let query = format!("# {}\n{{ __typename }}", "x".repeat(pad));
+        json!({ "query": query }).to_string()
+    };
+    let graphql = |body: String, authenticated: bool| {
+        let rb = reqwest::Client::new()
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body);
+        match authenticated {
+            true => rb.bearer_auth(&app.admin_token),
+            false => rb,
+        }
+    };
+    let (s, b) = app.call(graphql(gql(100), false)).await;
+    assert_eq!((s, &b["data"]["__typename"]), (200, &json!("Query")));
+    for authenticated in [true, false] {
+        let (s, b) = app.call(graphql(gql(8000), authenticated)).await;
+        assert_eq!((s, TestApp::error_code(&b)), (413, "payload_too_large"));
+    }
+    let csv = format!("email,event_type\n{}", "a@example.com,visit\n".repeat(400));
+    for path in ["/v1/events/import", "/v1/predictive-routing/training-data"] {
+        let (s, b) = app
+            .call(
+                app.req(Method::POST, path, &app.admin_token)
+                    .header("content-type", "text/csv")
+                    .body(csv.clone()),
+            )
+            .await;
+        assert_eq!(
+            (s, TestApp::error_code(&b)),
+            (413, "payload_too_large"),
+            "{path}"
+        );
+    }
     let (_, list) = app.get("/v1/org-units", &app.admin_token).await;
     assert_eq!(list["units"].as_array().unwrap().len(), 1);
 }

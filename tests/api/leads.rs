@@ -374,6 +374,8 @@ async fn leads_list_filter_sort_search_and_export() {
         "last_active=soon",
         "sort_by=nope",
         "min_score=9&max_score=1",
+        "min_score=NaN",
+        "max_score=inf",
         "search=a",
         "bogus=1",
     ] {
@@ -463,6 +465,42 @@ async fn update_owner_aliases_lookup_and_delete() {
         )
         .await;
     assert_eq!(s, 404);
+    // metadata may not grow past 100 KB key by key: each patch fits, their sum does not
+    let sixty_kb = "x".repeat(60 * 1024);
+    let patch = |body: serde_json::Value| {
+        app.req(
+            Method::PATCH,
+            &format!("/v1/leads/{lead}"),
+            &app.admin_token,
+        )
+        .json(&body)
+    };
+    let (s, _) = app.call(patch(json!({ "notes_a": sixty_kb }))).await;
+    assert_eq!(s, 200);
+    let (s, e) = app.call(patch(json!({ "notes_b": sixty_kb }))).await;
+    assert_eq!((s, TestApp::error_code(&e)), (413, "payload_too_large"));
+    let (s, e) = app
+        .post(
+            "/v1/leads/update-by-alias",
+            &app.admin_token,
+            json!({"alias_value": "pat@example.com", "attributes": { "notes_b": sixty_kb }}),
+        )
+        .await;
+    assert_eq!((s, TestApp::error_code(&e)), (413, "payload_too_large"));
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert!(
+        l["lead"]["metadata"].get("notes_b").is_none(),
+        "nothing changed"
+    );
+    // replacing the big key, or removing it, is fine
+    let (s, l) = app
+        .call(patch(json!({ "notes_a": null, "notes_b": sixty_kb })))
+        .await;
+    assert_eq!(s, 200, "{l}");
+    let (s, _) = app.call(patch(json!({ "notes_b": null }))).await;
+    assert_eq!(s, 200);
 
     // update-by-alias merges attributes silently (no timeline entry) and links accounts
     let r = ok(&app, Method::POST, "/v1/leads/update-by-alias",
@@ -865,6 +903,7 @@ async fn activity_filters_events_and_shows_the_timeline() {
         "range=forever",
         "channel=fax",
         "minScore=-1",
+        "minScore=NaN",
         "maxLatency=0",
         "hasDelta=maybe",
     ] {

@@ -385,10 +385,17 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     };
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["lead"]["owner_id"], member_id.as_str());
-    assert!(client
+    // a failed read carries the API's error body, so its cause is not guessed from text
+    match client
         .read_resource(rmcp::model::ReadResourceRequestParams::new("lead://nobody"))
         .await
-        .is_err());
+    {
+        Err(rmcp::ServiceError::McpError(e)) => {
+            assert_eq!(e.code, rmcp::model::ErrorCode::RESOURCE_NOT_FOUND);
+            assert_eq!(e.data.unwrap()["error"]["code"], "not_found");
+        }
+        other => panic!("expected a not-found error, got {other:?}"),
+    }
     assert!(client
         .read_resource(rmcp::model::ReadResourceRequestParams::new(
             "file:///etc/passwd"

@@ -211,13 +211,21 @@ impl RoutingConfigInput {
     }
 }
 
+/// The largest magnitude a numeric feature keeps: beyond it a value counts as the bound,
+/// so that no value (1e308 employees, say) overflows a column's mean and variance.
+pub const MAX_FEATURE_MAGNITUDE: f64 = 1e12;
+
+fn bounded(x: f64) -> f64 {
+    x.clamp(-MAX_FEATURE_MAGNITUDE, MAX_FEATURE_MAGNITUDE)
+}
+
 /// A metadata value as a feature: numbers are numeric, text (trimmed, lower-cased, at most
 /// 100 characters) and booleans are categories; anything else is left out.
 fn put_value(f: &mut LeadFeatures, key: &str, v: &Value) {
     match v {
         Value::Number(n) => {
             if let Some(x) = n.as_f64().filter(|x| x.is_finite()) {
-                f.numeric.insert(key.to_string(), x);
+                f.numeric.insert(key.to_string(), bounded(x));
             }
         }
         Value::String(s) => {
@@ -281,9 +289,11 @@ pub fn lead_features(lead: &LeadSnapshot, features: &FeatureConfig) -> LeadFeatu
     }
     if features.scores {
         f.numeric
-            .insert("engagement_score".into(), lead.engagement_score);
-        f.numeric.insert("profile_score".into(), lead.profile_score);
-        f.numeric.insert("account_score".into(), lead.account_score);
+            .insert("engagement_score".into(), bounded(lead.engagement_score));
+        f.numeric
+            .insert("profile_score".into(), bounded(lead.profile_score));
+        f.numeric
+            .insert("account_score".into(), bounded(lead.account_score));
     }
     if features.level {
         let level = lead.level.as_ref().map(|l| l.to_lowercase());
@@ -391,6 +401,17 @@ mod tests {
             ]
         );
         assert_eq!(lead_features(&kept, &features), f, "the same features");
+        // a huge number counts as the bound: no column's mean or variance can overflow
+        let mut huge = LeadSnapshot::from(&lead);
+        huge.metadata.insert("employees".into(), json!(1e308));
+        huge.engagement_score = -1e300;
+        let hf = lead_features(&huge, &features);
+        assert_eq!(hf.numeric["employees"], MAX_FEATURE_MAGNITUDE);
+        assert_eq!(hf.numeric["engagement_score"], -MAX_FEATURE_MAGNITUDE);
+        let encoder = crate::routing::Encoder::fit(&[&hf, &hf, &f], 10);
+        for lead in [&hf, &f] {
+            assert!(encoder.encode(lead).iter().all(|x| x.is_finite()));
+        }
         lead.metadata.insert("email".into(), json!("ann@x.io"));
         assert!(!LeadSnapshot::for_training(&lead, &features)
             .metadata

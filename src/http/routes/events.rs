@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, MultiQuery, Path, Scoped};
+use crate::http::extract::{Json, MultiQuery, Path, RawBody, Scoped};
 use crate::http::routes::leads::csv_attachment;
 use crate::http::AppState;
 
@@ -227,13 +227,7 @@ pub async fn import(
         }
         file.ok_or_else(|| DomainError::invalid("file", "a multipart part named file is required"))?
     } else if content_type.starts_with("text/csv") {
-        axum::body::Bytes::from_request(req, &state)
-            .await
-            .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-                _ => DomainError::bad_request(format!("unreadable body: {e}")),
-            })?
-            .to_vec()
+        RawBody::from_request(req, &state).await?.0.to_vec()
     } else {
         return Err(DomainError::bad_request(
             "send multipart/form-data with a file part, or a text/csv body",

@@ -11,7 +11,7 @@ use leadwire_models::routing::prediction::{
 use leadwire_models::routing::training::{TrainingImport, TrainingRowInput};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Query, Scoped};
+use crate::http::extract::{Json, Path, Query, RawBody, Scoped};
 use crate::http::AppState;
 
 /// The OU's predictive-routing configuration: whether it is enabled, the triggers that
@@ -55,7 +55,7 @@ pub async fn import_training_data(
     State(state): State<AppState>,
     Scoped(t): Scoped,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<TrainingImport>> {
     let csv = headers
         .get(axum::http::header::CONTENT_TYPE)
