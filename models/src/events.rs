@@ -284,11 +284,11 @@ pub fn check_metadata_size(metadata: &Map<String, Value>) -> Result<(), DomainEr
 
 /// Checks the metadata a patch would leave on a record (a `null` removes its key, any other
 /// value sets it): growing a record key by key must stop at the same limit as one write.
+/// The patch itself is checked by its caller's input validation, before any read.
 pub fn check_patched_metadata_size(
     current: &Map<String, Value>,
     patch: &Map<String, Value>,
 ) -> Result<(), DomainError> {
-    check_metadata_size(patch)?;
     let mut merged = current.clone();
     for (k, v) in patch {
         match v {

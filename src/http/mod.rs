@@ -417,18 +417,15 @@ async fn graphql_handler(
     caller: Option<axum::Extension<Caller>>,
     headers: axum::http::HeaderMap,
     extract::RawBody(body): extract::RawBody,
-) -> Response {
-    let gql = match graphql_request(&headers, &body).await {
-        Ok(gql) => gql,
-        Err(e) => return error::ApiError(e).into_response(),
-    };
+) -> Result<Response, error::ApiError> {
     let session = leadwire_graphql::Session::new(
         state.core.clone(),
         caller.map(|axum::Extension(c)| c),
         extract::requested_ou(&headers),
     );
-    let gql = gql.data(session);
-    async_graphql_axum::GraphQLResponse::from(state.graphql.execute(gql).await).into_response()
+    let gql = graphql_request(&headers, &body).await?.data(session);
+    let response = state.graphql.execute(gql).await;
+    Ok(async_graphql_axum::GraphQLResponse::from(response).into_response())
 }
 
 /// The GraphQL request in a POST body (JSON, or a multipart upload), failures in the
