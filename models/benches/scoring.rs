@@ -4,6 +4,8 @@
 //! 10-rule profile ruleset; "minimal" is one rule and nothing else. Timed: the attribute
 //! filters, adding the event (scores before and after, velocity, surge), the scores, the
 //! next decay time, the level and the profile, as the lead actor does per event.
+//! "decaying" is "full" with an hourly, a daily and a weekly inactivity decay rule on a
+//! lead whose 200 events came 5 days apart: every stretch between them loses points.
 //!
 //! Run: `cargo bench -p leadwire-models --bench scoring`.
 
@@ -21,6 +23,7 @@ use leadwire_models::profile::{evaluate, AttrRule, CompiledRuleset, RuleType};
 use leadwire_models::scoring::{
     EventFact, LeadBook, ScoringConfig, ScoringRule, ScoringRuleset, SurgePolicy,
 };
+use leadwire_models::time::Timestamp;
 use serde_json::json;
 
 const TYPES: usize = 25;
@@ -154,35 +157,52 @@ fn full() -> ScoringConfig {
     }
 }
 
-/// A book of 200 events over 100 days, and the next event.
-fn setup(config: &ScoringConfig) -> (LeadBook, EventFact) {
+fn decaying() -> ScoringConfig {
+    let decay = |i: usize, hours: i64, decrease: f64| InactivityDecay {
+        decay_id: format!("dc_{i}"),
+        period: Duration::hours(hours),
+        decrease,
+    };
+    ScoringConfig {
+        decays: vec![decay(1, 1, 1.0), decay(2, 24, 3.0), decay(3, 24 * 7, 10.0)],
+        ..full()
+    }
+}
+
+/// A book of 200 events `apart` from each other, the next event a day after the last,
+/// and the time it is scored at (a day later).
+fn setup(config: &ScoringConfig, apart: Duration) -> (LeadBook, EventFact, Timestamp) {
     let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let facts = (0..200)
         .map(|i| EventFact {
             event_id: format!("ev_{i:04}"),
             event_type: Arc::from(event_type(i).as_str()),
-            occurred_at: t0 + Duration::minutes(i as i64 * 720),
+            occurred_at: t0 + apart * i as i32,
             suppressed: false,
         })
         .collect();
     let book = LeadBook::rebuild(config, facts, None);
+    let at = t0 + apart * 199 + Duration::days(1);
     let next = EventFact {
         event_id: "ev_9999".into(),
         event_type: Arc::from(event_type(3).as_str()),
-        occurred_at: t0 + Duration::days(101),
+        occurred_at: at,
         suppressed: false,
     };
-    (book, next)
+    (book, next, at + Duration::days(1))
 }
 
 fn bench(c: &mut Criterion) {
-    let now = Utc.with_ymd_and_hms(2026, 4, 12, 0, 0, 0).unwrap();
     let metadata = json!({"ua": "Mozilla/5.0", "utm": {"source": "google"}})
         .as_object()
         .cloned()
         .unwrap_or_default();
-    for (name, config) in [("minimal", minimal()), ("full", full())] {
-        let (book, next) = setup(&config);
+    for (name, config, apart) in [
+        ("minimal", minimal(), Duration::hours(12)),
+        ("full", full(), Duration::hours(12)),
+        ("decaying", decaying(), Duration::days(5)),
+    ] {
+        let (book, next, now) = setup(&config, apart);
         c.bench_function(&format!("score one event ({name})"), |b| {
             // by reference: the cloned book is dropped outside the measurement (an actor
             // keeps its book)

@@ -18,8 +18,8 @@ pub const MAX_PERIOD_HOURS: i64 = 2 * 365 * 24;
 /// The largest `decrease`.
 pub const MAX_DECREASE: i64 = 1_000_000;
 /// At most this many deductions of one rule within one stretch of inactivity; a lead idle
-/// for longer stops losing points to that rule (only reachable with negative scores
-/// allowed, otherwise deductions stop once the score is zero).
+/// for longer stops losing points to that rule (with negative scores disallowed,
+/// deductions usually stop earlier, once the score is zero).
 pub const MAX_STEPS_PER_GAP: u32 = 10_000;
 /// At most this many decay rules per OU.
 pub const MAX_RULES: usize = 50;

@@ -51,7 +51,8 @@ pub struct SurgeBoost {
     pub boost: f64,
 }
 
-/// What inactivity decay rules took off the score (a `DECAY` timeline entry each).
+/// What one inactivity decay rule took off the score: `count` consecutive deductions of
+/// the same size, one period apart, from `first_occurred_at` to `occurred_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DecayEntry {
     /// Always `DECAY`.
@@ -59,8 +60,13 @@ pub struct DecayEntry {
     /// Always `system`.
     pub channel: String,
     pub decay_id: String,
+    /// The last deduction's time.
     pub occurred_at: String,
-    /// Points taken off (negative).
+    /// The first deduction's time.
+    pub first_occurred_at: String,
+    /// How many deductions.
+    pub count: u32,
+    /// Points taken off by all of them (negative).
     pub points: f64,
 }
 
@@ -248,15 +254,16 @@ pub fn explain(
         ),
         inactivity_decay: deductions
             .iter()
-            .filter(|d| d.at >= since)
-            .filter_map(|d| {
-                Some(DecayEntry {
-                    event_type: "DECAY".into(),
-                    channel: "system".into(),
-                    decay_id: d.decay_id.clone(),
-                    occurred_at: time::format(&d.at),
-                    points: -round2(*d.amounts.get(key)?),
-                })
+            .filter_map(|d| d.since(since, true))
+            .filter(|d| d.amounts.contains_key(key))
+            .map(|d| DecayEntry {
+                event_type: "DECAY".into(),
+                channel: "system".into(),
+                decay_id: d.decay_id.clone(),
+                occurred_at: time::format(&d.last_at()),
+                first_occurred_at: time::format(&d.first_at),
+                count: d.count,
+                points: -round2(d.total(key)),
             })
             .collect(),
         inorganic_count: inorganic,
@@ -288,10 +295,10 @@ pub fn factors(
         e.1 += c.value_at(now);
     }
     for d in book.deductions(config, now) {
-        if let Some(a) = d.amounts.get(key) {
+        if d.amounts.contains_key(key) {
             let e = by_type.entry(("decay", "DECAY".into())).or_default();
-            e.0 += 1;
-            e.1 -= a;
+            e.0 += u64::from(d.count);
+            e.1 -= d.total(key);
         }
     }
     let total: f64 = by_type.values().map(|(_, p)| p.max(0.0)).sum();

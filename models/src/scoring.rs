@@ -30,6 +30,9 @@ use utoipa::ToSchema;
 
 use crate::time::Timestamp;
 
+mod deductions;
+pub use deductions::{deducted, Deduction};
+
 /// Seconds in a day, for ages in days.
 const DAY_SECONDS: f64 = 86_400.0;
 
@@ -320,15 +323,6 @@ impl ScoreTerms {
     }
 }
 
-/// One deduction of an inactivity decay rule: the points it took off each ruleset's score
-/// at `at` (only rulesets it took something off).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Deduction {
-    pub decay_id: String,
-    pub at: Timestamp,
-    pub amounts: BTreeMap<String, f64>,
-}
-
 /// A ruleset's contributions swept forward in time: the sum at the sweep's anchor of the
 /// non-decaying points and, per half-life, of the decaying ones.
 #[derive(Debug, Clone, Default)]
@@ -391,14 +385,6 @@ pub struct ScoreDelta {
     pub multiplier: f64,
 }
 
-/// The points `deductions` took off one ruleset.
-pub fn deducted(deductions: &[Deduction], ruleset_id: &str) -> f64 {
-    deductions
-        .iter()
-        .filter_map(|d| d.amounts.get(ruleset_id))
-        .sum()
-}
-
 /// A lead's scoring state: its events in (time, id) order, the contributions they earn
 /// under a config, and the reset point. Pure: no clock of its own, `now` is always given.
 #[derive(Debug, Clone, Default)]
@@ -414,6 +400,8 @@ pub struct LeadBook {
     /// Per ruleset, its contributions summed up to the latest one, so a score read costs
     /// one term per half-life instead of one per contribution.
     sums: BTreeMap<String, Sweep>,
+    /// The inactivity deductions of the stretches between its activities.
+    decay: deductions::DecayMemo,
 }
 
 impl LeadBook {
@@ -431,6 +419,7 @@ impl LeadBook {
             session: None,
             inorganic: Default::default(),
             sums: BTreeMap::new(),
+            decay: Default::default(),
         };
         for e in events {
             book.append_in_order(config, e);
@@ -500,8 +489,9 @@ impl LeadBook {
 
     /// The score in one ruleset at `now` (unrounded).
     pub fn score(&self, config: &ScoringConfig, ruleset_id: &str, now: Timestamp) -> f64 {
-        let deducted = deducted(&self.deductions(config, now), ruleset_id);
-        self.score_less(config, ruleset_id, now, deducted)
+        let deducted = self.deducted_until(config, now, None);
+        let d = deducted.get(ruleset_id).copied().unwrap_or(0.0);
+        self.score_less(config, ruleset_id, now, d)
     }
 
     /// The score in one ruleset at `now` after `deducted` inactivity points.
@@ -543,92 +533,13 @@ impl LeadBook {
             .map(|e| e.occurred_at)
     }
 
-    /// Every inactivity deduction up to `now`, in time order. A rule takes `decrease` off
-    /// each ruleset's score at every full period of a stretch without activity; with
-    /// negative scores disallowed a deduction takes no more than the score has left, and
-    /// a stretch stops deducting once every score is at zero for good.
+    /// Every inactivity deduction up to `now`, as runs in time order (see
+    /// [`deductions`]). A rule takes `decrease` off each ruleset's score at every full
+    /// period of a stretch without activity; with negative scores disallowed a deduction
+    /// takes no more than the score has left.
     pub fn deductions(&self, config: &ScoringConfig, now: Timestamp) -> Vec<Deduction> {
         let mut out = Vec::new();
-        let Some(shortest) = config.decays.iter().map(|d| d.period).min() else {
-            return out;
-        };
-        // most leads never sit idle for a whole period: then there is nothing to sweep
-        let mut previous: Option<Timestamp> = None;
-        let idle = self.activity(config).chain(std::iter::once(now)).any(|t| {
-            let long = previous.is_some_and(|p| p <= now && t - p >= shortest);
-            previous = Some(t);
-            long
-        });
-        if !idle {
-            return out;
-        }
-        let floor = !config.allow_negative_scores;
-        let mut sweeps: Vec<(&str, Sweep, f64)> = config
-            .rulesets
-            .iter()
-            .map(|r| (r.ruleset_id.as_str(), Sweep::default(), 0.0))
-            .collect();
-        let mut times = self.activity(config).peekable();
-        while let Some(start) = times.next() {
-            if times.peek() == Some(&start) {
-                continue;
-            }
-            let end = times.peek().copied();
-            if start > now {
-                break;
-            }
-            for (rs, sweep, _) in &mut sweeps {
-                sweep.advance(self.contributions(rs), start);
-            }
-            // the next step of each rule: (time, rule index, steps taken)
-            let mut next: Vec<(Timestamp, usize, u32)> = config
-                .decays
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (start + d.period, i, 1))
-                .collect();
-            while let Some(k) = (0..next.len()).min_by_key(|&k| (next[k].0, next[k].1)) {
-                let (at, i, steps) = next[k];
-                let due = match end {
-                    Some(e) => at < e && at <= now,
-                    None => at <= now,
-                };
-                if !due {
-                    break;
-                }
-                let rule = &config.decays[i];
-                let mut amounts = BTreeMap::new();
-                let mut settled = floor;
-                for (rs, sweep, deducted) in &mut sweeps {
-                    let left = sweep.at(at) - *deducted;
-                    let amount = if floor {
-                        rule.decrease.min(left.max(0.0))
-                    } else {
-                        rule.decrease
-                    };
-                    *deducted += amount;
-                    settled &= left - amount <= 0.0 && !sweep.negative;
-                    if amount > 0.0 {
-                        amounts.insert(rs.to_string(), amount);
-                    }
-                }
-                if !amounts.is_empty() {
-                    out.push(Deduction {
-                        decay_id: rule.decay_id.clone(),
-                        at,
-                        amounts,
-                    });
-                }
-                if settled {
-                    break;
-                }
-                if steps >= crate::decay::MAX_STEPS_PER_GAP {
-                    next.swap_remove(k);
-                } else {
-                    next[k] = (at + rule.period, i, steps + 1);
-                }
-            }
-        }
+        self.deducted_until(config, now, Some(&mut out));
         out
     }
 
@@ -640,13 +551,13 @@ impl LeadBook {
             return None;
         }
         if !config.allow_negative_scores {
-            let deductions = self.deductions(config, now);
+            let deducted = self.deducted_until(config, now, None);
             let settled = config.rulesets.iter().all(|r| {
                 self.score_less(
                     config,
                     &r.ruleset_id,
                     now,
-                    deducted(&deductions, &r.ruleset_id),
+                    deducted.get(&r.ruleset_id).copied().unwrap_or(0.0),
                 ) <= 0.0
                     && self
                         .contributions(&r.ruleset_id)
@@ -672,13 +583,13 @@ impl LeadBook {
 
     /// Each ruleset's score at `now` as [`ScoreTerms`] anchored at `now`.
     pub fn terms(&self, config: &ScoringConfig, now: Timestamp) -> BTreeMap<String, ScoreTerms> {
-        let deductions = self.deductions(config, now);
+        let deducted = self.deducted_until(config, now, None);
         config
             .rulesets
             .iter()
             .map(|r| {
                 let mut t = ScoreTerms {
-                    fixed: -deducted(&deductions, &r.ruleset_id),
+                    fixed: -deducted.get(&r.ruleset_id).copied().unwrap_or(0.0),
                     floor: !config.allow_negative_scores,
                     ..ScoreTerms::default()
                 };
@@ -699,12 +610,12 @@ impl LeadBook {
 
     /// Scores of every ruleset of the config at `now`.
     pub fn scores(&self, config: &ScoringConfig, now: Timestamp) -> BTreeMap<String, f64> {
-        let deductions = self.deductions(config, now);
+        let deducted = self.deducted_until(config, now, None);
         config
             .rulesets
             .iter()
             .map(|r| {
-                let d = deducted(&deductions, &r.ruleset_id);
+                let d = deducted.get(&r.ruleset_id).copied().unwrap_or(0.0);
                 (
                     r.ruleset_id.clone(),
                     self.score_less(config, &r.ruleset_id, now, d),
@@ -805,6 +716,8 @@ impl LeadBook {
         }
         let excluded = silent || inorganic || self.reset_at.is_some_and(|r| event.occurred_at < r);
         if !excluded {
+            self.decay
+                .activity(config, &self.contributions, event.occurred_at);
             // sessions count the events that score at all (not those erased by a reset)
             let idle = i64::from(config.surge.idle_reset_seconds);
             let n = match self.session {
@@ -1174,6 +1087,192 @@ mod tests {
         }
     }
 
+    /// The deductions one step at a time, as first defined (before runs and the memo):
+    /// the reference the engine must match.
+    fn reference_steps(
+        book: &LeadBook,
+        config: &ScoringConfig,
+        now: Timestamp,
+    ) -> Vec<(Timestamp, String, BTreeMap<String, f64>)> {
+        let mut out = Vec::new();
+        let floor = !config.allow_negative_scores;
+        let mut sweeps: Vec<(&str, Sweep, f64)> = config
+            .rulesets
+            .iter()
+            .map(|r| (r.ruleset_id.as_str(), Sweep::default(), 0.0))
+            .collect();
+        let mut times = book.activity(config).peekable();
+        while let Some(start) = times.next() {
+            if times.peek() == Some(&start) {
+                continue;
+            }
+            let end = times.peek().copied();
+            if start > now {
+                break;
+            }
+            for (rs, sweep, _) in &mut sweeps {
+                sweep.advance(book.contributions(rs), start);
+            }
+            let mut next: Vec<(Timestamp, usize, u32)> = config
+                .decays
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (start + d.period, i, 1))
+                .collect();
+            while let Some(k) = (0..next.len()).min_by_key(|&k| (next[k].0, next[k].1)) {
+                let (at, i, steps) = next[k];
+                if !(end.is_none_or(|e| at < e) && at <= now) {
+                    break;
+                }
+                let rule = &config.decays[i];
+                let mut amounts = BTreeMap::new();
+                let mut settled = floor;
+                for (rs, sweep, deducted) in &mut sweeps {
+                    let left = sweep.at(at) - *deducted;
+                    let amount = if floor {
+                        rule.decrease.min(left.max(0.0))
+                    } else {
+                        rule.decrease
+                    };
+                    *deducted += amount;
+                    settled &= left - amount <= 0.0 && !sweep.negative;
+                    if amount > 0.0 {
+                        amounts.insert(rs.to_string(), amount);
+                    }
+                }
+                if !amounts.is_empty() {
+                    out.push((at, rule.decay_id.clone(), amounts));
+                }
+                if settled {
+                    break;
+                }
+                if steps >= crate::decay::MAX_STEPS_PER_GAP {
+                    next.swap_remove(k);
+                } else {
+                    next[k] = (at + rule.period, i, steps + 1);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        out
+    }
+
+    proptest! {
+        /// Runs, their closed-form counting and the memo of closed stretches take exactly
+        /// the deductions of the one-step-at-a-time definition, live or rebuilt, read at
+        /// any time (before the latest event too).
+        #[test]
+        fn deductions_match_the_step_by_step_definition(
+            offsets in proptest::collection::vec((0i64..90 * 24, 0usize..3), 1..30),
+            decays in proptest::collection::vec((1i64..400, 1u32..60), 1..4),
+            weights in (1i64..400, -50i64..200, 1i64..120),
+            half_life in proptest::option::of(1u32..30),
+            negative in any::<bool>(),
+            reads in proptest::collection::vec(0i64..200 * 24, 1..5),
+        ) {
+            let types = ["Page View", "Demo", "Email Open"];
+            let c = ScoringConfig {
+                rulesets: vec![
+                    ScoringRuleset { ruleset_id: "rs_a".into(), is_primary: true, rules: vec![
+                        rule("rl_1", "Page View", weights.0, half_life),
+                        rule("rl_2", "Demo", weights.1, None),
+                    ]},
+                    ScoringRuleset { ruleset_id: "rs_b".into(), is_primary: false, rules: vec![
+                        rule("rl_3", "Email Open", weights.2, Some(3)),
+                        rule("rl_4", "Demo", weights.2 * 10, half_life),
+                    ]},
+                ],
+                decays: decays.iter().enumerate().map(|(i, (hours, decrease))| {
+                    crate::decay::InactivityDecay {
+                        decay_id: format!("dc_{i}"),
+                        period: Duration::hours(*hours),
+                        decrease: f64::from(*decrease),
+                    }
+                }).collect(),
+                allow_negative_scores: negative,
+                ..ScoringConfig::default()
+            };
+            let events: Vec<EventFact> = offsets.iter().enumerate().map(|(i, (h, t))| {
+                ev(&format!("ev_{i:03}"), types[*t], t0() + Duration::hours(*h))
+            }).collect();
+            let mut live = LeadBook::default();
+            for e in &events {
+                live.add(&c, e.clone(), t0() + Duration::days(200));
+            }
+            let rebuilt = LeadBook::rebuild(&c, events, None);
+            for h in reads {
+                let now = t0() + Duration::hours(h);
+                let want = reference_steps(&rebuilt, &c, now);
+                for book in [&live, &rebuilt] {
+                    let got = steps(&book.deductions(&c, now));
+                    prop_assert_eq!(got.len(), want.len(), "{:?} != {:?}", got, want);
+                    for (g, w) in got.iter().zip(&want) {
+                        prop_assert_eq!((g.0, &g.1), (w.0, &w.1));
+                        prop_assert_eq!(g.2.keys().collect::<Vec<_>>(), w.2.keys().collect::<Vec<_>>());
+                        for (k, v) in &w.2 {
+                            prop_assert!((g.2[k] - v).abs() < 1e-9, "{}: {} != {}", k, g.2[k], v);
+                        }
+                    }
+                    for r in ["rs_a", "rs_b"] {
+                        let taken: f64 = want.iter().filter_map(|w| w.2.get(r)).sum();
+                        let d = book.deducted_until(&c, now, None);
+                        prop_assert!((d.get(r).copied().unwrap_or(0.0) - taken).abs() < 1e-6);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_idle_stretch_is_one_run_of_full_deductions() {
+        // a huge score under an hourly rule: a year idle is 8,760 full deductions
+        let mut c = config(vec![rule("rl_1", "Demo", 1_000_000, None)], SurgeMode::Off);
+        c.decays = vec![crate::decay::InactivityDecay {
+            decay_id: "dc_h".into(),
+            period: Duration::hours(1),
+            decrease: 1.0,
+        }];
+        let book = LeadBook::rebuild(&c, vec![ev("ev_1", "Demo", t0())], None);
+        let now = t0() + Duration::days(365);
+        let d = book.deductions(&c, now);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].count, d[0].total("rs_1")), (8_760, 8_760.0));
+        assert_eq!(d[0].first_at, t0() + Duration::hours(1));
+        assert_eq!(d[0].last_at(), now);
+        assert_eq!(book.score(&c, "rs_1", now), 1_000_000.0 - 8_760.0);
+        // a run read from a time on: the steps at or after it
+        let tail = d[0].since(now - Duration::minutes(150), true);
+        assert_eq!(tail.map(|t| (t.count, t.first_at)), Some((3, now - Duration::hours(2))));
+        assert_eq!(d[0].since(now, false), None);
+        // more than 10,000 periods idle: the rule stops at 10,000
+        let later = t0() + Duration::days(1000);
+        assert_eq!(book.score(&c, "rs_1", later), 1_000_000.0 - 10_000.0);
+        // fifty such rules, negative scores allowed: still one run each
+        c.allow_negative_scores = true;
+        c.decays = (0..50)
+            .map(|i| crate::decay::InactivityDecay {
+                decay_id: format!("dc_{i:02}"),
+                period: Duration::hours(1 + i),
+                decrease: 1_000_000.0,
+            })
+            .collect();
+        let book = LeadBook::rebuild(&c, vec![ev("ev_1", "Demo", t0())], None);
+        let d = book.deductions(&c, later);
+        assert_eq!(d.len(), 50);
+        assert_eq!(d[0].count, 10_000);
+        assert!(book.score(&c, "rs_1", later) < -1e9);
+    }
+
+    /// Runs of deductions as single steps in (time, decay id) order.
+    fn steps(runs: &[Deduction]) -> Vec<(Timestamp, String, BTreeMap<String, f64>)> {
+        let mut out: Vec<_> = runs
+            .iter()
+            .flat_map(|d| d.steps().map(|at| (at, d.decay_id.clone(), d.amounts.clone())))
+            .collect();
+        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        out
+    }
+
     fn decay(days: i64, decrease: u32) -> crate::decay::InactivityDecay {
         crate::decay::InactivityDecay {
             decay_id: format!("dc_{days}"),
@@ -1193,11 +1292,14 @@ mod tests {
         assert_eq!(book.next_decay_at(&c, at(29)), Some(at(30)));
         // day 95: 25 at day 30 and 60, then only the 10 left at day 90
         let d = book.deductions(&c, at(95));
-        let taken: Vec<(i64, f64)> = d
-            .iter()
-            .map(|d| ((d.at - t0()).num_days(), d.amounts["rs_1"]))
+        let taken: Vec<(i64, f64)> = steps(&d)
+            .into_iter()
+            .map(|(at, _, amounts)| ((at - t0()).num_days(), amounts["rs_1"]))
             .collect();
         assert_eq!(taken, vec![(30, 25.0), (60, 25.0), (90, 10.0)]);
+        // as runs: two full deductions, then the rest
+        let runs: Vec<(u32, f64)> = d.iter().map(|d| (d.count, d.total("rs_1"))).collect();
+        assert_eq!(runs, vec![(2, 50.0), (1, 10.0)]);
         assert_eq!(book.score(&c, "rs_1", at(95)), 0.0);
         assert_eq!(book.next_decay_at(&c, at(95)), None, "nothing left to take");
         // negative scores allowed: every period takes the full decrease
@@ -1222,9 +1324,9 @@ mod tests {
         ];
         let book = LeadBook::rebuild(&c, events, None);
         let d = book.deductions(&c, at(80));
-        let taken: Vec<(String, i64)> = d
-            .iter()
-            .map(|d| (d.decay_id.clone(), (d.at - t0()).num_days()))
+        let taken: Vec<(String, i64)> = steps(&d)
+            .into_iter()
+            .map(|(at, id, _)| (id, (at - t0()).num_days()))
             .collect();
         // weekly rule: 7, 14, 21, 28 after day 0; 37, 44 after day 30; 52, 59, 66, 73
         // and 80 after day 45; the 30-day rule only at day 75

@@ -411,16 +411,20 @@ impl LeadState {
     }
 
     /// Puts the inactivity deductions that fell due since the last logged one on the
-    /// timeline: one `DECAY` entry (channel `system`) with each ruleset's loss, and a
-    /// `decay` score update per ruleset on the bus.
+    /// timeline: one `DECAY` entry (channel `system`) listing them as runs (a rule's
+    /// consecutive deductions of one size) with each ruleset's loss, and a `decay` score
+    /// update per ruleset on the bus.
     fn log_decay(&mut self, now: Timestamp, batch: &mut WriteBatch, publish: &mut Vec<BusEvent>) {
         let due: Vec<_> = self
             .book
             .deductions(&self.args.config, now)
             .into_iter()
-            .filter(|d| self.row.decay_logged_at.is_none_or(|l| d.at > l))
+            .filter_map(|d| match self.row.decay_logged_at {
+                Some(logged) => d.since(logged, false),
+                None => Some(d),
+            })
             .collect();
-        let Some(last) = due.last().map(|d| d.at) else {
+        let Some(last) = due.iter().map(|d| d.last_at()).max() else {
             return;
         };
         self.row.decay_logged_at = Some(now);
@@ -454,8 +458,10 @@ impl LeadState {
             .map(|d| {
                 serde_json::json!({
                     "decay_id": d.decay_id,
-                    "at": time::format(&d.at),
-                    "points": d.amounts.iter().map(|(k, v)| (k.clone(), -round2(*v))).collect::<BTreeMap<_, _>>(),
+                    "first_at": time::format(&d.first_at),
+                    "at": time::format(&d.last_at()),
+                    "count": d.count,
+                    "points": d.amounts.keys().map(|k| (k.clone(), -round2(d.total(k)))).collect::<BTreeMap<_, _>>(),
                 })
             })
             .collect();
