@@ -1242,7 +1242,10 @@ mod tests {
         assert_eq!(book.score(&c, "rs_1", now), 1_000_000.0 - 8_760.0);
         // a run read from a time on: the steps at or after it
         let tail = d[0].since(now - Duration::minutes(150), true);
-        assert_eq!(tail.map(|t| (t.count, t.first_at)), Some((3, now - Duration::hours(2))));
+        assert_eq!(
+            tail.map(|t| (t.count, t.first_at)),
+            Some((3, now - Duration::hours(2)))
+        );
         assert_eq!(d[0].since(now, false), None);
         // more than 10,000 periods idle: the rule stops at 10,000
         let later = t0() + Duration::days(1000);
@@ -1267,7 +1270,10 @@ mod tests {
     fn steps(runs: &[Deduction]) -> Vec<(Timestamp, String, BTreeMap<String, f64>)> {
         let mut out: Vec<_> = runs
             .iter()
-            .flat_map(|d| d.steps().map(|at| (at, d.decay_id.clone(), d.amounts.clone())))
+            .flat_map(|d| {
+                d.steps()
+                    .map(|at| (at, d.decay_id.clone(), d.amounts.clone()))
+            })
             .collect();
         out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         out

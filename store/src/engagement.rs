@@ -747,7 +747,8 @@ impl Store {
     pub async fn decaying_leads(&self, after: &str, limit: u32) -> Result<Vec<DecayingLead>> {
         self.rows(
             "SELECT meta::id(id) AS key, org_id, ou_id, lead_id, scores, score_terms, scored_at, level FROM lead
-             WHERE decaying = true AND meta::id(id) > $after ORDER BY key LIMIT $limit",
+             WHERE decaying = true AND merged_into = NONE AND meta::id(id) > $after
+             ORDER BY key LIMIT $limit",
             json!({ "after": after, "limit": limit }),
             0,
         )
@@ -760,7 +761,7 @@ impl Store {
         let rows: Vec<Value> = self
             .rows(
                 "SELECT org_id, ou_id, lead_id FROM lead
-                 WHERE wake_at > '' AND wake_at <= $now LIMIT $limit",
+                 WHERE wake_at > '' AND wake_at <= $now AND merged_into = NONE LIMIT $limit",
                 json!({ "now": now, "limit": limit }),
                 0,
             )
@@ -1528,6 +1529,36 @@ mod tests {
         assert!(refused.is_err(), "{refused:?}");
         let l = store.lead("org_1", "ou_a", "ld_1").await.unwrap().unwrap();
         assert_eq!(l.score, 0.0);
+    }
+
+    #[tokio::test]
+    async fn merged_away_leads_are_never_due_or_decaying() {
+        let store = Store::memory().await.unwrap();
+        let mut batch = WriteBatch::default();
+        for id in ["ld_1", "ld_2"] {
+            let mut row = lead_row(&lead("ou_a", id));
+            merge_into(
+                &mut row,
+                json!({"wake_at": "2026-01-02T00:00:00.000000Z", "decaying": true}),
+            );
+            batch.leads.push(row);
+        }
+        store.commit(&batch).await.unwrap();
+        store
+            .run(
+                "UPDATE type::record('lead', $key) MERGE { merged_into: 'ld_1' }",
+                json!({ "key": lead_key("ou_a", "ld_2") }),
+            )
+            .await
+            .unwrap();
+        let due = store
+            .due_leads("2026-01-03T00:00:00.000000Z", 10)
+            .await
+            .unwrap();
+        assert_eq!(due, vec![("org_1".into(), "ou_a".into(), "ld_1".into())]);
+        let decaying = store.decaying_leads("", 10).await.unwrap();
+        assert_eq!(decaying.len(), 1);
+        assert_eq!(decaying[0].lead_id, "ld_1");
     }
 
     #[test]

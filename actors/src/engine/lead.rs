@@ -180,6 +180,18 @@ async fn load_account(
         .map(LeadAccount::new))
 }
 
+/// The keys of `after` whose values differ from `before`'s.
+fn changed_keys(
+    before: &serde_json::Map<String, serde_json::Value>,
+    after: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// The lead's book and what the actor keeps of its row, read once every write sent for
 /// the lead has ended: a write still on its way would be missing from the book, and the
 /// next score row written from it would undo that write's score.
@@ -328,8 +340,16 @@ impl LeadState {
         }
     }
 
-    /// Re-reads the lead's metadata and its account's properties from the store.
+    /// Re-reads the lead's metadata and its account's properties from the store, once
+    /// the lead's writes on their way have landed (an older stored copy would undo them).
     async fn refresh_properties(&mut self) -> Result<(), DomainError> {
+        self.args
+            .writer
+            .wait(
+                self.args.ou_id.clone(),
+                lead_key(&self.args.ou_id, &self.args.lead_id),
+            )
+            .await?;
         let Some(lead) = self
             .args
             .store
@@ -376,12 +396,15 @@ impl LeadState {
         batch: &mut WriteBatch,
     ) {
         let config = self.args.config.clone();
+        let before = self.row.metadata.clone();
         if !config.mappings.is_empty()
             && profile::apply_mappings(&config.mappings, event_metadata, &mut self.row.metadata)
         {
+            // only the keys that changed: a whole copy would undo an edit of the lead
+            // made since this actor read it (patches merge key by key)
             batch.patches.push((
                 lead_key(&self.args.ou_id, &self.args.lead_id),
-                serde_json::json!({ "metadata": self.row.metadata }),
+                serde_json::json!({ "metadata": changed_keys(&before, &self.row.metadata) }),
             ));
         }
         let Some(account) = self.row.account.as_mut() else {
@@ -396,11 +419,7 @@ impl LeadState {
             return;
         }
         // only the keys that changed, so leads of one account never undo each other
-        let changed: serde_json::Map<String, serde_json::Value> = metadata
-            .iter()
-            .filter(|(k, v)| before.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let changed = changed_keys(&before, metadata);
         *account = LeadAccount::new(account.account.clone());
         batch.account_patches.push(AccountMetadataPatch {
             ou_id: self.args.ou_id.clone(),
@@ -739,6 +758,13 @@ impl Actor for LeadActor {
             LeadMsg::Reconfigure(config) => {
                 state.args.config = config;
                 state.book.reconfigure(&state.args.config);
+                // store the rescored row now, after any write this actor sent under the
+                // old config: such a write landing after the OU's wake-all would
+                // otherwise leave the old score stored until the lead's next event
+                let (reply, _) = oneshot::channel();
+                state
+                    .commit_then(myself, WriteBatch::default(), Vec::new(), (), reply)
+                    .await;
             }
             LeadMsg::Reload => {
                 (state.book, state.row) = load_book(&state.args).await?;

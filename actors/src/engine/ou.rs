@@ -402,6 +402,13 @@ impl OuState {
         for s in &plan.sources {
             self.retire(s).await?;
         }
+        // their writes may still be on their way: read the history once they landed
+        for lead in std::iter::once(&plan.target).chain(&plan.sources) {
+            self.args
+                .writer
+                .wait(ou.clone(), lead_key(&ou, lead))
+                .await?;
+        }
         let mut moved_events = 0u64;
         let mut all = self.args.store.lead_events(&org, &ou, &plan.target).await?;
         for s in &plan.sources {
@@ -446,7 +453,13 @@ impl OuState {
                 .map(|s| {
                     (
                         lead_key(&ou, s),
-                        serde_json::json!({ "merged_into": plan.target, "updated_at": now }),
+                        // a merged-away lead is never woken or refreshed again
+                        serde_json::json!({
+                            "merged_into": plan.target,
+                            "updated_at": now,
+                            "wake_at": "",
+                            "decaying": false,
+                        }),
                     )
                 })
                 .chain(std::iter::once((

@@ -13,12 +13,20 @@
 //! writes sent before it for one lead have ended, so a lead actor that reads the store
 //! after it reads everything that was on its way.
 //!
+//! A lead actor scores ahead of the store: its next write carries scores that include
+//! its earlier writes. So when a write carrying a lead's score fails, the lead is held as
+//! failed: its later score-carrying writes fail too (the caller may retry) until the
+//! actor reloads from the store, which it does through a settle that clears the failure
+//! ([`WriterHandle::settle`]). Nothing then commits a score built on a write that never
+//! landed.
+//!
 //! It is a task reading a channel rather than a ractor actor because group commit needs to
 //! take everything waiting at once (`recv_many`), which a mailbox does not offer.
 
 use std::collections::{HashSet, VecDeque};
 
 use leadwire_models::DomainError;
+use leadwire_store::engagement::lead_key;
 use leadwire_store::{Footprint, Store, StoreError, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,6 +59,9 @@ pub struct WriteRequest {
     /// A settle rather than a write: no rows; answered once every write sent before it
     /// that touches this key has ended (committed or failed).
     pub settle: Option<String>,
+    /// For a settle: the lead's failed write no longer holds its later writes back (its
+    /// actor is about to rebuild its state from the store).
+    pub clears: bool,
     pub reply: oneshot::Sender<Result<(), DomainError>>,
 }
 
@@ -83,6 +94,7 @@ impl WriterHandle {
             publish,
             event_count,
             settle: None,
+            clears: false,
             reply,
         };
         self.send(request).await;
@@ -100,7 +112,24 @@ impl WriterHandle {
     /// Waits until every write sent so far that touches the lead `lead_key` has ended
     /// (committed or failed): what is stored for the lead is then all it will be until
     /// the next write. Reading a lead's state before that could miss a write on its way.
+    /// For the lead's actor rebuilding its state from the store: a failed write of the
+    /// lead stops holding its later writes back.
     pub async fn settle(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
+        self.settle_with(ou_id, lead_key, true).await
+    }
+
+    /// Like [`WriterHandle::settle`], for a reader that keeps its other state: a failed
+    /// write of the lead still holds its later writes back.
+    pub async fn wait(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
+        self.settle_with(ou_id, lead_key, false).await
+    }
+
+    async fn settle_with(
+        &self,
+        ou_id: String,
+        lead_key: String,
+        clears: bool,
+    ) -> Result<(), DomainError> {
         let (reply, rx) = oneshot::channel();
         self.send(WriteRequest {
             ou_id,
@@ -108,6 +137,7 @@ impl WriterHandle {
             publish: Vec::new(),
             event_count: 0,
             settle: Some(lead_key),
+            clears,
             reply,
         })
         .await;
@@ -129,13 +159,34 @@ impl WriterHandle {
     }
 }
 
-/// Tells the writer a flight ended when dropped.
-struct Landed(u64, mpsc::UnboundedSender<u64>);
+/// Tells the writer a flight ended when dropped, with the leads whose score-carrying
+/// writes failed in it (all of the flight's, until it says otherwise: a flight whose task
+/// panicked answered nobody).
+struct Landed {
+    id: u64,
+    failed: Vec<String>,
+    tx: mpsc::UnboundedSender<(u64, Vec<String>)>,
+}
 
 impl Drop for Landed {
     fn drop(&mut self) {
-        let _ = self.1.send(self.0);
+        let _ = self.tx.send((self.id, std::mem::take(&mut self.failed)));
     }
+}
+
+/// The leads whose scores a write carries.
+fn scored_leads(batch: &WriteBatch) -> impl Iterator<Item = String> + '_ {
+    batch
+        .score_updates
+        .iter()
+        .map(|u| lead_key(&u.ou_id, &u.lead_id))
+}
+
+/// The answer to a write held back by an earlier failed write of its lead.
+fn held_failed() -> DomainError {
+    DomainError::unavailable(
+        "an earlier write of this lead failed; it is being reloaded, try again",
+    )
 }
 
 /// A queued write and what it touches.
@@ -154,14 +205,20 @@ struct Flight {
 async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metrics: Metrics) {
     let mut queue: VecDeque<Queued> = VecDeque::new();
     let mut flights: Vec<Flight> = Vec::new();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
+    // leads whose score-carrying write failed, until their actor reloads
+    let mut failed: HashSet<String> = HashSet::new();
+    let mut refused: Vec<Queued> = Vec::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(u64, Vec<String>)>();
     let mut next_id = 0u64;
     let mut open = true;
     let mut received: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
     let max_in_flight = in_flight_limit();
     loop {
         while flights.len() < max_in_flight {
-            let taken = take_group(&mut queue, &flights);
+            let taken = take_group(&mut queue, &flights, &mut failed, &mut refused);
+            for q in refused.drain(..) {
+                let _ = q.request.reply.send(Err(held_failed()));
+            }
             if taken.is_empty() {
                 break;
             }
@@ -181,12 +238,20 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
             });
             let (store, bus, metrics, done) =
                 (store.clone(), bus.clone(), metrics.clone(), done_tx.clone());
-            let landed = Landed(next_id, done);
+            let landed = Landed {
+                id: next_id,
+                failed: group
+                    .iter()
+                    .flat_map(|q| scored_leads(&q.request.batch))
+                    .collect(),
+                tx: done,
+            };
             tokio::spawn(async move {
                 // the flight ends when this task does, even by a panic: its leads must not
                 // stay held back for good
-                let _landed = landed;
-                commit_group(&store, group, &bus, &metrics).await;
+                let mut landed = landed;
+                landed.failed = commit_group(&store, group, &bus, &metrics).await;
+                drop(landed);
             });
         }
         metrics.queue_depth.set((rx.len() + queue.len()) as i64);
@@ -206,7 +271,10 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
                     request,
                 }));
             }
-            Some(id) = done_rx.recv() => flights.retain(|f| f.id != id),
+            Some((id, leads)) = done_rx.recv() => {
+                flights.retain(|f| f.id != id);
+                failed.extend(leads);
+            }
         }
     }
     tracing::info!("writer-stopped");
@@ -215,7 +283,14 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
 /// The next transaction's writes, oldest first: those not waiting for a write in flight or
 /// for an earlier write of the same lead. An exclusive write waits until nothing is in
 /// flight, nothing after it goes before it, and nothing commits beside its transaction.
-fn take_group(queue: &mut VecDeque<Queued>, flights: &[Flight]) -> Vec<Queued> {
+/// A write carrying the score of a lead in `failed` goes to `refused` instead; a clearing
+/// settle of the lead, taken, takes it out of `failed`.
+fn take_group(
+    queue: &mut VecDeque<Queued>,
+    flights: &[Flight],
+    failed: &mut HashSet<String>,
+    refused: &mut Vec<Queued>,
+) -> Vec<Queued> {
     if queue.is_empty() || flights.iter().any(|f| f.keys.is_none()) {
         return Vec::new();
     }
@@ -257,7 +332,16 @@ fn take_group(queue: &mut VecDeque<Queued>, flights: &[Flight]) -> Vec<Queued> {
                 if keys.iter().any(held) {
                     blocked.extend(keys.iter().cloned());
                     rest.push_back(q);
+                } else if !failed.is_empty()
+                    && scored_leads(&q.request.batch).any(|k| failed.contains(&k))
+                {
+                    refused.push(q);
                 } else {
+                    if settle && q.request.clears {
+                        for k in keys {
+                            failed.remove(k);
+                        }
+                    }
                     if let Some(t) = taken.as_mut() {
                         t.extend(keys.iter().cloned());
                     }
@@ -283,29 +367,50 @@ fn footprint_keys(group: &[Queued]) -> Option<HashSet<String>> {
 }
 
 /// Commits a group in one transaction; when that fails, each write on its own (one bad
-/// write must not fail its neighbours). Answers every caller.
-async fn commit_group(store: &Store, group: Vec<Queued>, bus: &Bus, metrics: &Metrics) {
+/// write must not fail its neighbours), except that a lead's write after a failed one of
+/// the same lead fails unattempted. Answers every caller; returns the leads whose
+/// score-carrying writes failed.
+async fn commit_group(
+    store: &Store,
+    group: Vec<Queued>,
+    bus: &Bus,
+    metrics: &Metrics,
+) -> Vec<String> {
     let batches: Vec<&WriteBatch> = group.iter().map(|q| &q.request.batch).collect();
     let result = commit_retrying(store, &batches).await;
+    let mut failed: Vec<String> = Vec::new();
     if result.is_ok() || group.len() == 1 {
         if let Err(e) = &result {
             tracing::warn!(error = %e, "group-commit-failed");
+            failed = group
+                .iter()
+                .flat_map(|q| scored_leads(&q.request.batch))
+                .collect();
         }
         let result = result.map_err(DomainError::from);
         for q in group {
             finish(q.request, result.clone(), bus, metrics);
         }
-        return;
+        return failed;
     }
     if let Err(e) = &result {
         tracing::warn!(error = %e, size = group.len(), "group-commit-split");
     }
     for q in group {
-        let result = commit_retrying(store, &[&q.request.batch])
-            .await
-            .map_err(DomainError::from);
+        let leads: Vec<String> = scored_leads(&q.request.batch).collect();
+        let result = if leads.iter().any(|k| failed.contains(k)) {
+            Err(held_failed())
+        } else {
+            commit_retrying(store, &[&q.request.batch])
+                .await
+                .map_err(DomainError::from)
+        };
+        if result.is_err() {
+            failed.extend(leads);
+        }
         finish(q.request, result, bus, metrics);
     }
+    failed
 }
 
 /// Commits, trying again when a concurrent transaction won a conflict (nothing was
@@ -333,7 +438,11 @@ fn finish(r: WriteRequest, result: Result<(), DomainError>, bus: &Bus, metrics: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn take(queue: &mut VecDeque<Queued>, flights: &[Flight]) -> Vec<Queued> {
+        take_group(queue, flights, &mut HashSet::new(), &mut Vec::new())
+    }
 
     fn queued(batch: WriteBatch) -> Queued {
         let (reply, _) = oneshot::channel();
@@ -345,6 +454,7 @@ mod tests {
                 publish: Vec::new(),
                 event_count: 0,
                 settle: None,
+                clears: false,
                 reply,
             },
         }
@@ -386,7 +496,7 @@ mod tests {
         }];
         let mut queue: VecDeque<Queued> =
             [event_of("a"), event_of("b"), event_of("a"), event_of("c")].into();
-        let group = take_group(&mut queue, &flights);
+        let group = take(&mut queue, &flights);
         assert_eq!(leads_of(&group), ["ou/b", "ou/c"]);
         assert_eq!(leads_of(&Vec::from(queue)), ["ou/a", "ou/a"]);
     }
@@ -407,7 +517,7 @@ mod tests {
             keys: Some(["ou/a".to_string()].into()),
         }];
         let mut queue: VecDeque<Queued> = [both, event_of("b"), event_of("c")].into();
-        let group = take_group(&mut queue, &flights);
+        let group = take(&mut queue, &flights);
         assert_eq!(leads_of(&group), ["ou/c"]);
         assert_eq!(queue.len(), 2);
     }
@@ -420,17 +530,14 @@ mod tests {
             keys: Some(["ou/z".to_string()].into()),
         }];
         // it waits for the flight, and nothing after it goes first
-        assert_eq!(leads_of(&take_group(&mut queue, &flights)), ["ou/a"]);
-        assert!(take_group(&mut queue, &flights).is_empty());
+        assert_eq!(leads_of(&take(&mut queue, &flights)), ["ou/a"]);
+        assert!(take(&mut queue, &flights).is_empty());
         // then it and the writes after it share a transaction (which keeps their order)
-        assert_eq!(
-            leads_of(&take_group(&mut queue, &[])),
-            ["exclusive", "ou/c"]
-        );
+        assert_eq!(leads_of(&take(&mut queue, &[])), ["exclusive", "ou/c"]);
         // and nothing commits beside an exclusive transaction
         queue.push_back(event_of("d"));
         let in_flight = vec![Flight { id: 2, keys: None }];
-        assert!(take_group(&mut queue, &in_flight).is_empty());
+        assert!(take(&mut queue, &in_flight).is_empty());
     }
 
     fn settle_of(lead: &str) -> Queued {
@@ -445,15 +552,15 @@ mod tests {
         // taken with the write it waits for, it would be answered before that commits
         let mut queue: VecDeque<Queued> =
             [event_of("a"), settle_of("a"), settle_of("b"), event_of("a")].into();
-        let group = take_group(&mut queue, &[]);
+        let group = take(&mut queue, &[]);
         assert_eq!(leads_of(&group), ["ou/a", "ou/b"]);
         assert_eq!(leads_of(&Vec::from(queue)), ["ou/a", "ou/a"]);
         // nor beside an exclusive write, which may touch any lead
         let mut queue: VecDeque<Queued> = [merge(), settle_of("c")].into();
-        assert_eq!(leads_of(&take_group(&mut queue, &[])), ["exclusive"]);
+        assert_eq!(leads_of(&take(&mut queue, &[])), ["exclusive"]);
         // once the write has landed it is taken (and answered)
         let mut queue: VecDeque<Queued> = [settle_of("a")].into();
-        assert_eq!(leads_of(&take_group(&mut queue, &[])), ["ou/a"]);
+        assert_eq!(leads_of(&take(&mut queue, &[])), ["ou/a"]);
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -495,13 +602,112 @@ mod tests {
     #[tokio::test]
     async fn a_flight_ends_even_when_its_task_panics() {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let landed = Landed(7, tx);
+        let landed = Landed {
+            id: 7,
+            failed: vec!["ou/a".into()],
+            tx,
+        };
         let task = tokio::spawn(async move {
             let _landed = landed;
             panic!("the storage engine panicked");
         });
         assert!(task.await.is_err());
-        assert_eq!(rx.recv().await, Some(7));
+        // its leads count as failed: nobody heard whether their writes landed
+        assert_eq!(rx.recv().await, Some((7, vec!["ou/a".to_string()])));
+    }
+
+    fn scored(lead: &str, metadata: Value) -> WriteBatch {
+        WriteBatch {
+            events: vec![
+                json!({ "id": format!("ev_{}", leadwire_models::ids::new_id("x")),
+                "ou_id": "ou", "lead_id": lead, "org_id": "org", "event_type": "Demo",
+                "occurred_at": "2026-11-24T10:00:00Z", "received_at": "2026-11-24T10:00:00Z",
+                "channel": "web", "metadata": metadata }),
+            ],
+            score_updates: vec![leadwire_store::engagement::ScoreUpdate {
+                ou_id: "ou".into(),
+                lead_id: lead.into(),
+                score: 1.0,
+                scores: Default::default(),
+                scored_at: "2026-11-24T10:00:00Z".into(),
+                decaying: false,
+                last_event: None,
+                score_reset_at: None,
+                terms: Default::default(),
+                wake_at: String::new(),
+                decay_logged_at: None,
+                level: None,
+                profile: None,
+            }],
+            ..WriteBatch::default()
+        }
+    }
+
+    #[test]
+    fn a_failed_lead_refuses_its_score_writes_until_a_clearing_settle() {
+        let mut failed: HashSet<String> = ["ou/a".to_string()].into();
+        let mut refused = Vec::new();
+        let mut clearing = settle_of("a");
+        clearing.request.clears = true;
+        let mut queue: VecDeque<Queued> = [
+            queued(scored("a", json!({}))),
+            settle_of("a"),
+            queued(scored("b", json!({}))),
+            clearing,
+            queued(scored("a", json!({}))),
+        ]
+        .into();
+        let group = take_group(&mut queue, &[], &mut failed, &mut refused);
+        // the write of a is refused, a waiting settle leaves a failed, b goes
+        assert_eq!(leads_of(&refused), ["ou/a"]);
+        assert_eq!(leads_of(&group), ["ou/a", "ou/b"]);
+        assert_eq!(failed.len(), 1);
+        // the clearing settle (not beside the other settle of a) lifts it: the write of a
+        // after it goes
+        refused.clear();
+        let group = take_group(&mut queue, &[], &mut failed, &mut refused);
+        assert!(refused.is_empty());
+        assert_eq!(leads_of(&group), ["ou/a", "ou/a"]);
+        assert!(failed.is_empty());
+        assert!(queue.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_lead_whose_write_failed_commits_nothing_more_until_it_reloads() {
+        let store = Store::memory().await.unwrap();
+        let writer = WriterHandle::start(store.clone(), Bus::default(), Metrics::new());
+        // metadata must be an object: this write fails
+        let bad = writer
+            .submit("ou".into(), scored("a", json!("x")), Vec::new(), 1)
+            .await;
+        let next = writer
+            .submit("ou".into(), scored("a", json!({})), Vec::new(), 1)
+            .await;
+        let other = writer
+            .submit("ou".into(), scored("b", json!({})), Vec::new(), 1)
+            .await;
+        assert!(matches!(bad.await, Ok(Err(_))));
+        // the next score of a was built on the failed write: refused, nothing stored
+        let r = next.await;
+        assert!(
+            matches!(&r, Ok(Err(e)) if e.to_string().contains("reloaded")),
+            "{r:?}"
+        );
+        assert_eq!(other.await.ok(), Some(Ok(())));
+        // a waiting settle keeps the failure; the actor's reload (a clearing settle)
+        // lifts it
+        writer.wait("ou".into(), "ou/a".into()).await.unwrap();
+        let still = writer
+            .write("ou".into(), scored("a", json!({})), Vec::new())
+            .await;
+        assert!(still.is_err(), "{still:?}");
+        writer.settle("ou".into(), "ou/a".into()).await.unwrap();
+        writer
+            .write("ou".into(), scored("a", json!({})), Vec::new())
+            .await
+            .unwrap();
+        let stored = store.lead_events("org", "ou", "a").await.unwrap();
+        assert_eq!(stored.len(), 1, "{stored:?}");
     }
 
     #[test]
@@ -509,7 +715,7 @@ mod tests {
         let mut queue: VecDeque<Queued> = (0..MAX_GROUP + 5)
             .map(|i| event_of(&format!("l{i}")))
             .collect();
-        assert_eq!(take_group(&mut queue, &[]).len(), MAX_GROUP);
+        assert_eq!(take(&mut queue, &[]).len(), MAX_GROUP);
         assert_eq!(queue.len(), 5);
         assert_eq!(leads_of(&Vec::from(queue))[0], format!("ou/l{MAX_GROUP}"));
     }

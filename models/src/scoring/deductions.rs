@@ -270,16 +270,15 @@ impl Tally {
         };
         // the scores are non-increasing and the deductions non-decreasing in time, so
         // whether every step through `t` is full only needs checking at `t`
-        let full = |t: Timestamp| {
-            !floor
-                || self
-                    .rulesets
-                    .iter()
-                    .zip(settled.iter())
-                    .all(|((_, sweep, deducted), done)| {
-                        *done || sweep.at(t) - *deducted - taken(t) >= 0.0
-                    })
-        };
+        let full =
+            |t: Timestamp| {
+                !floor
+                    || self.rulesets.iter().zip(settled.iter()).all(
+                        |((_, sweep, deducted), done)| {
+                            *done || sweep.at(t) - *deducted - taken(t) >= 0.0
+                        },
+                    )
+            };
         let through = if full(last) {
             last
         } else if !full(first) {
