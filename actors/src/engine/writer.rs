@@ -160,17 +160,17 @@ impl WriterHandle {
 }
 
 /// Tells the writer a flight ended when dropped, with the leads whose score-carrying
-/// writes failed in it (all of the flight's, until it says otherwise: a flight whose task
-/// panicked answered nobody).
+/// writes failed in it; `None` when its task panicked (it answered nobody, so every lead
+/// of the flight counts as failed).
 struct Landed {
     id: u64,
-    failed: Vec<String>,
-    tx: mpsc::UnboundedSender<(u64, Vec<String>)>,
+    failed: Option<Vec<String>>,
+    tx: mpsc::UnboundedSender<(u64, Option<Vec<String>>)>,
 }
 
 impl Drop for Landed {
     fn drop(&mut self) {
-        let _ = self.tx.send((self.id, std::mem::take(&mut self.failed)));
+        let _ = self.tx.send((self.id, self.failed.take()));
     }
 }
 
@@ -208,7 +208,7 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
     // leads whose score-carrying write failed, until their actor reloads
     let mut failed: HashSet<String> = HashSet::new();
     let mut refused: Vec<Queued> = Vec::new();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(u64, Vec<String>)>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(u64, Option<Vec<String>>)>();
     let mut next_id = 0u64;
     let mut open = true;
     let mut received: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
@@ -240,17 +240,14 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
                 (store.clone(), bus.clone(), metrics.clone(), done_tx.clone());
             let landed = Landed {
                 id: next_id,
-                failed: group
-                    .iter()
-                    .flat_map(|q| scored_leads(&q.request.batch))
-                    .collect(),
+                failed: None,
                 tx: done,
             };
             tokio::spawn(async move {
                 // the flight ends when this task does, even by a panic: its leads must not
                 // stay held back for good
                 let mut landed = landed;
-                landed.failed = commit_group(&store, group, &bus, &metrics).await;
+                landed.failed = Some(commit_group(&store, group, &bus, &metrics).await);
                 drop(landed);
             });
         }
@@ -272,8 +269,18 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
                 }));
             }
             Some((id, leads)) = done_rx.recv() => {
-                flights.retain(|f| f.id != id);
-                failed.extend(leads);
+                let flight = flights.iter().position(|f| f.id == id).map(|i| flights.swap_remove(i));
+                match leads {
+                    Some(leads) => failed.extend(leads),
+                    // a panicked flight: its lead keys (aliases and filters have a prefix)
+                    None => failed.extend(
+                        flight
+                            .and_then(|f| f.keys)
+                            .into_iter()
+                            .flatten()
+                            .filter(|k| !k.contains(':')),
+                    ),
+                }
             }
         }
     }
@@ -604,7 +611,7 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let landed = Landed {
             id: 7,
-            failed: vec!["ou/a".into()],
+            failed: None,
             tx,
         };
         let task = tokio::spawn(async move {
@@ -612,8 +619,8 @@ mod tests {
             panic!("the storage engine panicked");
         });
         assert!(task.await.is_err());
-        // its leads count as failed: nobody heard whether their writes landed
-        assert_eq!(rx.recv().await, Some((7, vec!["ou/a".to_string()])));
+        // no word of what failed: every lead of the flight counts as failed
+        assert_eq!(rx.recv().await, Some((7, None)));
     }
 
     fn scored(lead: &str, metadata: Value) -> WriteBatch {
