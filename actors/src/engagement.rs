@@ -305,7 +305,7 @@ impl Core {
                 items[i] = Some(match r {
                     Ok(ack) => BatchItem {
                         index: i,
-                        status: 201,
+                        status: if ack.duplicate { 200 } else { 201 },
                         result: Some(ack),
                         error: None,
                     },

@@ -39,6 +39,7 @@ impl Core {
             total_rows: rows.len() as u64,
             processed_rows: 0,
             imported: 0,
+            duplicates: 0,
             failed: 0,
             errors: Vec::new(),
             created_at: time::format(&time::now()),
@@ -76,6 +77,7 @@ impl Core {
                         Ok(results) => {
                             for (row, r) in numbers.into_iter().zip(results) {
                                 match r {
+                                    Ok(ack) if ack.duplicate => progress.duplicates += 1,
                                     Ok(_) => progress.imported += 1,
                                     Err(e) => fail(&mut progress, row, row_message(&e)),
                                 }

@@ -119,6 +119,8 @@ pub struct IngestResult {
     pub lead_created: bool,
     /// The score change in each ruleset.
     pub deltas: Vec<ScoreDelta>,
+    /// A retry of an event the lead has (same `idempotencyKey`): nothing was stored.
+    pub duplicate: bool,
 }
 
 impl From<leadwire_actors::engine::IngestAck> for IngestResult {
@@ -128,6 +130,7 @@ impl From<leadwire_actors::engine::IngestAck> for IngestResult {
             lead_id: a.lead_id,
             lead_created: a.lead_created,
             deltas: a.deltas,
+            duplicate: a.duplicate,
         }
     }
 }
@@ -168,6 +171,9 @@ pub struct EventInputGql {
     pub timestamp: Option<String>,
     /// A JSON object, at most 100 KB.
     pub metadata: Option<Value>,
+    /// The client's name for the event (1-255 characters): a retry with the same key is
+    /// not stored again and answers `duplicate: true`.
+    pub idempotency_key: Option<String>,
 }
 
 impl EventInputGql {
@@ -178,6 +184,7 @@ impl EventInputGql {
             event_type: self.event_type,
             timestamp: self.timestamp,
             metadata: self.metadata.map(object).transpose()?,
+            idempotency_key: self.idempotency_key,
             ..Default::default()
         })
     }

@@ -133,6 +133,9 @@ pub struct IngestArgs {
     pub timestamp: Option<String>,
     /// Properties of the event as a JSON object (at most 100 KB).
     pub metadata: Option<Map<String, Value>>,
+    /// Your own name for this event (1-255 characters). Send it again on a retry: the
+    /// event is then stored once, and the retry answers `duplicate: true`.
+    pub idempotency_key: Option<String>,
     #[serde(flatten)]
     pub ou: OuArg,
 }
@@ -445,6 +448,7 @@ impl LeadwireTools {
                 event_type: a.event_type,
                 timestamp: a.timestamp,
                 metadata: a.metadata,
+                idempotency_key: a.idempotency_key,
                 ..Default::default()
             };
             to_json(&core.ingest_event(&t, input).await?)

@@ -15,6 +15,8 @@ pub const MAX_METADATA_BYTES: usize = 100 * 1024;
 pub const MAX_BATCH: usize = 1000;
 /// Most aliases on one event.
 pub const MAX_ALIASES: usize = 20;
+/// Longest accepted `idempotency_key`, in characters.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// How far in the future an event may be dated (clock skew).
 pub const MAX_FUTURE_SKEW_SECONDS: i64 = 24 * 3600;
 /// How far in the past an event may be dated: ten years, far beyond the longest half-life
@@ -145,6 +147,10 @@ pub struct EventInput {
     /// Arbitrary JSON, at most 100 KB.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
+    /// The client's name for this event (1-255 characters), so that a retry is stored
+    /// once: an event whose lead already has an event with this key is not stored again,
+    /// and is answered with the stored event (`duplicate: true`).
+    pub idempotency_key: Option<String>,
 }
 
 /// How an event names its lead.
@@ -172,6 +178,7 @@ pub struct NewEvent {
     pub occurred_at: Timestamp,
     pub metadata: Map<String, Value>,
     pub channel: &'static str,
+    pub idempotency_key: Option<String>,
 }
 
 impl EventInput {
@@ -255,6 +262,21 @@ impl EventInput {
                 "must not be more than 10 years in the past",
             ));
         }
+        if let Some(key) = &self.idempotency_key {
+            let n = key.chars().count();
+            if n == 0 || n > MAX_IDEMPOTENCY_KEY {
+                return Err(DomainError::invalid(
+                    "idempotency_key",
+                    format!("must be 1-{MAX_IDEMPOTENCY_KEY} characters"),
+                ));
+            }
+            if key.chars().any(char::is_control) {
+                return Err(DomainError::invalid(
+                    "idempotency_key",
+                    "must not contain control characters",
+                ));
+            }
+        }
         let metadata = self.metadata.unwrap_or_default();
         check_metadata_size(&metadata)?;
         let channel = channel_of(event_type, &metadata);
@@ -264,6 +286,7 @@ impl EventInput {
             occurred_at,
             metadata,
             channel,
+            idempotency_key: self.idempotency_key,
         })
     }
 }
@@ -507,6 +530,9 @@ pub struct StoredEvent {
     /// The score change the event caused in each ruleset when it was scored.
     #[serde(default)]
     pub deltas: std::collections::BTreeMap<String, crate::scoring::ScoreDelta>,
+    /// The client's key for the event, when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// How repeated `metadata=key:value` filters combine.

@@ -1,8 +1,8 @@
 //! CSV import of events: the columns, their mapping to [`EventInput`], and import jobs.
 //!
 //! Columns (header row required, any order): `event_type` (required), `lead_id`,
-//! `timestamp` (RFC 3339), `metadata` (a JSON object), and alias columns `email`, `phone`,
-//! `external_id`, `cookie`, `social`. Rows are numbered as a spreadsheet shows them (the
+//! `timestamp` (RFC 3339), `metadata` (a JSON object), `idempotency_key`, and alias
+//! columns `email`, `phone`, `external_id`, `cookie`, `social`. Rows are numbered as a spreadsheet shows them (the
 //! header is row 1).
 
 use serde::{Deserialize, Serialize};
@@ -17,11 +17,12 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 /// Most row errors a job keeps (the count is always exact).
 pub const MAX_ROW_ERRORS: usize = 1000;
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "event_type",
     "lead_id",
     "timestamp",
     "metadata",
+    "idempotency_key",
     "email",
     "phone",
     "external_id",
@@ -53,7 +54,12 @@ pub struct ImportJob {
     pub status: ImportStatus,
     pub total_rows: u64,
     pub processed_rows: u64,
+    /// Rows stored as new events.
     pub imported: u64,
+    /// Rows whose `idempotency_key` names an event their lead already has (a file
+    /// imported again): not stored again.
+    #[serde(default)]
+    pub duplicates: u64,
     pub failed: u64,
     /// The first 1,000 row errors.
     pub errors: Vec<RowError>,
@@ -130,6 +136,7 @@ fn row_input(header: &[String], record: &csv::StringRecord) -> Result<EventInput
             "event_type" => input.event_type = cell.to_string(),
             "lead_id" => input.lead_id = Some(cell.to_string()),
             "timestamp" => input.timestamp = Some(cell.to_string()),
+            "idempotency_key" => input.idempotency_key = Some(cell.to_string()),
             "metadata" => {
                 let m: Map<String, Value> = serde_json::from_str(cell)
                     .map_err(|_| "metadata must be a JSON object".to_string())?;

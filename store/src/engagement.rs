@@ -86,8 +86,13 @@ pub fn event_row(e: &StoredEvent) -> Value {
         "system": e.system,
         "inorganic": e.inorganic,
     });
-    if let (Some(f), Some(o)) = (&e.suppressed_by, row.as_object_mut()) {
-        o.insert("suppressed_by".into(), json!(f));
+    if let Some(o) = row.as_object_mut() {
+        if let Some(f) = &e.suppressed_by {
+            o.insert("suppressed_by".into(), json!(f));
+        }
+        if let Some(k) = &e.idempotency_key {
+            o.insert("idempotency_key".into(), json!(k));
+        }
     }
     row
 }
@@ -1392,6 +1397,7 @@ mod tests {
             suppressed_by: None,
             inorganic: false,
             deltas,
+            idempotency_key: Some("retry-1".into()),
         };
         let batch = WriteBatch {
             leads: vec![lead_row(&lead("ou_a", "ld_1"))],

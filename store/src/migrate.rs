@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "schemaless lead",
         include_str!("migrations/0020_schemaless_lead.surql"),
     ),
+    (
+        21,
+        "event idempotency key",
+        include_str!("migrations/0021_idempotency_key.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

@@ -26,13 +26,6 @@ async fn event_ago(app: &TestApp, event_type: &str, email: &str, ago: chrono::Du
     r["metadata"]["lead_id"].as_str().unwrap().to_string()
 }
 
-async fn live_score(app: &TestApp, lead: &str) -> f64 {
-    let (_, s) = app
-        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
-        .await;
-    s["score"].as_f64().unwrap_or(f64::NAN)
-}
-
 /// The stored score (what lists and sorts use), polled until it equals `want` (the wake
 /// pass runs every 2 s) or 20 s pass; the last value seen.
 async fn stored_score_becomes(app: &TestApp, lead: &str, want: f64) -> f64 {
@@ -67,7 +60,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
         chrono::Duration::days(45),
     )
     .await;
-    assert_eq!(live_score(&app, &idle).await, 60.0);
+    assert_eq!(app.score(&idle).await, 60.0);
 
     // bad rules are refused with the field named, and nothing is stored
     for (body, f) in [
@@ -125,8 +118,8 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
     );
 
     // live at once: 95 idle days take 25 at day 30 and 60, then only the 10 left at day 90
-    assert_eq!(live_score(&app, &idle).await, 0.0);
-    assert_eq!(live_score(&app, &recent).await, 35.0);
+    assert_eq!(app.score(&idle).await, 0.0);
+    assert_eq!(app.score(&recent).await, 35.0);
     // the stored score follows (every lead of the OU is woken after a config change), and
     // the deductions go on the timeline as one DECAY entry, channel system
     assert_eq!(stored_score_becomes(&app, &idle, 0.0).await, 0.0);
@@ -180,7 +173,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
 
     // new activity restarts the clock; a decay in the past stays taken
     event_ago(&app, "Demo", "recent@example.com", chrono::Duration::zero()).await;
-    assert_eq!(live_score(&app, &recent).await, 95.0);
+    assert_eq!(app.score(&recent).await, 95.0);
 
     // negative scores allowed (Owner only): every period takes the full 25
     let (s, _) = app
@@ -199,7 +192,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
     )
     .await;
     assert_eq!(settings["allow_negative_scores"], true);
-    assert_eq!(live_score(&app, &idle).await, -15.0);
+    assert_eq!(app.score(&idle).await, -15.0);
     assert_eq!(stored_score_becomes(&app, &idle, -15.0).await, -15.0);
 
     // a changed rule applies at once; a deleted one gives its points back
@@ -218,7 +211,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
         ),
         (Some(60), Some(25))
     );
-    assert_eq!(live_score(&app, &idle).await, 35.0);
+    assert_eq!(app.score(&idle).await, 35.0);
     let (s, _) = app
         .call(app.req(
             Method::DELETE,
@@ -227,7 +220,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
         ))
         .await;
     assert_eq!(s, 204);
-    assert_eq!(live_score(&app, &idle).await, 60.0);
+    assert_eq!(app.score(&idle).await, 60.0);
     let (s, _) = app
         .call(app.req(
             Method::DELETE,
@@ -250,12 +243,7 @@ async fn the_scheduler_applies_a_deduction_the_moment_it_falls_due() {
         201,
     )
     .await;
-    let mut stream = app
-        .client
-        .get(app.url(&format!("/v1/stream?access_token={}", app.admin_token)))
-        .send()
-        .await
-        .unwrap();
+    let mut stream = app.stream().await;
     // idle for an hour in 3 seconds
     let lead = event_ago(
         &app,
@@ -264,18 +252,14 @@ async fn the_scheduler_applies_a_deduction_the_moment_it_falls_due() {
         chrono::Duration::hours(1) - chrono::Duration::seconds(3),
     )
     .await;
-    assert_eq!(live_score(&app, &lead).await, 10.0);
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !seen.contains("\"cause\":\"decay\"") {
-        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
-            .await
-            .expect("the decay is heard within 20 s")
-            .unwrap()
-            .expect("stream open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    let line = seen
+    assert_eq!(app.score(&lead).await, 10.0);
+    stream
+        .until(Duration::from_secs(20), |s| {
+            s.contains("\"cause\":\"decay\"")
+        })
+        .await;
+    let line = stream
+        .seen
         .lines()
         .find(|l| l.contains("\"cause\":\"decay\""))
         .unwrap_or_default();
@@ -372,7 +356,7 @@ async fn the_surge_policy_and_the_session_timeout_are_one_setting() {
         )
         .await;
     }
-    assert_eq!(live_score(&app, &lead).await, 4.0 + 6.0);
+    assert_eq!(app.score(&lead).await, 4.0 + 6.0);
 
     // switching surge off rescores the same events at once
     ok(
@@ -383,7 +367,7 @@ async fn the_surge_policy_and_the_session_timeout_are_one_setting() {
         200,
     )
     .await;
-    assert_eq!(live_score(&app, &lead).await, 8.0);
+    assert_eq!(app.score(&lead).await, 8.0);
 
     // the session timeout is the policy's idle reset
     let s = ok(

@@ -10,13 +10,6 @@ async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>, stat
     app.ok(method, path, body, status).await
 }
 
-async fn score(app: &TestApp, lead: &str) -> f64 {
-    let (_, s) = app
-        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
-        .await;
-    s["score"].as_f64().unwrap_or(f64::NAN)
-}
-
 #[tokio::test]
 async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
     let app = spawn_app().await;
@@ -49,7 +42,7 @@ async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
         .await;
         lead = r["metadata"]["lead_id"].as_str().unwrap().to_string();
     }
-    let s = score(&app, &lead).await;
+    let s = app.score(&lead).await;
     assert!((22.99..=23.0).contains(&s), "{s}");
 
     let (_, types) = app.get("/v1/settings/event-types", &app.admin_token).await;
@@ -95,7 +88,7 @@ async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
         200,
     )
     .await;
-    let s = score(&app, &lead).await;
+    let s = app.score(&lead).await;
     assert!((12.99..=13.0).contains(&s), "{s}");
     let (_, listed) = app.get("/v1/event-types", &app.admin_token).await;
     assert!(
@@ -114,7 +107,7 @@ async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
         200,
     )
     .await;
-    let s = score(&app, &lead).await;
+    let s = app.score(&lead).await;
     assert!((22.99..=23.0).contains(&s), "{s}");
 
     // deleting a whole type: the dry run counts, the delete removes and rescores
@@ -127,7 +120,7 @@ async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
     )
     .await;
     assert_eq!(p, json!({"events_count": 1, "event_scores_count": 1}));
-    let s = score(&app, &lead).await;
+    let s = app.score(&lead).await;
     assert!(
         (22.99..=23.0).contains(&s),
         "the dry run changes nothing: {s}"
@@ -141,7 +134,7 @@ async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
     )
     .await;
     assert_eq!(d, json!({"events_deleted": 1, "event_scores_deleted": 1}));
-    let s = score(&app, &lead).await;
+    let s = app.score(&lead).await;
     assert!((19.99..=20.0).contains(&s), "{s}");
     let (_, timeline) = app
         .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)

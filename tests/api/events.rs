@@ -305,26 +305,13 @@ async fn csv_import_runs_as_a_job_and_reports_bad_rows_by_number() {
         "file",
         reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("events.csv"),
     );
-    let (s, job) = app
-        .call(
+    let done = app
+        .import_csv(
             app.req(Method::POST, "/v1/events/import", &app.admin_token)
                 .multipart(form),
         )
         .await;
-    assert_eq!(s, 202, "{job}");
-    assert_eq!(job["total_rows"], 6);
-    let id = job["job_id"].as_str().unwrap().to_string();
-    let mut done = Value::Null;
-    for _ in 0..100 {
-        let (_, j) = app
-            .get(&format!("/v1/events/import/{id}"), &app.admin_token)
-            .await;
-        if j["status"] == "completed" {
-            done = j;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    assert_eq!(done["total_rows"], 6);
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(
         (

@@ -12,13 +12,6 @@ async fn ok(app: &TestApp, path: &str, body: Value, status: u16) -> Value {
     r
 }
 
-async fn score(app: &TestApp, lead: &str) -> f64 {
-    let (_, s) = app
-        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
-        .await;
-    s["score"].as_f64().unwrap_or(-1.0)
-}
-
 /// The preview count of a body.
 async fn preview(app: &TestApp, body: Value) -> Value {
     ok(app, "/v1/metadata-filters/preview", body, 200).await["count"].clone()
@@ -109,7 +102,7 @@ async fn a_bot_flood_scores_once_then_nothing_until_the_filter_goes() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(score(&app, &lead).await, 5.0);
+    assert_eq!(app.score(&lead).await, 5.0);
     let (_, stored) = app
         .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
         .await;
@@ -137,7 +130,7 @@ async fn a_bot_flood_scores_once_then_nothing_until_the_filter_goes() {
         (200, Some(3), Some("Page View"))
     );
     // standard surge: 1× for the 1st and 2nd event of a session, 1.25× for the 3rd
-    assert_eq!(score(&app, &lead).await, 16.25);
+    assert_eq!(app.score(&lead).await, 16.25);
 
     // without the filter every event scores (standard surge bands over 10 events)
     let (s, _) = app
@@ -148,7 +141,7 @@ async fn a_bot_flood_scores_once_then_nothing_until_the_filter_goes() {
         ))
         .await;
     assert_eq!(s, 204);
-    assert_eq!(score(&app, &lead).await, 67.5);
+    assert_eq!(app.score(&lead).await, 67.5);
     let (s, _) = app
         .call(app.req(
             Method::DELETE,
@@ -255,7 +248,7 @@ async fn attribute_filters_suppress_what_their_preview_counts() {
         .get(&format!("/v1/metadata-filters/{id}"), &app.admin_token)
         .await;
     assert_eq!(f["suppressed_count"], 2, "{f}");
-    assert_eq!(score(&app, &lead).await, 6.0);
+    assert_eq!(app.score(&lead).await, 6.0);
     let (_, stored) = app
         .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
         .await;
@@ -287,7 +280,7 @@ async fn attribute_filters_suppress_what_their_preview_counts() {
         )
         .await;
     let before = before["lead_id"].as_str().unwrap().to_string();
-    assert_eq!(score(&app, &before).await, 13.5);
+    assert_eq!(app.score(&before).await, 13.5);
 
     // disabled, it suppresses nothing more; enabled filters list first
     ok(&app, "/v1/metadata-filters", json!({"name": "Later", "event_type": "Demo", "conditions": [{"key": "x", "operator": "exists"}]}), 201).await;

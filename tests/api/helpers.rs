@@ -173,6 +173,73 @@ impl TestApp {
     pub fn error_code(body: &Value) -> &str {
         body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// A lead's live score (NaN when it cannot be read).
+    pub async fn score(&self, lead: &str) -> f64 {
+        let (_, s) = self
+            .get(&format!("/v1/leads/{lead}/score"), &self.admin_token)
+            .await;
+        s["score"].as_f64().unwrap_or(f64::NAN)
+    }
+
+    /// The active OU's live stream (`GET /v1/stream`), as the admin.
+    pub async fn stream(&self) -> Sse {
+        let response = self
+            .client
+            .get(self.url(&format!("/v1/stream?access_token={}", self.admin_token)))
+            .send()
+            .await
+            .expect("stream request");
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"].to_str().unwrap_or("");
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        Sse {
+            response,
+            seen: String::new(),
+        }
+    }
+
+    /// Uploads a CSV file of events and waits (at most 10 s) for the import job to end;
+    /// returns the finished job.
+    pub async fn import_csv(&self, rb: RequestBuilder) -> Value {
+        let (s, job) = self.call(rb).await;
+        assert_eq!(s, 202, "{job}");
+        let id = job["job_id"].as_str().unwrap_or_default().to_string();
+        for _ in 0..200 {
+            let (_, j) = self
+                .get(&format!("/v1/events/import/{id}"), &self.admin_token)
+                .await;
+            if j["status"] == "completed" {
+                return j;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("import {id} did not finish within 10 s");
+    }
+}
+
+/// An open SSE stream and the text heard on it so far.
+pub struct Sse {
+    response: Response,
+    pub seen: String,
+}
+
+impl Sse {
+    /// Reads until `done` holds for what was heard; panics after `within`.
+    pub async fn until(&mut self, within: std::time::Duration, done: impl Fn(&str) -> bool) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !done(&self.seen) {
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("not heard within {within:?}: {}", self.seen))
+                .expect("stream chunk")
+                .expect("stream open");
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }
 
 /// Sends a request and decodes its JSON body (panicking with context on failure).

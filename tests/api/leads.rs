@@ -30,13 +30,6 @@ async fn by_email(app: &TestApp, event_type: &str, email: &str) -> String {
     ack["lead_id"].as_str().unwrap().to_string()
 }
 
-async fn score(app: &TestApp, lead: &str) -> f64 {
-    let (_, s) = app
-        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
-        .await;
-    s["score"].as_f64().unwrap()
-}
-
 #[tokio::test]
 async fn merge_moves_history_and_rescores_the_target() {
     let app = spawn_app().await;
@@ -70,8 +63,8 @@ async fn merge_moves_history_and_rescores_the_target() {
     )
     .await;
     let known = by_email(&app, "Demo", "sam@example.com").await;
-    assert_eq!(score(&app, &visitor).await, 6.0);
-    assert_eq!(score(&app, &known).await, 10.0);
+    assert_eq!(app.score(&visitor).await, 6.0);
+    assert_eq!(app.score(&known).await, 10.0);
 
     // bad merges change nothing
     let (_, _, other) = app.second_org().await;
@@ -107,7 +100,7 @@ async fn merge_moves_history_and_rescores_the_target() {
             .await;
         assert_eq!(s, status, "{body}: {e}");
     }
-    assert_eq!(score(&app, &visitor).await, 6.0);
+    assert_eq!(app.score(&visitor).await, 6.0);
 
     let merged = ok(
         &app,
@@ -129,7 +122,7 @@ async fn merge_moves_history_and_rescores_the_target() {
         .clone();
     assert_eq!(merged["rescore"]["before"][&rs], 10.0);
     assert_eq!(merged["rescore"]["after"][&rs], 16.0);
-    assert_eq!(score(&app, &known).await, 16.0);
+    assert_eq!(app.score(&known).await, 16.0);
 
     // the history is the target's now, nothing lost; the source is marked merged
     let (_, events) = app
@@ -205,14 +198,9 @@ async fn reset_zeroes_the_score_keeps_events_and_ignores_backfills() {
     .await;
     let lead = by_email(&app, "Demo", "reset@example.com").await;
     event(&app, json!({"event_type": "Demo", "lead_id": lead})).await;
-    assert_eq!(score(&app, &lead).await, 20.0);
+    assert_eq!(app.score(&lead).await, 20.0);
 
-    let mut sse = app
-        .client
-        .get(app.url(&format!("/v1/stream?access_token={}", app.admin_token)))
-        .send()
-        .await
-        .unwrap();
+    let mut sse = app.stream().await;
     let r = ok(
         &app,
         Method::POST,
@@ -228,20 +216,16 @@ async fn reset_zeroes_the_score_keeps_events_and_ignores_backfills() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     assert_eq!(prev, vec![20.0]);
-    assert_eq!(score(&app, &lead).await, 0.0);
+    assert_eq!(app.score(&lead).await, 0.0);
     // listeners hear the reset
-    let mut seen = String::new();
-    while !seen.contains("\"cause\":\"reset\"") {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), sse.chunk())
-            .await
-            .expect("a score_update for the reset")
-            .unwrap()
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    sse.until(std::time::Duration::from_secs(5), |s| {
+        s.contains("\"cause\":\"reset\"")
+    })
+    .await;
     assert!(
-        seen.contains("\"before\":20.0") && seen.contains("\"after\":0.0"),
-        "{seen}"
+        sse.seen.contains("\"before\":20.0") && sse.seen.contains("\"after\":0.0"),
+        "{}",
+        sse.seen
     );
 
     // events are kept, with a score_reset entry on the timeline
@@ -265,7 +249,7 @@ async fn reset_zeroes_the_score_keeps_events_and_ignores_backfills() {
     .await;
     assert_eq!(backfill["deltas"][0]["delta"], 0.0);
     event(&app, json!({"event_type": "Demo", "lead_id": lead})).await;
-    assert_eq!(score(&app, &lead).await, 10.0);
+    assert_eq!(app.score(&lead).await, 10.0);
     let (_, l) = app
         .get(&format!("/v1/leads/{lead}"), &app.admin_token)
         .await;

@@ -24,19 +24,6 @@ async fn level(app: &TestApp, name: &str, min: i64, max: i64) -> String {
     r["level_id"].as_str().unwrap().to_string()
 }
 
-/// Reads the stream until `pred` holds for what was heard, or 20 s pass.
-async fn hear(stream: &mut reqwest::Response, seen: &mut String, pred: impl Fn(&str) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !pred(seen) {
-        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("not heard within 20 s: {seen}"))
-            .unwrap()
-            .expect("stream open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 async fn live_level(app: &TestApp, lead: &str) -> Value {
     let (_, l) = app
         .get(&format!("/v1/leads/{lead}"), &app.admin_token)
@@ -140,13 +127,8 @@ async fn leads_carry_their_level_and_a_revert_restores_levels_exactly() {
     assert_eq!(three["levels"].as_array().map(Vec::len), Some(3));
 
     // a lead is at a level wherever its score is; changes are announced
-    let mut stream = app
-        .client
-        .get(app.url(&format!("/v1/stream?access_token={}", app.admin_token)))
-        .send()
-        .await
-        .unwrap();
-    let mut seen = String::new();
+    let mut stream = app.stream().await;
+    let within = Duration::from_secs(20);
     let ingest = || async {
         let r = ok(
             &app,
@@ -159,13 +141,15 @@ async fn leads_carry_their_level_and_a_revert_restores_levels_exactly() {
         r["metadata"]["lead_id"].as_str().unwrap().to_string()
     };
     let lead = ingest().await;
-    hear(&mut stream, &mut seen, |s| {
-        s.contains("event: level_change")
-    })
-    .await;
+    stream
+        .until(within, |s| s.contains("event: level_change"))
+        .await;
     assert!(
-        seen.contains("\"before\":null,\"after\":{\"level_id\""),
-        "{seen}"
+        stream
+            .seen
+            .contains("\"before\":null,\"after\":{\"level_id\""),
+        "{}",
+        stream.seen
     );
     assert_eq!(live_level(&app, &lead).await, "Warm");
     let (_, score) = app
@@ -173,7 +157,9 @@ async fn leads_carry_their_level_and_a_revert_restores_levels_exactly() {
         .await;
     assert_eq!(score["level"]["name"], "Warm", "{score}");
     ingest().await;
-    hear(&mut stream, &mut seen, |s| s.contains("\"name\":\"Hot\"")).await;
+    stream
+        .until(within, |s| s.contains("\"name\":\"Hot\""))
+        .await;
     assert_eq!(live_level(&app, &lead).await, "Hot");
     let (_, list) = app.get("/v1/leads", &app.admin_token).await;
     assert_eq!(
@@ -191,10 +177,9 @@ async fn leads_carry_their_level_and_a_revert_restores_levels_exactly() {
         .await;
     assert_eq!(s, 204);
     assert_eq!(live_level(&app, &lead).await, Value::Null);
-    hear(&mut stream, &mut seen, |s| {
-        s.matches("event: level_change").count() >= 3
-    })
-    .await;
+    stream
+        .until(within, |s| s.matches("event: level_change").count() >= 3)
+        .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (_, list) = app.get("/v1/leads", &app.admin_token).await;

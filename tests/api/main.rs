@@ -17,6 +17,7 @@ mod openapi;
 mod operator;
 mod profile;
 mod reps;
+mod retries;
 mod routing;
 mod scoring;
 mod tenancy;

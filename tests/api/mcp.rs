@@ -288,12 +288,23 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     assert_eq!(ack["lead_created"], true);
     assert_eq!(ack["deltas"][0]["delta"], 20.0);
     let lead = ack["lead_id"].as_str().unwrap().to_string();
-    ok(
-        &client,
-        "ingest_event",
-        json!({"event_type": "Visit", "lead_id": lead}),
-    )
-    .await;
+    // an assistant that retries a tool call stores the event once
+    let mut visits = Vec::new();
+    for _ in 0..2 {
+        visits.push(
+            ok(
+                &client,
+                "ingest_event",
+                json!({"event_type": "Visit", "lead_id": lead, "idempotency_key": "visit-1"}),
+            )
+            .await,
+        );
+    }
+    assert_eq!(
+        (&visits[0]["duplicate"], &visits[1]["duplicate"]),
+        (&json!(false), &json!(true))
+    );
+    assert_eq!(visits[0]["event_id"], visits[1]["event_id"]);
     let found = ok(&client, "search_leads", json!({"query": "ann@acme"})).await;
     assert_eq!(found["total"], 1);
     assert_eq!(found["leads"][0]["lead_id"], lead.as_str());

@@ -357,6 +357,20 @@ async fn restart_on_surrealkv_finds_every_acknowledged_event_and_the_same_scores
             item["result"]["lead_id"].as_str().unwrap().to_string(),
         ));
     }
+    // an event with a client's key: after the restart its retry is still a duplicate
+    let keyed = json!({"event_type": "Demo", "idempotency_key": "k-restart",
+        "aliases": [{"alias_kind": "email", "raw_value": "p0@example.com"}]});
+    let r: Value = client
+        .post(format!("{base}/v1/events"))
+        .bearer_auth(&jwt)
+        .json(&keyed)
+        .into_json()
+        .await;
+    let keyed_id = r["metadata"]["event_id"].as_str().unwrap().to_string();
+    acked.push((
+        keyed_id.clone(),
+        r["metadata"]["lead_id"].as_str().unwrap().to_string(),
+    ));
     let mut leads: Vec<String> = acked.iter().map(|(_, l)| l.clone()).collect();
     leads.sort();
     leads.dedup();
@@ -399,7 +413,25 @@ async fn restart_on_surrealkv_finds_every_acknowledged_event_and_the_same_scores
     stored.sort();
     acked.sort();
     assert_eq!(stored, acked, "every acknowledged event, on its lead");
-    let after = scores_of(base, jwt, leads).await;
+    let after = scores_of(base.clone(), jwt.clone(), leads.clone()).await;
     // the 30-day half-life moves scores by far less than a cent between the two reads
     assert_eq!(before, after);
+    // the lead's actor is new and knows the key from the store
+    let r = client
+        .post(format!("{base}/v1/events"))
+        .bearer_auth(&jwt)
+        .json(&keyed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            v["metadata"]["event_id"].as_str(),
+            &v["metadata"]["duplicate"]
+        ),
+        (Some(keyed_id.as_str()), &json!(true))
+    );
+    assert_eq!(scores_of(base, jwt, leads).await, after);
 }

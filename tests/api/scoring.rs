@@ -369,17 +369,7 @@ async fn half_life_decay_at_a_known_age() {
 async fn the_stream_hears_the_score_change() {
     let app = spawn_app().await;
     rule(&app, json!({"event_type": "Trial Start", "weight": 25})).await;
-    let mut resp = app
-        .client
-        .get(app.url(&format!("/v1/stream?access_token={}", app.admin_token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/event-stream"));
+    let mut stream = app.stream().await;
     let (s, r) = ingest(
         &app,
         json!({"event_type": "Trial Start", "aliases": [{"alias_kind": "cookie", "raw_value": "c-42"}]}),
@@ -387,32 +377,28 @@ async fn the_stream_hears_the_score_change() {
     .await;
     assert_eq!(s, 201, "{r}");
     let lead = r["metadata"]["lead_id"].as_str().unwrap().to_string();
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !seen.contains("event: score_update") || !seen.contains("\"delta\":25.0") {
-        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
-            .await
-            .expect("the stream speaks within 10 s")
-            .unwrap()
-            .expect("stream open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    assert!(seen.contains("event: event_ingested"), "{seen}");
-    assert!(seen.contains(&lead), "{seen}");
+    let within = std::time::Duration::from_secs(10);
+    stream
+        .until(within, |s| {
+            s.contains("event: score_update") && s.contains("\"delta\":25.0")
+        })
+        .await;
+    assert!(
+        stream.seen.contains("event: event_ingested"),
+        "{}",
+        stream.seen
+    );
+    assert!(stream.seen.contains(&lead), "{}", stream.seen);
 
     // the third event of a session enters the 1.25× surge band: listeners hear it once
     for _ in 0..3 {
         let (s, _) = ingest(&app, json!({"event_type": "Trial Start", "lead_id": lead})).await;
         assert_eq!(s, 201);
     }
-    while seen.matches("event: event_ingested").count() < 4 {
-        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
-            .await
-            .expect("the stream speaks within 10 s")
-            .unwrap()
-            .expect("stream open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    stream
+        .until(within, |s| s.matches("event: event_ingested").count() >= 4)
+        .await;
+    let seen = &stream.seen;
     assert_eq!(seen.matches("event: surge").count(), 1, "{seen}");
     assert!(
         seen.contains("\"session_events\":3,\"multiplier\":1.25"),
@@ -451,6 +437,22 @@ async fn bad_events_are_refused_and_store_nothing() {
         (
             json!({"event_type": "Demo", "metadata": {"blob": "x".repeat(101 * 1024)}, "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
             413,
+        ),
+        (
+            json!({"event_type": "Demo", "idempotency_key": "", "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+            422,
+        ),
+        (
+            json!({"event_type": "Demo", "idempotency_key": "k".repeat(256), "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+            422,
+        ),
+        (
+            json!({"event_type": "Demo", "idempotency_key": "a\nb", "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+            422,
+        ),
+        (
+            json!({"event_type": "Demo", "idempotency_key": 7, "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+            422,
         ),
     ];
     for (body, status) in cases {

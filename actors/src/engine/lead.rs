@@ -4,7 +4,7 @@
 //! rehydrated from the store (once what was on its way to the store for the lead has
 //! landed, see [`load_book`]), passivated after an idle timeout.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,9 +43,13 @@ pub struct IngestAck {
     pub lead_created: bool,
     /// The score change per ruleset.
     pub deltas: Vec<ScoreDelta>,
+    /// The lead already had an event with this `idempotency_key`: nothing was stored, and
+    /// this is that event (its id and the score change it caused).
+    pub duplicate: bool,
 }
 
-pub type IngestReply = oneshot::Sender<Result<Vec<IngestAck>, DomainError>>;
+/// Each event's outcome (in order), or the error that failed them all.
+pub type IngestReply = oneshot::Sender<Result<Vec<Result<IngestAck, DomainError>>, DomainError>>;
 
 /// A lead's current scores.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,9 +135,12 @@ pub struct LeadState {
     last_used: Instant,
 }
 
-/// What the actor keeps of its lead's row (it is the row's only writer of these).
+/// What the actor keeps of its lead's row (it is the row's only writer of these), and the
+/// idempotency keys of its events.
 #[derive(Default)]
 struct RowState {
+    /// The lead's events that carry a client's idempotency key, by key.
+    keys: HashMap<String, Keyed>,
     /// Inactivity deductions up to this time are on the timeline.
     decay_logged_at: Option<Timestamp>,
     /// The engagement, profile and account levels last stored.
@@ -146,6 +153,51 @@ struct RowState {
     account: Option<LeadAccount>,
     /// The disqualification last stored.
     disqualification: Option<Disqualification>,
+}
+
+/// An event stored with an idempotency key: what a retry of it is answered with.
+struct Keyed {
+    event_id: String,
+    event_type: String,
+    deltas: Vec<ScoreDelta>,
+}
+
+impl Keyed {
+    /// The answer to a retry of the event: the stored event, or 409 when the key was
+    /// used for an event of another type.
+    fn ack(&self, key: &str, event_type: &str, lead_id: &str) -> Result<IngestAck, DomainError> {
+        if self.event_type != event_type {
+            return Err(DomainError::conflict(format!(
+                "idempotency_key \"{key}\" was used for event {} of type \"{}\"",
+                self.event_id, self.event_type
+            )));
+        }
+        Ok(IngestAck {
+            event_id: self.event_id.clone(),
+            lead_id: lead_id.to_string(),
+            lead_created: false,
+            deltas: self.deltas.clone(),
+            duplicate: true,
+        })
+    }
+}
+
+/// The keyed events of a history, by key.
+fn keys_of(events: &[StoredEvent]) -> HashMap<String, Keyed> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let key = e.idempotency_key.clone()?;
+            Some((
+                key,
+                Keyed {
+                    event_id: e.event_id.clone(),
+                    event_type: e.event_type.clone(),
+                    deltas: e.deltas.values().cloned().collect(),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// A lead's account as its actor keeps it.
@@ -214,6 +266,7 @@ async fn load_book(args: &LeadArgs) -> Result<(LeadBook, RowState), DomainError>
     );
     let row = match lead {
         Some(l) => RowState {
+            keys: keys_of(&events),
             account: load_account(args, l.account_id.as_deref()).await?,
             decay_logged_at: l.decay_logged_at.and_then(|t| time::parse(&t)),
             level: l.level,
@@ -385,6 +438,7 @@ impl LeadState {
             suppressed_by: None,
             inorganic: false,
             deltas: Default::default(),
+            idempotency_key: None,
         }
     }
 
@@ -614,7 +668,7 @@ impl Actor for LeadActor {
                     });
                 }
                 let mut acks = Vec::with_capacity(events.len());
-                let count = events.len();
+                let mut count = 0;
                 // a lead created by this ingest starts with the metadata it was created with
                 let key = lead_key(&state.args.ou_id, &state.args.lead_id);
                 if let Some(m) = batch
@@ -626,6 +680,17 @@ impl Actor for LeadActor {
                     state.row.metadata = m.clone();
                 }
                 for p in events {
+                    // a retry of an event the lead has: answered with it, nothing stored
+                    if let Some(k) = p
+                        .event
+                        .idempotency_key
+                        .as_deref()
+                        .and_then(|key| Some((key, state.row.keys.get(key)?)))
+                        .map(|(key, k)| k.ack(key, &p.event.event_type, &state.args.lead_id))
+                    {
+                        acks.push(k);
+                        continue;
+                    }
                     let suppressed_by = state
                         .args
                         .config
@@ -660,8 +725,17 @@ impl Actor for LeadActor {
                             .iter()
                             .map(|d| (d.ruleset_id.clone(), d.clone()))
                             .collect(),
+                        idempotency_key: p.event.idempotency_key,
                     };
                     batch.events.push(event_row(&stored));
+                    if let Some(key) = &stored.idempotency_key {
+                        let keyed = Keyed {
+                            event_id: stored.event_id.clone(),
+                            event_type: stored.event_type.clone(),
+                            deltas: deltas.clone(),
+                        };
+                        state.row.keys.insert(key.clone(), keyed);
+                    }
                     publish.push(BusEvent::EventIngested {
                         event_id: stored.event_id.clone(),
                         lead_id: stored.lead_id.clone(),
@@ -694,12 +768,25 @@ impl Actor for LeadActor {
                             });
                         }
                     }
-                    acks.push(IngestAck {
+                    acks.push(Ok(IngestAck {
                         event_id: stored.event_id,
                         lead_id: stored.lead_id,
-                        lead_created: lead_created && acks.is_empty(),
+                        lead_created: lead_created && count == 0,
                         deltas,
+                        duplicate: false,
+                    }));
+                    count += 1;
+                }
+                if batch.is_empty() {
+                    // only retries (or refused keys): nothing to store, but the events
+                    // they name may still be on their way to the store
+                    let writer = state.args.writer.clone();
+                    let (ou_id, key) = (state.args.ou_id.clone(), key.clone());
+                    tokio::spawn(async move {
+                        let stored = writer.confirm(ou_id, key).await;
+                        let _ = reply.send(stored.map(|()| acks));
                     });
+                    return Ok(());
                 }
                 // deductions that fell due while the lead was idle (or that a backdated
                 // event's gap holds) go on the timeline
@@ -809,6 +896,10 @@ impl Actor for LeadActor {
                 let now = time::now();
                 let before = state.scores(now).scores;
                 state.book.remove(&state.args.config, &event_ids);
+                state
+                    .row
+                    .keys
+                    .retain(|_, k| !event_ids.contains(&k.event_id));
                 let after = state.scores(now).scores;
                 let publish = state.changes(&before, &after, "events_deleted");
                 let batch = WriteBatch {

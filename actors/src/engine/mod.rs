@@ -235,7 +235,7 @@ impl Engine {
             match r {
                 Ok(acks) => {
                     for (i, ack) in positions.into_iter().zip(acks) {
-                        results[i] = Some(Ok(ack));
+                        results[i] = Some(ack);
                     }
                 }
                 Err(e) => {

@@ -31,7 +31,7 @@ use super::writer::WriterHandle;
 /// one lead actor took, and the receiver of that lead's acknowledgement.
 pub type Routed = Vec<(
     Vec<usize>,
-    oneshot::Receiver<Result<Vec<IngestAck>, DomainError>>,
+    oneshot::Receiver<Result<Vec<Result<IngestAck, DomainError>>, DomainError>>,
 )>;
 
 /// One lead's share of an ingest: lead id, positions, events, rows to create, created?

@@ -58,11 +58,21 @@ pub struct WriteRequest {
     pub event_count: usize,
     /// A settle rather than a write: no rows; answered once every write sent before it
     /// that touches this key has ended (committed or failed).
-    pub settle: Option<String>,
-    /// For a settle: the lead's failed write no longer holds its later writes back (its
-    /// actor is about to rebuild its state from the store).
-    pub clears: bool,
+    pub settle: Option<(String, Settle)>,
     pub reply: oneshot::Sender<Result<(), DomainError>>,
+}
+
+/// What a settle does once the lead's earlier writes have ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Answers; the lead's failed write no longer holds its later writes back (its actor
+    /// is about to rebuild its state from the store).
+    Clears,
+    /// Answers; a failed write of the lead still holds its later writes back.
+    Waits,
+    /// Answers with an error when a write of the lead failed and its actor has not
+    /// reloaded since: what the actor holds may not all be stored.
+    Confirms,
 }
 
 /// The writer's address.
@@ -94,7 +104,6 @@ impl WriterHandle {
             publish,
             event_count,
             settle: None,
-            clears: false,
             reply,
         };
         self.send(request).await;
@@ -115,20 +124,27 @@ impl WriterHandle {
     /// For the lead's actor rebuilding its state from the store: a failed write of the
     /// lead stops holding its later writes back.
     pub async fn settle(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
-        self.settle_with(ou_id, lead_key, true).await
+        self.settle_with(ou_id, lead_key, Settle::Clears).await
     }
 
     /// Like [`WriterHandle::settle`], for a reader that keeps its other state: a failed
     /// write of the lead still holds its later writes back.
     pub async fn wait(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
-        self.settle_with(ou_id, lead_key, false).await
+        self.settle_with(ou_id, lead_key, Settle::Waits).await
+    }
+
+    /// Like [`WriterHandle::wait`], and fails (503, retry) when one of those writes failed
+    /// and the lead's actor has not reloaded since: `Ok` means every write the actor sent
+    /// for the lead is stored.
+    pub async fn confirm(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
+        self.settle_with(ou_id, lead_key, Settle::Confirms).await
     }
 
     async fn settle_with(
         &self,
         ou_id: String,
         lead_key: String,
-        clears: bool,
+        mode: Settle,
     ) -> Result<(), DomainError> {
         let (reply, rx) = oneshot::channel();
         self.send(WriteRequest {
@@ -136,8 +152,7 @@ impl WriterHandle {
             batch: WriteBatch::default(),
             publish: Vec::new(),
             event_count: 0,
-            settle: Some(lead_key),
-            clears,
+            settle: Some((lead_key, mode)),
             reply,
         })
         .await;
@@ -262,7 +277,7 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
                 }
                 queue.extend(received.drain(..).map(|request| Queued {
                     footprint: match &request.settle {
-                        Some(key) => Footprint::Keys(vec![key.clone()]),
+                        Some((key, _)) => Footprint::Keys(vec![key.clone()]),
                         None => request.batch.footprint(),
                     },
                     request,
@@ -316,7 +331,7 @@ fn take_group(
             rest.push_back(q);
             continue;
         }
-        let settle = q.request.settle.is_some();
+        let settle = q.request.settle.as_ref().map(|(_, mode)| *mode);
         match &q.footprint {
             // with nothing in flight there is nothing to wait for: it and the writes
             // around it share one transaction, which keeps their order
@@ -334,17 +349,21 @@ fn take_group(
                 let held = |k: &String| {
                     busy.contains(k)
                         || blocked.contains(k)
-                        || (settle && taken.as_ref().is_none_or(|t| t.contains(k)))
+                        || (settle.is_some() && taken.as_ref().is_none_or(|t| t.contains(k)))
                 };
+                let refuses = !failed.is_empty()
+                    && match settle {
+                        Some(Settle::Confirms) => keys.iter().any(|k| failed.contains(k)),
+                        Some(_) => false,
+                        None => scored_leads(&q.request.batch).any(|k| failed.contains(&k)),
+                    };
                 if keys.iter().any(held) {
                     blocked.extend(keys.iter().cloned());
                     rest.push_back(q);
-                } else if !failed.is_empty()
-                    && scored_leads(&q.request.batch).any(|k| failed.contains(&k))
-                {
+                } else if refuses {
                     refused.push(q);
                 } else {
-                    if settle && q.request.clears {
+                    if settle == Some(Settle::Clears) {
                         for k in keys {
                             failed.remove(k);
                         }
@@ -461,7 +480,6 @@ mod tests {
                 publish: Vec::new(),
                 event_count: 0,
                 settle: None,
-                clears: false,
                 reply,
             },
         }
@@ -549,7 +567,7 @@ mod tests {
 
     fn settle_of(lead: &str) -> Queued {
         let mut q = queued(WriteBatch::default());
-        q.request.settle = Some(format!("ou/{lead}"));
+        q.request.settle = Some((format!("ou/{lead}"), Settle::Waits));
         q.footprint = Footprint::Keys(vec![format!("ou/{lead}")]);
         q
     }
@@ -655,9 +673,12 @@ mod tests {
         let mut failed: HashSet<String> = ["ou/a".to_string()].into();
         let mut refused = Vec::new();
         let mut clearing = settle_of("a");
-        clearing.request.clears = true;
+        clearing.request.settle = Some(("ou/a".into(), Settle::Clears));
+        let mut confirming = settle_of("a");
+        confirming.request.settle = Some(("ou/a".into(), Settle::Confirms));
         let mut queue: VecDeque<Queued> = [
             queued(scored("a", json!({}))),
+            confirming,
             settle_of("a"),
             queued(scored("b", json!({}))),
             clearing,
@@ -665,8 +686,9 @@ mod tests {
         ]
         .into();
         let group = take_group(&mut queue, &[], &mut failed, &mut refused);
-        // the write of a is refused, a waiting settle leaves a failed, b goes
-        assert_eq!(leads_of(&refused), ["ou/a"]);
+        // the write of a and the confirming settle are refused, a waiting settle leaves a
+        // failed, b goes
+        assert_eq!(leads_of(&refused), ["ou/a", "ou/a"]);
         assert_eq!(leads_of(&group), ["ou/a", "ou/b"]);
         assert_eq!(failed.len(), 1);
         // the clearing settle (not beside the other settle of a) lifts it: the write of a
@@ -708,7 +730,12 @@ mod tests {
             .write("ou".into(), scored("a", json!({})), Vec::new())
             .await;
         assert!(still.is_err(), "{still:?}");
+        // a confirming settle (a retry answered from the actor's memory) hears of it
+        let confirmed = writer.confirm("ou".into(), "ou/a".into()).await;
+        assert!(confirmed.is_err(), "{confirmed:?}");
+        writer.confirm("ou".into(), "ou/b".into()).await.unwrap();
         writer.settle("ou".into(), "ou/a".into()).await.unwrap();
+        writer.confirm("ou".into(), "ou/a".into()).await.unwrap();
         writer
             .write("ou".into(), scored("a", json!({})), Vec::new())
             .await

@@ -28,9 +28,12 @@ pub struct Ingested {
 
 /// Ingest one engagement event. The lead is named by `lead_id` or `aliases` (a new lead is
 /// made when every alias is new). Answers 201 only once the event and the new score are
-/// durable; `metadata.deltas` is the score change per ruleset.
+/// durable; `metadata.deltas` is the score change per ruleset. A retry carrying the
+/// `idempotency_key` of an event the lead already has stores nothing and answers 200 with
+/// that event (`metadata.duplicate: true`), once it is durable; 409 when the key was used
+/// for an event of another type.
 #[utoipa::path(post, path = "/v1/events", tag = "events", request_body = EventInput,
-    responses((status = 201, body = Ingested), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = Ingested), (status = 200, body = Ingested), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn ingest(
     State(state): State<AppState>,
@@ -39,7 +42,11 @@ pub async fn ingest(
 ) -> ApiResult<(StatusCode, Json<Ingested>)> {
     let ack = state.core.ingest_event(&t, b).await?;
     Ok((
-        StatusCode::CREATED,
+        if ack.duplicate {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
         Json(Ingested {
             message: "event ingested",
             metadata: ack,
@@ -56,9 +63,13 @@ pub struct BatchInput {
 
 #[derive(Serialize, ToSchema)]
 pub struct BatchResult {
+    /// Items stored, or retries answered with the event stored before.
     pub accepted: usize,
+    /// Of `accepted`, the retries (`result.duplicate: true`): nothing new was stored.
+    pub duplicates: usize,
     pub rejected: usize,
-    /// One entry per event, in order: `status` 201 with `result`, or the error.
+    /// One entry per event, in order: `status` 201 with `result` (200 for a retry of an
+    /// event the lead has, `result.duplicate: true`), or the error.
     pub items: Vec<BatchItem>,
 }
 
@@ -95,8 +106,13 @@ pub async fn ingest_batch(
         }
     }
     let accepted = items.iter().filter(|i| i.result.is_some()).count();
+    let duplicates = items
+        .iter()
+        .filter(|i| i.result.as_ref().is_some_and(|r| r.duplicate))
+        .count();
     Ok(Json(BatchResult {
         accepted,
+        duplicates,
         rejected: items.len() - accepted,
         items,
     }))
