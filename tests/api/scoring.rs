@@ -176,26 +176,26 @@ async fn concurrent_writes_of_the_same_leads_store_the_live_score() {
     }
 }
 
-#[tokio::test]
-async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() {
-    let mut config = leadwire::Config::for_tests();
-    config.lead_idle_seconds = 1;
-    let app = crate::helpers::spawn_with(config).await;
-    rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+/// A lead whose actor was passivated while a write of its second event ("Demo") is on its
+/// way: every event write takes five seconds to commit until `REMOVE EVENT slow ON TABLE
+/// event`. Returns the lead, the first event's answer and the second's pending answer.
+async fn passivated_with_a_write_on_its_way(
+    app: &TestApp,
+    demo: &Value,
+) -> (String, Value, tokio::task::JoinHandle<(u16, Value)>) {
     let units = app.ok(Method::GET, "/v1/org-units", None, 200).await;
     let org_id = units["organization"]["org_id"]
         .as_str()
         .unwrap()
         .to_string();
     let live = || app.core.engine.live_leads(&org_id, &app.ou_id);
-    let demo = json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "slow@example.com"}]});
-    let (s, first) = ingest(&app, demo.clone()).await;
+    let (s, first) = ingest(app, demo.clone()).await;
     assert_eq!(s, 201, "{first}");
     let lead = first["metadata"]["lead_id"].as_str().unwrap().to_string();
 
     // every event write now takes five seconds to commit (room for the passivation)
-    let store = &app.core.store;
-    store
+    app.core
+        .store
         .execute("DEFINE EVENT slow ON TABLE event WHEN $event = 'CREATE' THEN sleep(5s)")
         .await
         .unwrap();
@@ -230,6 +230,18 @@ async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() 
         !second.is_finished(),
         "the write landed before the passivation"
     );
+    (lead, first, second)
+}
+
+#[tokio::test]
+async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() {
+    let mut config = leadwire::Config::for_tests();
+    config.lead_idle_seconds = 1;
+    let app = crate::helpers::spawn_with(config).await;
+    rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+    let demo = json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "slow@example.com"}]});
+    let (lead, first, second) = passivated_with_a_write_on_its_way(&app, &demo).await;
+    let store = &app.core.store;
     // the next event spawns a new actor, which must start from the write on its way
     let (s, third) = ingest(&app, demo.clone()).await;
     assert_eq!(s, 201, "{third}");
@@ -802,4 +814,59 @@ async fn a_rule_dry_run_changes_nothing_and_rescore_replays_history() {
         )
         .await;
     assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn a_rule_change_waits_for_writes_under_the_old_rule_and_every_stored_score_follows() {
+    let mut config = leadwire::Config::for_tests();
+    config.lead_idle_seconds = 1;
+    let app = crate::helpers::spawn_with(config).await;
+    let r = rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+    let demo = json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "rechange@example.com"}]});
+    // the lead's actor has stopped; its second event's write (scored under weight 10, and
+    // carrying the lead's next wake time) is still on its way
+    let (lead, _, second) = passivated_with_a_write_on_its_way(&app, &demo).await;
+    let rule_id = r["rule_id"].as_str().unwrap();
+    let (s, updated) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/rules/{rule_id}"),
+                &app.admin_token,
+            )
+            .json(&json!({"weight": 30})),
+        )
+        .await;
+    assert_eq!(s, 200, "{updated}");
+    // the leads are marked to be rescored only once that write has landed (landing after
+    // the mark it would clear it, and leave the score of weight 10 stored)
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().map(Vec::len), Some(2), "{events}");
+    app.core
+        .store
+        .execute("REMOVE EVENT slow ON TABLE event")
+        .await
+        .unwrap();
+    let (s, second) = second.await.unwrap();
+    assert_eq!(s, 201, "{second}");
+    assert_eq!(second["metadata"]["deltas"][0]["delta"], 10.0);
+    // the stored score (lists, sorts) follows the new weight: 2 × 30
+    let started = std::time::Instant::now();
+    loop {
+        let (_, row) = app
+            .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+            .await;
+        if row["lead"]["score"] == 60.0 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the stored score stayed {}",
+            row["lead"]["score"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.score(&lead).await, 60.0);
 }

@@ -279,10 +279,15 @@ impl Engine {
     /// Recompiles the OU's scoring config and rescores its live leads at once (after any
     /// rule, filter or setting change); every lead's stored score follows within a few
     /// wake passes (the leads are marked to be woken).
+    ///
+    /// The marks are set once every write sent under the old config has landed: such a
+    /// write stores its lead's next wake time, and landing after the mark it would unmark
+    /// the lead (whose actor may have stopped since), leaving its old score stored.
     pub async fn reload(&self, org_id: &str, ou_id: &str) -> Result<(), DomainError> {
         let ou = self.ou(org_id, ou_id).await?;
         ractor::call_t!(ou, OuMsg::Reload, CALL_TIMEOUT.as_millis() as u64)
             .map_err(actor_error)??;
+        self.writer.barrier(ou_id.to_string()).await?;
         self.store.wake_all(org_id, ou_id).await?;
         Ok(())
     }

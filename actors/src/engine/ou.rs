@@ -647,6 +647,23 @@ impl Actor for OuActor {
                         let _ = actor.send_message(LeadMsg::Reconfigure(state.config.clone()));
                     }
                 });
+                if result.is_ok() {
+                    // A passivating actor finishes its queued events under the old config
+                    // and hears of no change: a successor, which loads once it has stopped
+                    // and its writes have landed, stores the lead's rescored row after them.
+                    let passivating: Vec<String> = state.passivating.keys().cloned().collect();
+                    for lead_id in passivating {
+                        match state.spawn(&myself, &lead_id, false).await {
+                            Ok(actor) => {
+                                let (reply, _) = oneshot::channel();
+                                let _ = actor.send_message(LeadMsg::Wake { reply });
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, lead_id, "passivating-lead-not-rescored")
+                            }
+                        }
+                    }
+                }
                 let _ = reply.send(result);
             }
             OuMsg::Idle { lead_id, actor } => {

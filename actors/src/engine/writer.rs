@@ -73,6 +73,8 @@ pub enum Settle {
     /// Answers with an error when a write of the lead failed and its actor has not
     /// reloaded since: what the actor holds may not all be stored.
     Confirms,
+    /// Waits for every write sent before it, of any lead (its key is unused).
+    Barrier,
 }
 
 /// The writer's address.
@@ -138,6 +140,13 @@ impl WriterHandle {
     /// for the lead is stored.
     pub async fn confirm(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
         self.settle_with(ou_id, lead_key, Settle::Confirms).await
+    }
+
+    /// Waits until every write sent so far, of any lead, has ended (committed or failed).
+    /// Writes sent after it wait only for the transactions in flight, as they would anyway.
+    pub async fn barrier(&self, ou_id: String) -> Result<(), DomainError> {
+        self.settle_with(ou_id, String::new(), Settle::Barrier)
+            .await
     }
 
     async fn settle_with(
@@ -277,6 +286,7 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
                 }
                 queue.extend(received.drain(..).map(|request| Queued {
                     footprint: match &request.settle {
+                        Some((_, Settle::Barrier)) => Footprint::Exclusive,
                         Some((key, _)) => Footprint::Keys(vec![key.clone()]),
                         None => request.batch.footprint(),
                     },
@@ -334,8 +344,11 @@ fn take_group(
         let settle = q.request.settle.as_ref().map(|(_, mode)| *mode);
         match &q.footprint {
             // with nothing in flight there is nothing to wait for: it and the writes
-            // around it share one transaction, which keeps their order
-            Footprint::Exclusive if flights.is_empty() => {
+            // around it share one transaction, which keeps their order (a barrier, answered
+            // when taken, goes only into a group of writes sent after it)
+            Footprint::Exclusive
+                if flights.is_empty() && (settle.is_none() || group.is_empty()) =>
+            {
                 taken = None;
                 group.push(q);
             }
@@ -572,6 +585,34 @@ mod tests {
         q
     }
 
+    fn barrier() -> Queued {
+        let mut q = queued(WriteBatch::default());
+        q.request.settle = Some((String::new(), Settle::Barrier));
+        q.footprint = Footprint::Exclusive;
+        q
+    }
+
+    #[test]
+    fn a_barrier_waits_for_every_earlier_write_and_holds_back_only_the_flights() {
+        let mut queue: VecDeque<Queued> = [event_of("a"), barrier(), event_of("b")].into();
+        // not taken beside the write before it (it would be answered before that commits)
+        assert_eq!(leads_of(&take(&mut queue, &[])), ["ou/a"]);
+        let flights = vec![Flight {
+            id: 1,
+            keys: Some(["ou/a".to_string()].into()),
+        }];
+        assert!(take(&mut queue, &flights).is_empty());
+        // once that has landed it is taken, and the writes after it go in the same group
+        let group = take(&mut queue, &[]);
+        assert_eq!(leads_of(&group), ["exclusive", "ou/b"]);
+        // the flight of that group holds only what its writes touch
+        let writes: Vec<Queued> = group
+            .into_iter()
+            .filter(|q| q.request.settle.is_none())
+            .collect();
+        assert_eq!(footprint_keys(&writes), Some(["ou/b".to_string()].into()));
+    }
+
     #[test]
     fn a_settle_is_never_taken_beside_an_earlier_write_of_its_lead() {
         // taken with the write it waits for, it would be answered before that commits
@@ -605,12 +646,21 @@ mod tests {
             ],
             ..WriteBatch::default()
         };
-        let mut write = writer.submit("ou".into(), batch, Vec::new(), 1).await;
+        let mut write = writer
+            .submit("ou".into(), batch.clone(), Vec::new(), 1)
+            .await;
         // another lead's settle does not wait for it
         writer.settle("ou".into(), "ou/b".into()).await.unwrap();
         assert!(write.try_recv().is_err(), "the write had already ended");
         // the lead's own settle answers only once it has ended
         writer.settle("ou".into(), "ou/a".into()).await.unwrap();
+        assert_eq!(write.try_recv().ok(), Some(Ok(())));
+        // and so does a barrier, for any lead's write
+        let mut other = batch;
+        other.events[0]["id"] = json!("ev_b");
+        other.events[0]["lead_id"] = json!("b");
+        let mut write = writer.submit("ou".into(), other, Vec::new(), 1).await;
+        writer.barrier("ou".into()).await.unwrap();
         assert_eq!(write.try_recv().ok(), Some(Ok(())));
         // with nothing on its way a settle answers at once, and a failed write ends too
         writer.settle("ou".into(), "ou/a".into()).await.unwrap();
