@@ -300,10 +300,15 @@ async fn a_merged_leads_keys_go_with_its_events_to_the_target() {
         .post(
             "/v1/events",
             &app.admin_token,
-            json!({"event_type": "Visit", "aliases": [{"alias_kind": "email", "raw_value": "known@example.com"}]}),
+            json!({"event_type": "Visit", "idempotency_key": "shared",
+                "aliases": [{"alias_kind": "email", "raw_value": "known@example.com"}]}),
         )
         .await;
     assert_eq!(s, 201, "{known}");
+    // the visitor's lead has an event of the same key: the two leads meet in the merge
+    let shared = json!({"event_type": "Visit", "idempotency_key": "shared", "lead_id": source});
+    let (s, anon_shared) = app.post("/v1/events", &app.admin_token, shared).await;
+    assert_eq!(s, 201, "{anon_shared}");
     let target = known["metadata"]["lead_id"].as_str().unwrap().to_string();
     let (s, m) = app
         .post(
@@ -319,6 +324,28 @@ async fn a_merged_leads_keys_go_with_its_events_to_the_target() {
     assert_eq!(again["metadata"]["duplicate"], true);
     assert_eq!(again["metadata"]["event_id"], first["metadata"]["event_id"]);
     assert_eq!(again["metadata"]["lead_id"], target.as_str());
+    assert_eq!(events_of(&app, &target).await.len(), 3);
+    // the key both leads used stays taken until both its events are gone
+    let retry = json!({"event_type": "Visit", "idempotency_key": "shared", "lead_id": target});
+    for id in [&anon_shared, &known].map(|r| r["metadata"]["event_id"].clone()) {
+        let (s, r) = app
+            .post("/v1/events", &app.admin_token, retry.clone())
+            .await;
+        assert_eq!((s, &r["metadata"]["duplicate"]), (200, &json!(true)), "{r}");
+        let (s, d) = app
+            .post(
+                "/v1/events/batch-delete",
+                &app.admin_token,
+                json!({ "ids": [id] }),
+            )
+            .await;
+        assert_eq!((s, d["deleted"].as_u64()), (200, Some(1)), "{d}");
+    }
+    let (s, r) = app.post("/v1/events", &app.admin_token, retry).await;
+    assert_eq!(
+        (s, &r["metadata"]["duplicate"]),
+        (201, &json!(false)),
+        "{r}"
+    );
     assert_eq!(events_of(&app, &target).await.len(), 2);
-    assert_eq!(app.score(&target).await, 4.0);
 }

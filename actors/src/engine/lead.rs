@@ -139,8 +139,9 @@ pub struct LeadState {
 /// idempotency keys of its events.
 #[derive(Default)]
 struct RowState {
-    /// The lead's events that carry a client's idempotency key, by key.
-    keys: HashMap<String, Keyed>,
+    /// The lead's events that carry a client's idempotency key, by key (a merge may bring
+    /// two events of one key together; usually there is one).
+    keys: HashMap<String, Vec<Keyed>>,
     /// Inactivity deductions up to this time are on the timeline.
     decay_logged_at: Option<Timestamp>,
     /// The engagement, profile and account levels last stored.
@@ -162,42 +163,47 @@ struct Keyed {
     deltas: Vec<ScoreDelta>,
 }
 
-impl Keyed {
-    /// The answer to a retry of the event: the stored event, or 409 when the key was
-    /// used for an event of another type.
-    fn ack(&self, key: &str, event_type: &str, lead_id: &str) -> Result<IngestAck, DomainError> {
-        if self.event_type != event_type {
-            return Err(DomainError::conflict(format!(
-                "idempotency_key \"{key}\" was used for event {} of type \"{}\"",
-                self.event_id, self.event_type
-            )));
-        }
-        Ok(IngestAck {
-            event_id: self.event_id.clone(),
+/// The answer to a retry of an event stored with `key`: the stored event of its type, or
+/// 409 when the key was used for an event of another type. `stored` is never empty.
+fn retry_ack(
+    stored: &[Keyed],
+    key: &str,
+    event_type: &str,
+    lead_id: &str,
+) -> Result<IngestAck, DomainError> {
+    match stored.iter().find(|k| k.event_type == event_type) {
+        Some(k) => Ok(IngestAck {
+            event_id: k.event_id.clone(),
             lead_id: lead_id.to_string(),
             lead_created: false,
-            deltas: self.deltas.clone(),
+            deltas: k.deltas.clone(),
             duplicate: true,
-        })
+        }),
+        None => {
+            let (id, t) = stored
+                .first()
+                .map(|k| (k.event_id.as_str(), k.event_type.as_str()))
+                .unwrap_or_default();
+            Err(DomainError::conflict(format!(
+                "idempotency_key \"{key}\" was used for event {id} of type \"{t}\""
+            )))
+        }
     }
 }
 
 /// The keyed events of a history, by key.
-fn keys_of(events: &[StoredEvent]) -> HashMap<String, Keyed> {
-    events
-        .iter()
-        .filter_map(|e| {
-            let key = e.idempotency_key.clone()?;
-            Some((
-                key,
-                Keyed {
-                    event_id: e.event_id.clone(),
-                    event_type: e.event_type.clone(),
-                    deltas: e.deltas.values().cloned().collect(),
-                },
-            ))
-        })
-        .collect()
+fn keys_of(events: &[StoredEvent]) -> HashMap<String, Vec<Keyed>> {
+    let mut keys: HashMap<String, Vec<Keyed>> = HashMap::new();
+    for e in events {
+        if let Some(key) = &e.idempotency_key {
+            keys.entry(key.clone()).or_default().push(Keyed {
+                event_id: e.event_id.clone(),
+                event_type: e.event_type.clone(),
+                deltas: e.deltas.values().cloned().collect(),
+            });
+        }
+    }
+    keys
 }
 
 /// A lead's account as its actor keeps it.
@@ -686,7 +692,9 @@ impl Actor for LeadActor {
                         .idempotency_key
                         .as_deref()
                         .and_then(|key| Some((key, state.row.keys.get(key)?)))
-                        .map(|(key, k)| k.ack(key, &p.event.event_type, &state.args.lead_id))
+                        .map(|(key, stored)| {
+                            retry_ack(stored, key, &p.event.event_type, &state.args.lead_id)
+                        })
                     {
                         acks.push(k);
                         continue;
@@ -734,7 +742,7 @@ impl Actor for LeadActor {
                             event_type: stored.event_type.clone(),
                             deltas: deltas.clone(),
                         };
-                        state.row.keys.insert(key.clone(), keyed);
+                        state.row.keys.entry(key.clone()).or_default().push(keyed);
                     }
                     publish.push(BusEvent::EventIngested {
                         event_id: stored.event_id.clone(),
@@ -780,10 +788,15 @@ impl Actor for LeadActor {
                 if batch.is_empty() {
                     // only retries (or refused keys): nothing to store, but the events
                     // they name may still be on their way to the store
-                    let writer = state.args.writer.clone();
-                    let (ou_id, key) = (state.args.ou_id.clone(), key.clone());
+                    // queued here, before this actor's next message (a reload after a
+                    // failed write would otherwise clear the failure ahead of it)
+                    let confirmed = state
+                        .args
+                        .writer
+                        .confirm(state.args.ou_id.clone(), key)
+                        .await;
                     tokio::spawn(async move {
-                        let stored = writer.confirm(ou_id, key).await;
+                        let stored = super::writer::settled(confirmed.await);
                         let _ = reply.send(stored.map(|()| acks));
                     });
                     return Ok(());
@@ -896,10 +909,10 @@ impl Actor for LeadActor {
                 let now = time::now();
                 let before = state.scores(now).scores;
                 state.book.remove(&state.args.config, &event_ids);
-                state
-                    .row
-                    .keys
-                    .retain(|_, k| !event_ids.contains(&k.event_id));
+                state.row.keys.retain(|_, stored| {
+                    stored.retain(|k| !event_ids.contains(&k.event_id));
+                    !stored.is_empty()
+                });
                 let after = state.scores(now).scores;
                 let publish = state.changes(&before, &after, "events_deleted");
                 let batch = WriteBatch {

@@ -248,7 +248,9 @@ impl OuState {
             idle_timeout: self.args.idle_timeout,
             fresh,
             identities: self.args.identities.clone(),
-            predecessor: self.passivating.remove(lead_id).map(|a| a.get_cell()),
+            // kept until it has stopped (see the supervision events): should this actor
+            // fail to start, the next one must still wait for it
+            predecessor: self.passivating.get(lead_id).map(|a| a.get_cell()),
         };
         let (actor, _) = Actor::spawn_linked(None, LeadActor, args, myself.get_cell())
             .await
@@ -357,11 +359,12 @@ impl OuState {
                 DomainError::unavailable("the lead is busy; retry")
             })?;
         }
-        if let Some(a) = self.passivating.remove(lead_id) {
+        if let Some(a) = self.passivating.get(lead_id).cloned() {
             a.wait(Some(DRAIN_TIMEOUT)).await.map_err(|_| {
                 tracing::error!(lead_id, "lead-actor-drain-failed");
                 DomainError::unavailable("the lead is busy; retry")
             })?;
+            self.passivating.remove(lead_id);
         }
         Ok(())
     }
@@ -651,7 +654,12 @@ impl Actor for OuActor {
                     // A passivating actor finishes its queued events under the old config
                     // and hears of no change: a successor, which loads once it has stopped
                     // and its writes have landed, stores the lead's rescored row after them.
-                    let passivating: Vec<String> = state.passivating.keys().cloned().collect();
+                    let passivating: Vec<String> = state
+                        .passivating
+                        .keys()
+                        .filter(|id| !state.leads.contains_key(*id))
+                        .cloned()
+                        .collect();
                     for lead_id in passivating {
                         match state.spawn(&myself, &lead_id, false).await {
                             Ok(actor) => {

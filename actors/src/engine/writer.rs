@@ -135,15 +135,22 @@ impl WriterHandle {
         self.settle_with(ou_id, lead_key, Settle::Waits).await
     }
 
-    /// Like [`WriterHandle::wait`], and fails (503, retry) when one of those writes failed
-    /// and the lead's actor has not reloaded since: `Ok` means every write the actor sent
-    /// for the lead is stored.
-    pub async fn confirm(&self, ou_id: String, lead_key: String) -> Result<(), DomainError> {
-        self.settle_with(ou_id, lead_key, Settle::Confirms).await
+    /// Queues a settle like [`WriterHandle::wait`]'s whose answer is an error (503, retry)
+    /// when one of those writes failed and the lead's actor has not reloaded since: `Ok`
+    /// means every write the actor sent for the lead before it is stored. Queued before
+    /// this returns, so it is ordered before anything the caller sends next (its own
+    /// reload's clearing settle included); the receiver answers.
+    pub async fn confirm(
+        &self,
+        ou_id: String,
+        lead_key: String,
+    ) -> oneshot::Receiver<Result<(), DomainError>> {
+        self.queue_settle(ou_id, lead_key, Settle::Confirms).await
     }
 
     /// Waits until every write sent so far, of any lead, has ended (committed or failed).
-    /// Writes sent after it wait only for the transactions in flight, as they would anyway.
+    /// Writes sent after it, of any org unit, wait for the transactions in flight when it
+    /// is taken (at most a few milliseconds' worth of commits).
     pub async fn barrier(&self, ou_id: String) -> Result<(), DomainError> {
         self.settle_with(ou_id, String::new(), Settle::Barrier)
             .await
@@ -155,6 +162,15 @@ impl WriterHandle {
         lead_key: String,
         mode: Settle,
     ) -> Result<(), DomainError> {
+        settled(self.queue_settle(ou_id, lead_key, mode).await.await)
+    }
+
+    async fn queue_settle(
+        &self,
+        ou_id: String,
+        lead_key: String,
+        mode: Settle,
+    ) -> oneshot::Receiver<Result<(), DomainError>> {
         let (reply, rx) = oneshot::channel();
         self.send(WriteRequest {
             ou_id,
@@ -165,8 +181,7 @@ impl WriterHandle {
             reply,
         })
         .await;
-        rx.await
-            .unwrap_or_else(|_| Err(DomainError::unavailable("the writer dropped the settle")))
+        rx
     }
 
     /// Queues a write and waits until it committed.
@@ -207,6 +222,13 @@ fn scored_leads(batch: &WriteBatch) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The answer to a write held back by an earlier failed write of its lead.
+/// A settle's answer, from its receiver.
+pub fn settled(
+    answer: Result<Result<(), DomainError>, oneshot::error::RecvError>,
+) -> Result<(), DomainError> {
+    answer.unwrap_or_else(|_| Err(DomainError::unavailable("the writer dropped the settle")))
+}
+
 fn held_failed() -> DomainError {
     DomainError::unavailable(
         "an earlier write of this lead failed; it is being reloaded, try again",
@@ -781,11 +803,14 @@ mod tests {
             .await;
         assert!(still.is_err(), "{still:?}");
         // a confirming settle (a retry answered from the actor's memory) hears of it
-        let confirmed = writer.confirm("ou".into(), "ou/a".into()).await;
+        let confirmed = settled(writer.confirm("ou".into(), "ou/a".into()).await.await);
         assert!(confirmed.is_err(), "{confirmed:?}");
-        writer.confirm("ou".into(), "ou/b".into()).await.unwrap();
+        settled(writer.confirm("ou".into(), "ou/b".into()).await.await).unwrap();
+        // a confirm queued before the reload's clearing settle still hears of the failure
+        let before_reload = writer.confirm("ou".into(), "ou/a".into()).await;
         writer.settle("ou".into(), "ou/a".into()).await.unwrap();
-        writer.confirm("ou".into(), "ou/a".into()).await.unwrap();
+        assert!(settled(before_reload.await).is_err());
+        settled(writer.confirm("ou".into(), "ou/a".into()).await.await).unwrap();
         writer
             .write("ou".into(), scored("a", json!({})), Vec::new())
             .await
