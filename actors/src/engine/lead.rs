@@ -163,6 +163,16 @@ struct Keyed {
     deltas: Vec<ScoreDelta>,
 }
 
+impl Keyed {
+    fn new(e: &StoredEvent, deltas: Vec<ScoreDelta>) -> Keyed {
+        Keyed {
+            event_id: e.event_id.clone(),
+            event_type: e.event_type.clone(),
+            deltas,
+        }
+    }
+}
+
 /// The answer to a retry of an event stored with `key`: the stored event of its type, or
 /// 409 when the key was used for an event of another type. `stored` is never empty.
 fn retry_ack(
@@ -196,11 +206,8 @@ fn keys_of(events: &[StoredEvent]) -> HashMap<String, Vec<Keyed>> {
     let mut keys: HashMap<String, Vec<Keyed>> = HashMap::new();
     for e in events {
         if let Some(key) = &e.idempotency_key {
-            keys.entry(key.clone()).or_default().push(Keyed {
-                event_id: e.event_id.clone(),
-                event_type: e.event_type.clone(),
-                deltas: e.deltas.values().cloned().collect(),
-            });
+            let keyed = Keyed::new(e, e.deltas.values().cloned().collect());
+            keys.entry(key.clone()).or_default().push(keyed);
         }
     }
     keys
@@ -737,11 +744,7 @@ impl Actor for LeadActor {
                     };
                     batch.events.push(event_row(&stored));
                     if let Some(key) = &stored.idempotency_key {
-                        let keyed = Keyed {
-                            event_id: stored.event_id.clone(),
-                            event_type: stored.event_type.clone(),
-                            deltas: deltas.clone(),
-                        };
+                        let keyed = Keyed::new(&stored, deltas.clone());
                         state.row.keys.entry(key.clone()).or_default().push(keyed);
                     }
                     publish.push(BusEvent::EventIngested {
@@ -786,10 +789,10 @@ impl Actor for LeadActor {
                     count += 1;
                 }
                 if batch.is_empty() {
-                    // only retries (or refused keys): nothing to store, but the events
-                    // they name may still be on their way to the store
-                    // queued here, before this actor's next message (a reload after a
-                    // failed write would otherwise clear the failure ahead of it)
+                    // only retries (or refused keys): nothing to store, but the events they
+                    // name may still be on their way to the store. The confirm is queued
+                    // here, before this actor's next message: a reload after a failed write
+                    // would otherwise clear the failure ahead of it.
                     let confirmed = state
                         .args
                         .writer
