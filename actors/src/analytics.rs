@@ -3,7 +3,8 @@
 
 use chrono::Duration;
 use leadwire_models::analytics::{
-    Analytics, AnalyticsTotals, Count, EventCounts, EventStats, ScoreGain, TopLead, TopParams,
+    Analytics, AnalyticsTotals, Count, EventCounts, EventStats, LastDay, ScoreGain, TopLead,
+    TopParams,
 };
 use leadwire_models::leads::{LeadFilter, LeadSortBy};
 use leadwire_models::page::PageRequest;
@@ -42,7 +43,7 @@ impl Core {
                 events_24h: totals.events_since,
             },
             by_channel: counts(totals.by_channel),
-            by_event_type: counts(totals.by_event_type),
+            by_type: counts(totals.by_event_type),
         })
     }
 
@@ -64,15 +65,23 @@ impl Core {
                 .await?,
         );
         top.truncate(10);
+        let leads_24h = self
+            .store
+            .leads_with_events_since(&t.caller.org_id, &t.ou_id, &bounds[0])
+            .await?;
         let at = |i: usize| c.get(i).copied().unwrap_or(0);
         Ok(EventStats {
+            last_24h: LastDay {
+                events: at(0),
+                leads: leads_24h,
+            },
             counts: EventCounts {
                 last_24h: at(0),
                 last_7d: at(1),
                 last_30d: at(2),
                 all: at(3),
             },
-            top_event_types: top,
+            top_events: top,
         })
     }
 

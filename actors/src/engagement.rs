@@ -2,7 +2,7 @@
 //! ingestion, leads and their live scores.
 
 use leadwire_models::events::{EventInput, MAX_BATCH};
-use leadwire_models::rules::{Rule, RuleInput, Ruleset, RulesetInput};
+use leadwire_models::rules::{Rule, RuleInput, Ruleset, RulesetInput, RulesetPatch};
 use leadwire_models::tenancy::{Access, Tenant};
 use leadwire_models::{ids, time, DomainError, Result};
 
@@ -52,26 +52,17 @@ impl Core {
         Ok(rs)
     }
 
-    /// Renames a ruleset, changes its score column or makes it the primary one. The
-    /// primary flag moves only by making another ruleset primary: an OU always has one.
+    /// Renames a ruleset, changes its score column or makes it the primary one (only
+    /// the fields sent change). The primary flag moves only by making another ruleset
+    /// primary: an OU always has one.
     pub async fn update_ruleset(
         &self,
         t: &Tenant,
         id: &str,
-        input: RulesetInput,
+        patch: RulesetPatch,
     ) -> Result<Ruleset> {
         t.require(Access::Write)?;
-        let (name, score_column) = input.validate()?;
-        let mut rs = self.ruleset_in(t, id).await?;
-        if rs.is_primary && !input.is_primary {
-            return Err(DomainError::invalid(
-                "is_primary",
-                "an OU always has a primary ruleset: make another ruleset primary instead",
-            ));
-        }
-        rs.name = name;
-        rs.score_column = score_column;
-        rs.is_primary = input.is_primary;
+        let mut rs = patch.apply(self.ruleset_in(t, id).await?)?;
         rs.updated_at = time::format(&time::now());
         self.store
             .update_ruleset(&t.caller.org_id, &t.ou_id, &rs)
@@ -81,6 +72,8 @@ impl Core {
         Ok(rs)
     }
 
+    /// Deletes a ruleset and its rules. When it was the primary one, the OU's oldest
+    /// remaining ruleset becomes primary in the same transaction.
     pub async fn delete_ruleset(&self, t: &Tenant, id: &str) -> Result<()> {
         t.require(Access::Write)?;
         if !self
@@ -137,10 +130,7 @@ impl Core {
                 }
             }
         };
-        let siblings = self
-            .store
-            .rules(&t.caller.org_id, &t.ou_id, Some(&ruleset_id))
-            .await?;
+        let priority = self.next_priority(t, &ruleset_id).await?;
         let now = time::format(&time::now());
         let rule = Rule {
             rule_id: ids::new_id(ids::prefix::RULE),
@@ -154,7 +144,7 @@ impl Core {
             active: p.active.unwrap_or(true),
             start_at: p.start_at.flatten().map(|t| time::format(&t)),
             end_at: p.end_at.flatten().map(|t| time::format(&t)),
-            priority: siblings.iter().map(|r| r.priority + 1).max().unwrap_or(0),
+            priority,
             created_at: now.clone(),
             updated_at: now,
             created_by: Some(t.caller.email.clone()),
@@ -165,7 +155,17 @@ impl Core {
         Ok(rule)
     }
 
-    /// Updates the fields sent; a rule may move to another ruleset of the OU.
+    /// The priority after every rule of a ruleset: last in its order.
+    async fn next_priority(&self, t: &Tenant, ruleset_id: &str) -> Result<u32> {
+        let siblings = self
+            .store
+            .rules(&t.caller.org_id, &t.ou_id, Some(ruleset_id))
+            .await?;
+        Ok(siblings.iter().map(|r| r.priority + 1).max().unwrap_or(0))
+    }
+
+    /// Updates the fields sent; a rule may move to another ruleset of the OU (where it
+    /// goes last in priority order).
     pub async fn update_rule(&self, t: &Tenant, id: &str, input: RuleInput) -> Result<Rule> {
         t.require(Access::Write)?;
         let p = input.validate(false)?;
@@ -175,7 +175,12 @@ impl Core {
             .await?
             .ok_or_else(|| DomainError::not_found("rule"))?;
         if let Some(rs) = &p.ruleset_id {
-            rule.ruleset_id = self.ruleset_in(t, rs).await?.ruleset_id;
+            let target = self.ruleset_in(t, rs).await?.ruleset_id;
+            if target != rule.ruleset_id {
+                // a moved rule goes last in its new ruleset, as a new one would
+                rule.priority = self.next_priority(t, &target).await?;
+                rule.ruleset_id = target;
+            }
         }
         if let Some(v) = p.event_type {
             rule.event_type = v;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::session::{gql_error, session};
 use crate::types::{
     object, EventInputGql, IngestResult, LeadNode, MergeResultNode, RuleInputGql, RulesetInputGql,
-    TruncateInputGql,
+    RulesetPatchGql, TruncateInputGql,
 };
 
 pub struct Mutation;
@@ -163,12 +163,13 @@ impl Mutation {
             .map_err(gql_error)
     }
 
-    /// Renames a ruleset, changes its score column or makes it the primary one.
+    /// Renames a ruleset, changes its score column or makes it the primary one (fields
+    /// left out keep their values).
     async fn update_ruleset(
         &self,
         ctx: &Context<'_>,
         id: String,
-        input: RulesetInputGql,
+        input: RulesetPatchGql,
     ) -> Result<Ruleset> {
         let s = session(ctx)?;
         let t = s.tenant().await?;

@@ -264,6 +264,26 @@ impl From<RulesetInputGql> for leadwire_models::rules::RulesetInput {
     }
 }
 
+/// A change to a ruleset: the fields given change, the others keep their values.
+/// `isPrimary: true` makes it the primary ruleset; `false` on the primary one is refused.
+#[derive(InputObject)]
+#[graphql(name = "RulesetPatch")]
+pub struct RulesetPatchGql {
+    pub name: Option<String>,
+    pub score_column: Option<String>,
+    pub is_primary: Option<bool>,
+}
+
+impl From<RulesetPatchGql> for leadwire_models::rules::RulesetPatch {
+    fn from(r: RulesetPatchGql) -> Self {
+        leadwire_models::rules::RulesetPatch {
+            name: r.name,
+            score_column: r.score_column,
+            is_primary: r.is_primary,
+        }
+    }
+}
+
 /// How a merge trims the combined history.
 #[derive(InputObject)]
 #[graphql(name = "TruncateInput")]

@@ -30,7 +30,8 @@ pub struct AnalyticsTotals {
 pub struct Analytics {
     pub totals: AnalyticsTotals,
     pub by_channel: Vec<Count>,
-    pub by_event_type: Vec<Count>,
+    /// Engagement events per event type, most frequent first.
+    pub by_type: Vec<Count>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -41,12 +42,22 @@ pub struct EventCounts {
     pub all: u64,
 }
 
+/// The last 24 hours of `GET /v1/analytics/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LastDay {
+    /// Engagement events that occurred in the last 24 hours.
+    pub events: u64,
+    /// Leads with at least one of them.
+    pub leads: u64,
+}
+
 /// `GET /v1/analytics/stats`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventStats {
+    pub last_24h: LastDay,
     pub counts: EventCounts,
     /// The ten most frequent event types.
-    pub top_event_types: Vec<Count>,
+    pub top_events: Vec<Count>,
 }
 
 /// One row of `GET /v1/analytics/top-leads`.

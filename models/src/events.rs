@@ -641,7 +641,8 @@ pub struct EventExplanation {
     pub lead_id: String,
     pub event_type: String,
     pub occurred_at: String,
-    pub deltas: Vec<crate::scoring::ScoreDelta>,
+    /// What the event did to each ruleset: before, after, delta, the rule and multiplier.
+    pub rulesets: Vec<crate::scoring::ScoreDelta>,
     /// The lead's highest score across rulesets just before and just after the event.
     pub total_before: f64,
     pub total_after: f64,
@@ -655,7 +656,7 @@ impl From<StoredEvent> for EventExplanation {
         EventExplanation {
             total_before: max(|d| d.before),
             total_after: max(|d| d.after),
-            deltas: e.deltas.values().cloned().collect(),
+            rulesets: e.deltas.values().cloned().collect(),
             event_id: e.event_id,
             lead_id: e.lead_id,
             event_type: e.event_type,

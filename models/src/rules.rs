@@ -37,24 +37,59 @@ impl RulesetInput {
     /// `[a-z0-9_]`.
     pub fn validate(&self) -> Result<(String, String), DomainError> {
         let name = validate::name("name", &self.name, 1, 100)?;
-        let column = self
-            .score_column
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or("total_score")
-            .to_string();
-        if column.is_empty()
-            || column.len() > 64
-            || !column
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            return Err(DomainError::invalid(
-                "score_column",
-                "must be 1-64 characters of a-z, 0-9 and _",
-            ));
-        }
+        let column = score_column(self.score_column.as_deref().unwrap_or("total_score"))?;
         Ok((name, column))
+    }
+}
+
+/// A score column: 1–64 of `[a-z0-9_]`, surrounding blanks dropped.
+fn score_column(raw: &str) -> Result<String, DomainError> {
+    let column = raw.trim();
+    if column.is_empty()
+        || column.len() > 64
+        || !column
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(DomainError::invalid(
+            "score_column",
+            "must be 1-64 characters of a-z, 0-9 and _",
+        ));
+    }
+    Ok(column.to_string())
+}
+
+/// `PUT /v1/rulesets/{id}`: the fields sent change, the others keep their stored values.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesetPatch {
+    pub name: Option<String>,
+    pub score_column: Option<String>,
+    /// `true` makes this the primary ruleset (the OU's other one loses the flag);
+    /// `false` on the primary ruleset is refused: an OU always has one.
+    pub is_primary: Option<bool>,
+}
+
+impl RulesetPatch {
+    /// The ruleset with the sent fields applied, checked as on create.
+    pub fn apply(&self, mut rs: Ruleset) -> Result<Ruleset, DomainError> {
+        if let Some(name) = &self.name {
+            rs.name = validate::name("name", name, 1, 100)?;
+        }
+        if let Some(column) = &self.score_column {
+            rs.score_column = score_column(column)?;
+        }
+        match self.is_primary {
+            Some(false) if rs.is_primary => {
+                return Err(DomainError::invalid(
+                    "is_primary",
+                    "an OU always has a primary ruleset: make another ruleset primary instead",
+                ))
+            }
+            Some(p) => rs.is_primary = p,
+            None => {}
+        }
+        Ok(rs)
     }
 }
 
@@ -101,9 +136,11 @@ impl Rule {
 }
 
 /// `POST /v1/rules` and `PUT /v1/rules/{id}`. The kenbun schema lists the stored fields
-/// (rule_id, org_id, unit_id, created_at, …) in the body too; they are accepted and
-/// ignored, since the server owns them.
+/// (rule_id, org_id, unit_id, created_at, …) in the body too; they, and `priority` (a
+/// rule as read back can be sent again), are accepted and ignored, since the server owns
+/// them. Any other field is refused: a misspelt one must not pass for a change.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RuleInput {
     pub ruleset_id: Option<String>,
     pub event_type: Option<String>,
@@ -142,6 +179,9 @@ pub struct RuleInput {
     #[serde(default)]
     #[schema(ignore)]
     pub updated_by: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub priority: Option<serde_json::Value>,
 }
 
 /// The checked fields of a rule (a create fills every field; an update only those sent).

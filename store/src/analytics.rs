@@ -105,6 +105,27 @@ impl Store {
             .collect()
     }
 
+    /// How many leads have an engagement event that occurred at or after `since`.
+    pub async fn leads_with_events_since(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        since: &str,
+    ) -> Result<u64> {
+        let row: Option<Value> = self
+            .rows(
+                "SELECT count() FROM (SELECT lead_id FROM event
+                   WHERE org_id = $org AND ou_id = $ou AND system = false AND occurred_at >= $since
+                   GROUP BY lead_id) GROUP ALL",
+                json!({ "org": org_id, "ou": ou_id, "since": since }),
+                0,
+            )
+            .await?
+            .into_iter()
+            .next();
+        Ok(count_of(row))
+    }
+
     /// Per lead: the sum of score changes one ruleset recorded on events received since
     /// `since`, and how many events; `(lead_id, gain, events)`.
     pub async fn score_gains(

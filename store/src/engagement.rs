@@ -382,16 +382,24 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a ruleset of the OU and its rules; returns whether it existed there.
+    /// Deletes a ruleset of the OU and its rules; returns whether it existed there. When
+    /// it was the primary one, the OU's oldest remaining ruleset becomes primary.
     pub async fn delete_ruleset(&self, org_id: &str, ou_id: &str, id: &str) -> Result<bool> {
         let mut res = self
             .run(
                 "BEGIN;
                  LET $gone = DELETE type::record('ruleset', $id) WHERE org_id = $org AND ou_id = $ou RETURN BEFORE;
-                 IF array::len($gone) > 0 { DELETE rule WHERE org_id = $org AND ou_id = $ou AND ruleset_id = $id; };
+                 IF array::len($gone) > 0 {
+                     DELETE rule WHERE org_id = $org AND ou_id = $ou AND ruleset_id = $id;
+                     IF $gone[0].is_primary {
+                         LET $next = (SELECT id, created_at FROM ruleset WHERE org_id = $org AND ou_id = $ou ORDER BY created_at, id LIMIT 1);
+                         IF array::len($next) > 0 { UPDATE $next[0].id SET is_primary = true, updated_at = $now; };
+                     };
+                 };
                  RETURN array::len($gone);
                  COMMIT;",
-                json!({ "id": id, "org": org_id, "ou": ou_id }),
+                json!({ "id": id, "org": org_id, "ou": ou_id,
+                        "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
             )
             .await?;
         let n: Option<u64> = res.take(3)?;

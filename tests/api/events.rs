@@ -99,8 +99,8 @@ async fn events_list_filter_explain_export_and_delete() {
         .get(&format!("/v1/events/{}/explain", ids[2]), &app.admin_token)
         .await;
     assert_eq!(s, 200, "{ex}");
-    assert_eq!(ex["deltas"][0]["before"], 10.0);
-    assert_eq!(ex["deltas"][0]["after"], 20.0);
+    assert_eq!(ex["rulesets"][0]["before"], 10.0);
+    assert_eq!(ex["rulesets"][0]["after"], 20.0);
     assert_eq!(
         (ex["total_before"].as_f64(), ex["total_after"].as_f64()),
         (Some(10.0), Some(20.0))
@@ -231,7 +231,7 @@ async fn analytics_totals_stats_top_leads_and_gains() {
     // 3 Demos in one session: 10 + 10 + 12.5; one Demo: 10; none: 0
     assert_eq!(a["totals"]["average_score"], 14.17);
     assert_eq!(
-        a["by_event_type"],
+        a["by_type"],
         json!([{"key": "Demo", "count": 4}, {"key": "Visit", "count": 3}])
     );
     assert_eq!(a["by_channel"], json!([{"key": "web", "count": 7}]));
@@ -241,7 +241,9 @@ async fn analytics_totals_stats_top_leads_and_gains() {
         st["counts"],
         json!({"last_24h": 4, "last_7d": 4, "last_30d": 4, "all": 7})
     );
-    assert_eq!(st["top_event_types"][0]["key"], "Demo");
+    assert_eq!(st["top_events"][0]["key"], "Demo");
+    // 4 Demos of the last day, by two of the three leads
+    assert_eq!(st["last_24h"], json!({"events": 4, "leads": 2}));
 
     let (_, top) = app
         .get("/v1/analytics/top-leads?limit=2", &app.admin_token)

@@ -323,19 +323,22 @@ async fn mutations_manage_rules_and_leads_through_the_core() {
         json!({"id": visit["ruleId"]}),
     )
     .await;
-    // rename the ruleset; its primary flag cannot be dropped
+    // rename the ruleset (what is left out keeps its value); its primary flag cannot be dropped
     let r = data(
         &app,
-        "mutation($id: String!) { updateRuleset(id: $id, input: {name: \"Renamed\", isPrimary: true}) { name } }",
+        "mutation($id: String!) { updateRuleset(id: $id, input: {name: \"Renamed\"}) { name isPrimary scoreColumn } }",
         json!({"id": rs}),
     )
     .await;
-    assert_eq!(r["updateRuleset"]["name"], "Renamed");
+    assert_eq!(
+        r["updateRuleset"],
+        json!({"name": "Renamed", "isPrimary": true, "scoreColumn": "total_score"})
+    );
     let r = gql(
         &app,
         &app.admin_token,
         None,
-        "mutation($id: String!) { updateRuleset(id: $id, input: {name: \"Renamed\"}) { name } }",
+        "mutation($id: String!) { updateRuleset(id: $id, input: {isPrimary: false}) { name } }",
         json!({"id": rs}),
     )
     .await;

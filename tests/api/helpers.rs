@@ -87,13 +87,13 @@ impl TestApp {
         r
     }
 
-    /// Creates an engagement rule as the admin; the rule.
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
         let r = self.client.get(self.url("/metrics")).send().await;
         r.expect("metrics").text().await.expect("metrics text")
     }
 
+    /// Creates an engagement rule as the admin; the rule.
     pub async fn rule(&self, body: Value) -> Value {
         self.ok(Method::POST, "/v1/rules", Some(body), 201).await
     }

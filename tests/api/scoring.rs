@@ -696,6 +696,129 @@ async fn rules_validate_and_reorder_atomically() {
 }
 
 #[tokio::test]
+async fn rulesets_keep_one_primary_and_a_moved_rule_goes_last() {
+    let app = spawn_app().await;
+    let mut sets = Vec::new();
+    for name in ["First", "Second", "Third"] {
+        let rs = app
+            .ok(
+                Method::POST,
+                "/v1/rulesets",
+                Some(json!({"name": name})),
+                201,
+            )
+            .await;
+        sets.push(rs["ruleset_id"].as_str().unwrap().to_string());
+    }
+    let primary = |list: &Value| -> Vec<String> {
+        let list = list.as_array().unwrap();
+        list.iter()
+            .filter(|r| r["is_primary"] == true)
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // a PUT changes only what it sends
+    let put = |id: &str, body: Value| {
+        app.call(
+            app.req(Method::PUT, &format!("/v1/rulesets/{id}"), &app.admin_token)
+                .json(&body),
+        )
+    };
+    let (s, r) = put(&sets[0], json!({"score_column": "mql_score"})).await;
+    assert_eq!(
+        (s, &r["name"], &r["is_primary"], &r["score_column"]),
+        (200, &json!("First"), &json!(true), &json!("mql_score"))
+    );
+    let (s, r) = put(&sets[0], json!({"name": "Renamed"})).await;
+    assert_eq!((s, &r["score_column"]), (200, &json!("mql_score")));
+    for (body, field) in [
+        (json!({"is_primary": false}), "is_primary"),
+        (json!({"score_column": "Bad Column"}), "score_column"),
+        (json!({"name": ""}), "name"),
+        (json!({"nmae": "typo"}), ""),
+    ] {
+        let (s, e) = put(&sets[0], body.clone()).await;
+        assert_eq!(s, 422, "{body}: {e}");
+        if !field.is_empty() {
+            assert_eq!(e["error"]["details"]["field"], field, "{body}");
+        }
+    }
+    let (_, list) = app.get("/v1/rulesets", &app.admin_token).await;
+    assert_eq!(primary(&list), ["Renamed"]);
+
+    // deleting the primary ruleset hands the flag to the oldest one left
+    let (s, _) = app
+        .call(app.req(
+            Method::DELETE,
+            &format!("/v1/rulesets/{}", sets[0]),
+            &app.admin_token,
+        ))
+        .await;
+    assert_eq!(s, 204);
+    let (_, list) = app.get("/v1/rulesets", &app.admin_token).await;
+    assert_eq!(primary(&list), ["Second"]);
+    // and the primary ruleset is the one that scores by default
+    rule(
+        &app,
+        json!({"event_type": "Demo", "weight": 7, "ruleset_id": sets[1]}),
+    )
+    .await;
+    let (_, r) = ingest(
+        &app,
+        json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "p@q.io"}]}),
+    )
+    .await;
+    let lead = r["metadata"]["lead_id"].as_str().unwrap().to_string();
+    let (_, scores) = app
+        .post(
+            "/v1/leads/scores",
+            &app.admin_token,
+            json!({"lead_ids": [lead]}),
+        )
+        .await;
+    assert_eq!(scores[0]["score"], 7.0, "{scores}");
+
+    // a rule moved to another ruleset goes after that ruleset's rules
+    let first = rule(
+        &app,
+        json!({"event_type": "Demo", "weight": 1, "ruleset_id": sets[2]}),
+    )
+    .await;
+    let moved = rule(
+        &app,
+        json!({"event_type": "Demo", "weight": 2, "ruleset_id": sets[1]}),
+    )
+    .await;
+    assert_eq!(moved["priority"], 1);
+    let moved = moved["rule_id"].as_str().unwrap();
+    // a rule as read back may be sent again; a misspelt field is refused
+    let (s, e) = app
+        .call(
+            app.req(Method::PUT, &format!("/v1/rules/{moved}"), &app.admin_token)
+                .json(&json!({"wieght": 9})),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, r) = app
+        .call(
+            app.req(Method::PUT, &format!("/v1/rules/{moved}"), &app.admin_token)
+                .json(&json!({"ruleset_id": sets[2], "priority": 0})),
+        )
+        .await;
+    assert_eq!((s, &r["priority"]), (200, &json!(1)), "{r}");
+    let (_, rules) = app
+        .get(&format!("/v1/rulesets/{}/rules", sets[2]), &app.admin_token)
+        .await;
+    let order: Vec<&Value> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["rule_id"])
+        .collect();
+    assert_eq!(order, [&first["rule_id"], &json!(moved)]);
+}
+
+#[tokio::test]
 async fn a_rule_dry_run_changes_nothing_and_rescore_replays_history() {
     let app = spawn_app().await;
     let r = rule(&app, json!({"event_type": "Demo", "weight": 10})).await;

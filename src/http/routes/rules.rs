@@ -7,6 +7,7 @@ use leadwire_models::event_types::{
 };
 use leadwire_models::rules::{
     RescoreResult, Rule, RuleInput, RuleTestInput, RuleTestResult, Ruleset, RulesetInput,
+    RulesetPatch,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -54,15 +55,16 @@ pub async fn delete_ruleset(
 }
 
 /// Rename a ruleset, change its score column, or make it the primary one (`is_primary:
-/// true`; the primary flag cannot be dropped, only moved to another ruleset).
-#[utoipa::path(put, path = "/v1/rulesets/{id}", tag = "rules", params(("id" = String, Path)), request_body = RulesetInput,
+/// true`; the primary flag cannot be dropped, only moved to another ruleset). Fields left
+/// out keep their values.
+#[utoipa::path(put, path = "/v1/rulesets/{id}", tag = "rules", params(("id" = String, Path)), request_body = RulesetPatch,
     responses((status = 200, body = Ruleset), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_ruleset(
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
-    Json(b): Json<RulesetInput>,
+    Json(b): Json<RulesetPatch>,
 ) -> ApiResult<Json<Ruleset>> {
     Ok(Json(state.core.update_ruleset(&t, &id, b).await?))
 }
