@@ -97,6 +97,7 @@ impl Core {
             active_since: None,
             include_disqualified: false,
             search: None,
+            levels: Default::default(),
             sort_by: LeadSortBy::Score,
             descending: true,
         };

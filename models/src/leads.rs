@@ -337,6 +337,12 @@ pub struct LeadListParams {
     pub include_disqualified: Option<bool>,
     /// Lead id prefix or alias value (≥ 2 characters).
     pub search: Option<String>,
+    /// The name of the lead's engagement level (case-insensitive).
+    pub engagement_level: Option<String>,
+    /// The name of the lead's profile level (case-insensitive).
+    pub profile_level: Option<String>,
+    /// The name of the lead's account level (case-insensitive).
+    pub account_level: Option<String>,
     /// Sort key (default `score`).
     pub sort_by: Option<LeadSortBy>,
     /// `asc` or `desc` (default `desc`).
@@ -355,8 +361,31 @@ pub struct LeadFilter {
     pub include_disqualified: bool,
     /// Lower-cased search text.
     pub search: Option<String>,
+    /// Lower-cased level names the lead's engagement, profile and account levels must
+    /// have.
+    pub levels: LevelNames,
     pub sort_by: LeadSortBy,
     pub descending: bool,
+}
+
+/// Level names a lead list is filtered by, lower-cased.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LevelNames {
+    pub engagement: Option<String>,
+    pub profile: Option<String>,
+    pub account: Option<String>,
+}
+
+/// A level name filter: blank means none, else 1–100 characters, lower-cased.
+fn level_name(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(n) if n.chars().count() > 100 => Err(DomainError::invalid(
+            field,
+            "must be at most 100 characters",
+        )),
+        Some(n) => Ok(Some(n.to_lowercase())),
+    }
 }
 
 impl LeadListParams {
@@ -406,6 +435,11 @@ impl LeadListParams {
             active_since,
             include_disqualified: self.include_disqualified.unwrap_or(false),
             search,
+            levels: LevelNames {
+                engagement: level_name("engagement_level", self.engagement_level)?,
+                profile: level_name("profile_level", self.profile_level)?,
+                account: level_name("account_level", self.account_level)?,
+            },
             sort_by: self.sort_by.unwrap_or(LeadSortBy::Score),
             descending: self.sort_order != Some(SortOrder::Asc),
         })

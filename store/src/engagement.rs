@@ -331,8 +331,31 @@ fn lead_filter_clause(org_id: &str, ou_id: &str, f: &LeadFilter) -> (String, Map
         w.push("disqualified = false");
     }
     if let Some(q) = &f.search {
-        w.push("(string::starts_with(string::lowercase(lead_id), $q) OR lead_id IN (SELECT VALUE lead_id FROM lead_alias WHERE ou_id = $ou AND string::contains(value, $q)))");
+        w.push("(string::starts_with(string::lowercase(lead_id), $q) OR lead_id IN (SELECT VALUE lead_id FROM lead_alias WHERE ou_id = $ou AND string::contains(string::lowercase(value), $q)))");
         v.insert("q".into(), json!(q));
+    }
+    let levels = [
+        (
+            "string::lowercase(level.name ?? '') = $engagement_level",
+            "engagement_level",
+            &f.levels.engagement,
+        ),
+        (
+            "string::lowercase(profile_level.name ?? '') = $profile_level",
+            "profile_level",
+            &f.levels.profile,
+        ),
+        (
+            "string::lowercase(account_level.name ?? '') = $account_level",
+            "account_level",
+            &f.levels.account,
+        ),
+    ];
+    for (clause, var, name) in levels {
+        if let Some(name) = name {
+            w.push(clause);
+            v.insert(var.into(), json!(name));
+        }
     }
     (w.join(" AND "), v)
 }
@@ -572,7 +595,7 @@ impl Store {
             &format!(
                 "SELECT {LEAD_FIELDS} FROM lead WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE
                  AND (string::starts_with(string::lowercase(lead_id), $q)
-                      OR lead_id IN (SELECT VALUE lead_id FROM lead_alias WHERE ou_id = $ou AND string::contains(value, $q)))
+                      OR lead_id IN (SELECT VALUE lead_id FROM lead_alias WHERE ou_id = $ou AND string::contains(string::lowercase(value), $q)))
                  ORDER BY score DESC, lead_id ASC LIMIT $limit"
             ),
             json!({ "org": org_id, "ou": ou_id, "q": q, "limit": limit }),

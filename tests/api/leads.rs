@@ -287,6 +287,15 @@ async fn leads_list_filter_sort_search_and_export() {
         Some(json!({"event_type": "Visit", "weight": 2})),
     )
     .await;
+    for (name, min, max) in [("Cold", 0, 4), ("Warm", 5, 15), ("Hot", 16, 1000)] {
+        ok(
+            &app,
+            Method::POST,
+            "/v1/levels/engagement",
+            Some(json!({"name": name, "min_score": min, "max_score": max})),
+        )
+        .await;
+    }
     let hot = by_email(&app, "Demo", "hot@acme.com").await;
     event(&app, json!({"event_type": "Demo", "lead_id": hot})).await;
     let warm = by_email(&app, "Demo", "warm@acme.com").await;
@@ -343,6 +352,10 @@ async fn leads_list_filter_sort_search_and_export() {
         ("range=today&min_score=15", vec![hot.clone()]),
         ("search=acme", vec![hot.clone(), warm.clone()]),
         ("page=2&limit=3", vec!["quiet-1".to_string()]),
+        // level names, in any case
+        ("engagement_level=warm", vec![warm.clone()]),
+        ("engagement_level=HOT&min_score=1", vec![hot.clone()]),
+        ("engagement_level=Lukewarm", vec![]),
     ] {
         let (s, r) = app
             .get(&format!("/v1/leads?{query}"), &app.admin_token)
@@ -378,6 +391,24 @@ async fn leads_list_filter_sort_search_and_export() {
     assert_eq!(found[0]["id"], cold.as_str());
     let (s, _) = app.get("/v1/leads/search?q=x", &app.admin_token).await;
     assert_eq!(s, 422);
+    // aliases keep their case (only emails are lower-cased); a search matches any case
+    event(
+        &app,
+        json!({"event_type": "Visit", "aliases": [
+            {"alias_kind": "email", "raw_value": "cold@other.org"},
+            {"alias_kind": "external_id", "raw_value": "CRM-Zed9"}]}),
+    )
+    .await;
+    for q in ["crm-zed9", "ZED9"] {
+        let (_, found) = app
+            .get(&format!("/v1/leads/search?q={q}"), &app.admin_token)
+            .await;
+        assert_eq!(found[0]["id"], cold.as_str(), "{q}: {found}");
+        let (_, page) = app
+            .get(&format!("/v1/leads?search={q}"), &app.admin_token)
+            .await;
+        assert_eq!(ids_of(&page), [cold.clone()], "{q}");
+    }
 
     // export: CSV of the filtered list
     let res = app
@@ -399,6 +430,25 @@ async fn leads_list_filter_sort_search_and_export() {
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(
         lines[1].starts_with(&format!("{hot},hot@acme.com,20")),
+        "{csv}"
+    );
+    // the export takes the list's filters, levels included
+    let csv = app
+        .req(
+            Method::GET,
+            "/v1/leads/export?engagement_level=Warm",
+            &app.admin_token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].starts_with(&format!("{warm},warm@acme.com,10")),
         "{csv}"
     );
 }
