@@ -119,9 +119,9 @@ impl Core {
         let rs = pick_ruleset(&config, None)?;
         let now = time::now();
         let accounts = account_properties(&self.store, &t.caller.org_id, &t.ou_id).await?;
-        let (profile, dq) = judge_lead(&config, &lead, &accounts, now);
+        let judged = judge_lead(&config, &lead, &accounts, now);
         // a disqualified lead's "why" is its disqualification and nothing else
-        if let Some(dq) = dq {
+        if let Some(dq) = judged.disqualification {
             return Ok(Why {
                 summary: dq.reason.clone(),
                 lead_id: lead.id,
@@ -131,7 +131,8 @@ impl Core {
             });
         }
         let mut factors = explain::factors(&book, &config, rs.as_deref(), now);
-        factors.extend(profile::factors(&profile));
+        factors.extend(profile::factors(&judged.profile, "profile"));
+        factors.extend(profile::factors(&judged.account, "account"));
         let score =
             leadwire_models::scoring::round2(book.score(&config, rs.as_deref().unwrap_or(""), now));
         Ok(Why {
@@ -192,14 +193,15 @@ impl Core {
         let summaries = leads
             .iter()
             .map(|lead| {
-                let (profile, dq) = judge_lead(&config, lead, &accounts, now);
-                if let Some(dq) = dq {
+                let judged = judge_lead(&config, lead, &accounts, now);
+                if let Some(dq) = judged.disqualification {
                     return (lead.id.clone(), dq.reason);
                 }
                 let evs = by_lead.get(lead.id.as_str()).cloned().unwrap_or_default();
                 let book = book_of(lead, &evs, &config);
                 let mut factors = explain::factors(&book, &config, rs.as_deref(), now);
-                factors.extend(profile::factors(&profile));
+                factors.extend(profile::factors(&judged.profile, "profile"));
+                factors.extend(profile::factors(&judged.account, "account"));
                 let score = leadwire_models::scoring::round2(book.score(
                     &config,
                     rs.as_deref().unwrap_or(""),
@@ -299,16 +301,15 @@ fn judge_lead(
     lead: &Lead,
     accounts: &BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     now: time::Timestamp,
-) -> (profile::ProfileResult, Option<profile::Disqualification>) {
+) -> profile::Judgement {
     let account = lead.account_id.as_ref().and_then(|id| accounts.get(id));
-    let j = profile::judge(
+    profile::judge(
         config,
         &lead.metadata,
         account,
         lead.disqualification.as_ref(),
         &time::format(&now),
-    );
-    (j.profile, j.disqualification)
+    )
 }
 
 /// The OU's live accounts' properties by id (one query, whatever the number of leads).

@@ -336,18 +336,24 @@ fn num(x: f64) -> String {
 /// The plain-language line for a score and its factors, e.g.
 /// `Score 42: mostly 3 "Demo Request" events (30 pts) and 4 "Page View" events (12 pts).`
 pub fn summary(score: f64, factors: &[Factor], reset_at: Option<&str>) -> String {
-    let (profile, factors): (Vec<&Factor>, Vec<&Factor>) =
-        factors.iter().partition(|f| f.dimension == "profile");
-    let mut s = engagement_summary(score, &factors, reset_at);
-    if !profile.is_empty() {
-        let points: f64 = profile.iter().map(|f| f.points).sum();
-        let rules: Vec<&str> = profile
+    let engagement: Vec<&Factor> = factors
+        .iter()
+        .filter(|f| f.dimension != "profile" && f.dimension != "account")
+        .collect();
+    let mut s = engagement_summary(score, &engagement, reset_at);
+    for (dimension, label) in [("profile", "Profile"), ("account", "Account")] {
+        let matched: Vec<&Factor> = factors.iter().filter(|f| f.dimension == dimension).collect();
+        if matched.is_empty() {
+            continue;
+        }
+        let points: f64 = matched.iter().map(|f| f.points).sum();
+        let rules: Vec<&str> = matched
             .iter()
             .take(2)
             .map(|f| f.event_type.as_str())
             .collect();
         s.push_str(&format!(
-            " Profile {} pts: {}.",
+            " {label} {} pts: {}.",
             num(round2(points)),
             rules.join("; ")
         ));

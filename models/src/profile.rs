@@ -739,9 +739,10 @@ pub fn judge(
     }
 }
 
-/// The profile factors of a score: one per add_points rule that holds in the headline
-/// ruleset, with its share of the profile score.
-pub fn factors(result: &ProfileResult) -> Vec<crate::explain::Factor> {
+/// The profile (or account) factors of a score: one per add_points rule that holds in
+/// the headline ruleset, with its share of that dimension's score. `dimension` is
+/// `profile` or `account`.
+pub fn factors(result: &ProfileResult, dimension: &str) -> Vec<crate::explain::Factor> {
     let total: f64 = result
         .matched
         .iter()
@@ -751,7 +752,7 @@ pub fn factors(result: &ProfileResult) -> Vec<crate::explain::Factor> {
         .matched
         .iter()
         .map(|r| crate::explain::Factor {
-            dimension: "profile".into(),
+            dimension: dimension.into(),
             event_type: r.describe(),
             count: 1,
             points: r.weight as f64,

@@ -360,6 +360,23 @@ async fn account_rules_score_and_disqualify_the_accounts_leads() {
     assert_eq!(g["lead"]["disqualification"]["rule_id"], dq["id"], "{g}");
     let (_, list) = app.get("/v1/leads", &app.admin_token).await;
     assert_eq!(list["total"], 2, "the disqualified lead is left out");
+    // the "why" of a lead its account's rules score names them
+    let (_, why) = app.get("/v1/leads/a1/why", &app.admin_token).await;
+    let account_factors: Vec<(&str, f64)> = why["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["dimension"] == "account")
+        .map(|f| (f["event_type"].as_str().unwrap(), f["points"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(account_factors.len(), 2, "{why}");
+    assert_eq!(account_factors.iter().map(|f| f.1).sum::<f64>(), 50.0);
+    let summary = why["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("Account 50 pts: industry equals"), "{why}");
+    let (_, batch) = app
+        .get("/v1/leads/why?lead_ids=a1", &app.admin_token)
+        .await;
+    assert_eq!(batch["summaries"]["a1"], summary, "{batch}");
     let (_, why) = app.get("/v1/leads/g1/why", &app.admin_token).await;
     assert!(
         why["summary"]
