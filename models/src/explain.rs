@@ -342,7 +342,10 @@ pub fn summary(score: f64, factors: &[Factor], reset_at: Option<&str>) -> String
         .collect();
     let mut s = engagement_summary(score, &engagement, reset_at);
     for (dimension, label) in [("profile", "Profile"), ("account", "Account")] {
-        let matched: Vec<&Factor> = factors.iter().filter(|f| f.dimension == dimension).collect();
+        let matched: Vec<&Factor> = factors
+            .iter()
+            .filter(|f| f.dimension == dimension)
+            .collect();
         if matched.is_empty() {
             continue;
         }

@@ -191,6 +191,9 @@ pub struct WriteBatch {
     pub account_patches: Vec<AccountMetadataPatch>,
     /// Audit log rows (`audit::audit_row`).
     pub audit: Vec<Value>,
+    /// `(org id, OU id)`: every lead of the OU is marked due for rescoring (a scoring
+    /// config changed). Last in its transaction, after the score rows written before it.
+    pub wake_ous: Vec<(String, String)>,
 }
 
 /// What a batch touches, for a writer that commits several batches at once: batches
@@ -226,6 +229,7 @@ impl WriteBatch {
             && self.score_updates.is_empty()
             && self.suppressed.is_empty()
             && self.account_patches.is_empty()
+            && self.wake_ous.is_empty()
             && self.audit.is_empty()
     }
 
@@ -235,6 +239,7 @@ impl WriteBatch {
             || !self.delete_events.is_empty()
             || !self.deletions.is_empty()
             || !self.account_patches.is_empty()
+            || !self.wake_ous.is_empty()
         {
             return Footprint::Exclusive;
         }
@@ -288,6 +293,7 @@ impl WriteBatch {
         self.suppressed.extend(other.suppressed);
         self.account_patches.extend(other.account_patches);
         self.audit.extend(other.audit);
+        self.wake_ous.extend(other.wake_ous);
     }
 }
 
@@ -821,19 +827,6 @@ impl Store {
         Ok(())
     }
 
-    /// Marks every lead of the OU to be woken now: after a config change each rescores
-    /// and stores its scores, level and profile (live or passivated alike).
-    pub async fn wake_all(&self, org_id: &str, ou_id: &str) -> Result<()> {
-        self.run(
-            "UPDATE lead SET wake_at = $now
-             WHERE org_id = $org AND ou_id = $ou AND merged_into = NONE",
-            json!({ "org": org_id, "ou": ou_id,
-                    "now": leadwire_models::time::format(&leadwire_models::time::now()) }),
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Stores refreshed scores of a lead unless a newer score was written meanwhile
     /// (`scored_at` changed); whether it was stored.
     pub async fn refresh_scores(
@@ -1264,9 +1257,23 @@ impl Store {
                  UPDATE lead SET wake_at = $now WHERE ou_id = $a.ou AND account_id = $a.id AND lead_id != $a.lead;
              };",
         );
+        q.part(
+            batches
+                .iter()
+                .flat_map(|b| &b.wake_ous)
+                .map(|(org, ou)| json!({ "org": org, "ou": ou }))
+                .collect(),
+            "wakes",
+            "FOR $w IN $wakes {
+                 UPDATE lead SET wake_at = $now WHERE org_id = $w.org AND ou_id = $w.ou AND merged_into = NONE;
+             };",
+        );
         let Query { mut sql, mut vars } = q;
         sql.push_str("COMMIT;");
-        if vars.contains_key("deletions") || vars.contains_key("accounts") {
+        if ["deletions", "accounts", "wakes"]
+            .iter()
+            .any(|k| vars.contains_key(*k))
+        {
             vars.insert(
                 "now".into(),
                 json!(leadwire_models::time::format(&leadwire_models::time::now())),

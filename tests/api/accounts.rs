@@ -367,15 +367,18 @@ async fn account_rules_score_and_disqualify_the_accounts_leads() {
         .unwrap()
         .iter()
         .filter(|f| f["dimension"] == "account")
-        .map(|f| (f["event_type"].as_str().unwrap(), f["points"].as_f64().unwrap()))
+        .map(|f| {
+            (
+                f["event_type"].as_str().unwrap(),
+                f["points"].as_f64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(account_factors.len(), 2, "{why}");
     assert_eq!(account_factors.iter().map(|f| f.1).sum::<f64>(), 50.0);
     let summary = why["summary"].as_str().unwrap_or("");
     assert!(summary.contains("Account 50 pts: industry equals"), "{why}");
-    let (_, batch) = app
-        .get("/v1/leads/why?lead_ids=a1", &app.admin_token)
-        .await;
+    let (_, batch) = app.get("/v1/leads/why?lead_ids=a1", &app.admin_token).await;
     assert_eq!(batch["summaries"]["a1"], summary, "{batch}");
     let (_, why) = app.get("/v1/leads/g1/why", &app.admin_token).await;
     assert!(

@@ -695,6 +695,70 @@ async fn rules_validate_and_reorder_atomically() {
     assert_eq!(score["score"], 5.0);
 }
 
+// several worker threads, as in the server: the collision needs true parallelism
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_changes_with_live_leads_answer_success_once_and_apply_once() {
+    let app = spawn_app().await;
+    rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+    for i in 0..3 {
+        let (s, _) = ingest(
+            &app,
+            json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": format!("l{i}@q.io")}]}),
+        )
+        .await;
+        assert_eq!(s, 201);
+    }
+    // (the leads' first writes and the wake pass after them are over)
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // every change rescores the live leads while it marks them all for rescoring: the
+    // two must not collide into an error for a change that was in fact made
+    for i in 0..6 {
+        let (s, r) = app
+            .post(
+                "/v1/rules",
+                &app.admin_token,
+                json!({"event_type": format!("T{i}"), "weight": i}),
+            )
+            .await;
+        assert_eq!(s, 201, "change {i}: {r}");
+    }
+    let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
+    assert_eq!(rules.as_array().map(Vec::len), Some(7));
+    let demo = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["event_type"] == "Demo")
+        .unwrap();
+    let (s, r) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/rules/{}", demo["rule_id"].as_str().unwrap()),
+                &app.admin_token,
+            )
+            .json(&json!({"weight": 4})),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    // the stored scores follow the live ones (the leads' own writes, just after)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, page) = app.get("/v1/leads", &app.admin_token).await;
+        let scores: Vec<f64> = page["leads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["score"].as_f64().unwrap())
+            .collect();
+        if scores == [4.0, 4.0, 4.0] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{page}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn rulesets_keep_one_primary_and_a_moved_rule_goes_last() {
     let app = spawn_app().await;

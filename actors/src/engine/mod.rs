@@ -280,16 +280,20 @@ impl Engine {
     /// rule, filter or setting change); every lead's stored score follows within a few
     /// wake passes (the leads are marked to be woken).
     ///
-    /// The marks are set once every write sent under the old config has landed: such a
-    /// write stores its lead's next wake time, and landing after the mark it would unmark
-    /// the lead (whose actor may have stopped since), leaving its old score stored.
+    /// The marks are a write of the group-commit writer that could touch any lead, so it
+    /// lands after every write sent before it: such a write, scored under the old config,
+    /// stores its lead's next wake time, and landing after the mark it would unmark the
+    /// lead (whose actor may have stopped since), leaving its old score stored. Nothing
+    /// commits beside it either, so the rescored leads' own writes cannot conflict with it.
     pub async fn reload(&self, org_id: &str, ou_id: &str) -> Result<(), DomainError> {
         let ou = self.ou(org_id, ou_id).await?;
         ractor::call_t!(ou, OuMsg::Reload, CALL_TIMEOUT.as_millis() as u64)
             .map_err(actor_error)??;
-        self.writer.barrier(ou_id.to_string()).await?;
-        self.store.wake_all(org_id, ou_id).await?;
-        Ok(())
+        let wake = leadwire_store::WriteBatch {
+            wake_ous: vec![(org_id.to_string(), ou_id.to_string())],
+            ..leadwire_store::WriteBatch::default()
+        };
+        self.writer.write(ou_id.to_string(), wake, Vec::new()).await
     }
 
     /// The live actor of a lead of the OU (404 when there is none).

@@ -73,8 +73,6 @@ pub enum Settle {
     /// Answers with an error when a write of the lead failed and its actor has not
     /// reloaded since: what the actor holds may not all be stored.
     Confirms,
-    /// Waits for every write sent before it, of any lead (its key is unused).
-    Barrier,
 }
 
 /// The writer's address.
@@ -146,14 +144,6 @@ impl WriterHandle {
         lead_key: String,
     ) -> oneshot::Receiver<Result<(), DomainError>> {
         self.queue_settle(ou_id, lead_key, Settle::Confirms).await
-    }
-
-    /// Waits until every write sent so far, of any lead, has ended (committed or failed).
-    /// Writes sent after it, of any org unit, wait for the transactions in flight when it
-    /// is taken (at most a few milliseconds' worth of commits).
-    pub async fn barrier(&self, ou_id: String) -> Result<(), DomainError> {
-        self.settle_with(ou_id, String::new(), Settle::Barrier)
-            .await
     }
 
     async fn settle_with(
@@ -308,7 +298,6 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, store: Store, bus: Bus, metri
                 }
                 queue.extend(received.drain(..).map(|request| Queued {
                     footprint: match &request.settle {
-                        Some((_, Settle::Barrier)) => Footprint::Exclusive,
                         Some((key, _)) => Footprint::Keys(vec![key.clone()]),
                         None => request.batch.footprint(),
                     },
@@ -366,11 +355,8 @@ fn take_group(
         let settle = q.request.settle.as_ref().map(|(_, mode)| *mode);
         match &q.footprint {
             // with nothing in flight there is nothing to wait for: it and the writes
-            // around it share one transaction, which keeps their order (a barrier, answered
-            // when taken, goes only into a group of writes sent after it)
-            Footprint::Exclusive
-                if flights.is_empty() && (settle.is_none() || group.is_empty()) =>
-            {
+            // around it share one transaction, which keeps their order
+            Footprint::Exclusive if flights.is_empty() => {
                 taken = None;
                 group.push(q);
             }
@@ -607,34 +593,6 @@ mod tests {
         q
     }
 
-    fn barrier() -> Queued {
-        let mut q = queued(WriteBatch::default());
-        q.request.settle = Some((String::new(), Settle::Barrier));
-        q.footprint = Footprint::Exclusive;
-        q
-    }
-
-    #[test]
-    fn a_barrier_waits_for_every_earlier_write_and_holds_back_only_the_flights() {
-        let mut queue: VecDeque<Queued> = [event_of("a"), barrier(), event_of("b")].into();
-        // not taken beside the write before it (it would be answered before that commits)
-        assert_eq!(leads_of(&take(&mut queue, &[])), ["ou/a"]);
-        let flights = vec![Flight {
-            id: 1,
-            keys: Some(["ou/a".to_string()].into()),
-        }];
-        assert!(take(&mut queue, &flights).is_empty());
-        // once that has landed it is taken, and the writes after it go in the same group
-        let group = take(&mut queue, &[]);
-        assert_eq!(leads_of(&group), ["exclusive", "ou/b"]);
-        // the flight of that group holds only what its writes touch
-        let writes: Vec<Queued> = group
-            .into_iter()
-            .filter(|q| q.request.settle.is_none())
-            .collect();
-        assert_eq!(footprint_keys(&writes), Some(["ou/b".to_string()].into()));
-    }
-
     #[test]
     fn a_settle_is_never_taken_beside_an_earlier_write_of_its_lead() {
         // taken with the write it waits for, it would be answered before that commits
@@ -677,12 +635,17 @@ mod tests {
         // the lead's own settle answers only once it has ended
         writer.settle("ou".into(), "ou/a".into()).await.unwrap();
         assert_eq!(write.try_recv().ok(), Some(Ok(())));
-        // and so does a barrier, for any lead's write
+        // a write that could touch any lead (a config change's wake marks) lands after
+        // every write sent before it, of any lead
         let mut other = batch;
         other.events[0]["id"] = json!("ev_b");
         other.events[0]["lead_id"] = json!("b");
         let mut write = writer.submit("ou".into(), other, Vec::new(), 1).await;
-        writer.barrier("ou".into()).await.unwrap();
+        let wake = WriteBatch {
+            wake_ous: vec![("org".into(), "ou".into())],
+            ..WriteBatch::default()
+        };
+        writer.write("ou".into(), wake, Vec::new()).await.unwrap();
         assert_eq!(write.try_recv().ok(), Some(Ok(())));
         // with nothing on its way a settle answers at once, and a failed write ends too
         writer.settle("ou".into(), "ou/a".into()).await.unwrap();
