@@ -58,7 +58,7 @@ fn ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_aggregate_their_leads_and_merge() {
     let app = spawn_app().await;
     // account-based marketing is off until enabled
@@ -263,7 +263,7 @@ async fn lead_becomes(app: &TestApp, id: &str, pred: impl Fn(&Value) -> bool) ->
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_rules_score_and_disqualify_the_accounts_leads() {
     let app = spawn_app().await;
     enable_abm(&app).await;

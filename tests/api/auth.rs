@@ -3,7 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_and_me_with_jwt() {
     let app = spawn_app().await;
     let (s, me) = app.get("/v1/auth/me", &app.admin_token).await;
@@ -14,7 +14,7 @@ async fn login_and_me_with_jwt() {
     assert!(me.get("password_hash").is_none());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_are_refused() {
     let app = spawn_app().await;
     let (s, b) = app
@@ -55,7 +55,7 @@ async fn wrong_credentials_are_refused() {
     assert_eq!(s, 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn personal_access_tokens_work_until_revoked_or_expired() {
     let app = spawn_app().await;
     let (s, t) = app
@@ -95,7 +95,7 @@ async fn personal_access_tokens_work_until_revoked_or_expired() {
     assert_eq!(app.get("/v1/auth/me", &token).await.0, 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_validation() {
     let app = spawn_app().await;
     for body in [
@@ -129,7 +129,7 @@ async fn token_validation() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_credentials_authenticate_with_basic_and_are_bound_to_their_ou() {
     let app = spawn_app().await;
     let (s, c) = app
@@ -193,7 +193,7 @@ async fn api_credentials_authenticate_with_basic_and_are_bound_to_their_ou() {
     assert_eq!(app.call(basic("/v1/auth/me")).await.0, 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_member_loses_access() {
     let app = spawn_app().await;
     let (bob_id, bob) = app.member("bob@example.com", "member").await;
@@ -209,7 +209,7 @@ async fn deleted_member_loses_access() {
     assert_eq!(app.get("/v1/auth/me", &bob).await.0, 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_expires_the_active_ou_cookie() {
     let app = spawn_app().await;
     let r = app

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deals_link_to_the_ous_leads_and_close_with_a_time() {
     let app = spawn_app().await;
     app.ok(Method::POST, "/v1/leads", Some(json!({"id": "l1"})), 201)

@@ -48,7 +48,7 @@ fn field(r: &Value) -> &str {
     r["error"]["details"]["field"].as_str().unwrap_or("")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Demo", "weight": 60})).await;
@@ -231,7 +231,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduler_applies_a_deduction_the_moment_it_falls_due() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Demo", "weight": 10})).await;
@@ -287,7 +287,7 @@ async fn the_scheduler_applies_a_deduction_the_moment_it_falls_due() {
     assert_eq!(delta, Some(json!(-4.0)), "{entry}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_surge_policy_and_the_session_timeout_are_one_setting() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Visit", "weight": 4})).await;

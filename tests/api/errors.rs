@@ -3,7 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
     let app = spawn_app().await;
     let send = |body: &'static str| {
@@ -123,7 +123,7 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
         .contains("graphql-transport-ws"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_limit_are_413() {
     let mut config = leadwire::Config::for_tests();
     config.max_body_bytes = 4096;

@@ -10,7 +10,7 @@ async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>, stat
     app.ok(method, path, body, status).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
     let app = spawn_app().await;
     ok(

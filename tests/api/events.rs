@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_list_filter_explain_export_and_delete() {
     let app = spawn_app().await;
     let (s, _) = app
@@ -189,7 +189,7 @@ async fn events_list_filter_explain_export_and_delete() {
     assert_eq!(events.as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_totals_stats_top_leads_and_gains() {
     let app = spawn_app().await;
     let (s, _) = app
@@ -285,7 +285,7 @@ async fn analytics_totals_stats_top_leads_and_gains() {
     assert_eq!(a["totals"]["events"], 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_import_runs_as_a_job_and_reports_bad_rows_by_number() {
     let app = spawn_app().await;
     let (s, _) = app

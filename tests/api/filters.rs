@@ -24,7 +24,7 @@ fn field(r: &Value) -> (&str, &str) {
     )
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_flood_scores_once_then_nothing_until_the_filter_goes() {
     let app = spawn_app().await;
     ok(
@@ -152,7 +152,7 @@ async fn a_bot_flood_scores_once_then_nothing_until_the_filter_goes() {
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attribute_filters_suppress_what_their_preview_counts() {
     let app = spawn_app().await;
     ok(

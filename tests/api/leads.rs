@@ -30,7 +30,7 @@ async fn by_email(app: &TestApp, event_type: &str, email: &str) -> String {
     ack["lead_id"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merge_moves_history_and_rescores_the_target() {
     let app = spawn_app().await;
     ok(
@@ -186,7 +186,7 @@ async fn merge_moves_history_and_rescores_the_target() {
     assert_eq!(events.as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_zeroes_the_score_keeps_events_and_ignores_backfills() {
     let app = spawn_app().await;
     ok(
@@ -270,7 +270,7 @@ async fn reset_zeroes_the_score_keeps_events_and_ignores_backfills() {
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leads_list_filter_sort_search_and_export() {
     let app = spawn_app().await;
     ok(
@@ -453,7 +453,7 @@ async fn leads_list_filter_sort_search_and_export() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_owner_aliases_lookup_and_delete() {
     let app = spawn_app().await;
     let lead = by_email(&app, "Visit", "pat@example.com").await;
@@ -684,7 +684,7 @@ async fn update_owner_aliases_lookup_and_delete() {
     assert_ne!(again, lead);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_why_batch_why_and_shared_links() {
     let app = spawn_app().await;
     ok(
@@ -859,7 +859,7 @@ async fn explain_why_batch_why_and_shared_links() {
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activity_filters_events_and_shows_the_timeline() {
     let app = spawn_app().await;
     ok(

@@ -31,7 +31,7 @@ async fn live_level(app: &TestApp, lead: &str) -> Value {
     l["lead"]["level"]["name"].clone()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leads_carry_their_level_and_a_revert_restores_levels_exactly() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Demo", "weight": 50})).await;

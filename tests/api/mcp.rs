@@ -47,7 +47,7 @@ fn tool_json(result: &rmcp::model::CallToolResult) -> Value {
     serde_json::from_str(&text).expect("tool answers JSON")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assistant_with_a_pat_lists_and_calls_tools() {
     let app = spawn_app().await;
     let token = pat(&app).await;
@@ -84,7 +84,7 @@ async fn an_assistant_with_a_pat_lists_and_calls_tools() {
     let _ = client.cancel().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ou_header_picks_the_unit_and_foreign_units_are_not_found() {
     let app = spawn_app().await;
     let token = pat(&app).await;
@@ -130,7 +130,7 @@ async fn the_ou_header_picks_the_unit_and_foreign_units_are_not_found() {
     let _ = client.cancel().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_refuses_anything_but_a_personal_access_token() {
     let app = spawn_app().await;
     // a JWT session is not enough
@@ -197,7 +197,7 @@ async fn ok(client: &Client, name: &'static str, a: Value) -> Value {
     v
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tool_resource_and_prompt_works_end_to_end() {
     let app = spawn_app().await;
     let token = pat(&app).await;
@@ -467,7 +467,7 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ou_id_argument_picks_the_unit() {
     let app = spawn_app().await;
     let token = pat(&app).await;
@@ -497,7 +497,7 @@ async fn the_ou_id_argument_picks_the_unit() {
     let _ = client.cancel().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assistant_asks_which_rep_should_get_a_lead() {
     use crate::routing::{make_reps, train_on_history};
     let app = spawn_app().await;

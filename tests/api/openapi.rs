@@ -7,7 +7,7 @@ use crate::helpers::*;
 /// Routes deliberately outside the OpenAPI document (not REST).
 const UNDOCUMENTED: &[&str] = &["/openapi.json", "/graphql", "/graphql/ws", "/mcp"];
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn document_lists_every_route_with_schemas() {
     let app = spawn_app().await;
     let doc: serde_json::Value = app.client.get(app.url("/openapi.json")).into_json().await;

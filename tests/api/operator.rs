@@ -3,7 +3,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_root() {
     let app = spawn_app().await;
     let (s, b) = app.call(app.client.get(app.url("/healthz"))).await;
@@ -25,7 +25,7 @@ async fn health_readiness_and_root() {
     assert!(html.contains("<h1>Leadwire</h1>"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_and_show_seed_series() {
     let app = spawn_app().await;
     let _ = app.get("/v1/auth/me", &app.admin_token).await;
@@ -51,7 +51,7 @@ async fn metrics_count_requests_and_show_seed_series() {
     assert!(ok >= 1, "{text}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_refuses_with_retry_after_and_reports_itself() {
     let mut config = leadwire::Config::for_tests();
     config.rate_limit.rps = 0.5;
@@ -105,7 +105,7 @@ async fn rate_limit_refuses_with_retry_after_and_reports_itself() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_log_records_mutations_with_filters_and_sorts() {
     let app = spawn_app().await;
     let _ = app
@@ -182,7 +182,7 @@ async fn audit_log_records_mutations_with_filters_and_sorts() {
     assert_eq!(f["items"][0]["status"], 422);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_on_surrealkv_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, base, out) = start_binary(dir.path()).await;
@@ -299,7 +299,7 @@ async fn restart_on_surrealkv_keeps_everything() {
     assert_eq!(units["units"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_on_surrealkv_finds_every_acknowledged_event_and_the_same_scores() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, base, out) = start_binary(dir.path()).await;

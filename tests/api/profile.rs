@@ -36,7 +36,7 @@ async fn total(app: &TestApp, query: &str) -> u64 {
     list["total"].as_u64().unwrap_or(u64::MAX)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_points_and_compound_disqualification_reach_lists_and_the_why() {
     let app = spawn_app().await;
     let rs = ok(
@@ -241,7 +241,7 @@ async fn profile_points_and_compound_disqualification_reach_lists_and_the_why() 
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn field_mappings_copy_event_values_to_profile_properties() {
     let app = spawn_app().await;
     let rs = ok(

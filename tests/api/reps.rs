@@ -15,7 +15,7 @@ async fn status_of(app: &TestApp, method: Method, path: &str, body: Value) -> (u
         .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reps_are_validated_and_count_their_open_assignments_live() {
     let app = spawn_app().await;
     let ann = rep(
@@ -145,7 +145,7 @@ async fn reps_are_validated_and_count_their_open_assignments_live() {
     rep(&app, json!({"name": "Ann 2", "email": "ann@acme.io"})).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reps_belong_to_their_org_unit_and_writes_need_an_operator() {
     let app = spawn_app().await;
     let (member_id, _) = app.member("rep-login@acme.io", "member").await;

@@ -17,7 +17,7 @@ async fn events_of(app: &TestApp, lead: &str) -> Vec<Value> {
     events.as_array().cloned().unwrap_or_default()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_event_is_stored_once_and_answered_with_the_first() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Demo", "weight": 10})).await;
@@ -119,7 +119,7 @@ async fn a_retried_event_is_stored_once_and_answered_with_the_first() {
     assert_eq!(app.score(&lead).await, before + delta);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_retries_store_the_event_once() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Signup", "weight": 5})).await;
@@ -153,7 +153,7 @@ async fn concurrent_retries_store_the_event_once() {
     assert_eq!(leads["total"], 1, "{leads}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_store_each_keyed_event_once_within_and_across_requests() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Open", "weight": 1})).await;
@@ -223,7 +223,7 @@ async fn batches_store_each_keyed_event_once_within_and_across_requests() {
     assert_eq!(app.score(&u1).await, 2.0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_csv_file_imported_twice_stores_its_keyed_rows_once() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Demo", "weight": 10})).await;
@@ -261,7 +261,7 @@ async fn a_csv_file_imported_twice_stores_its_keyed_rows_once() {
     assert_eq!(app.score(lead).await, 40.0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graphql_retry_answers_duplicate() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Demo", "weight": 3})).await;
@@ -287,7 +287,7 @@ async fn a_graphql_retry_answers_duplicate() {
     assert_eq!(events_of(&app, lead).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merged_leads_keys_go_with_its_events_to_the_target() {
     let app = spawn_app().await;
     app.rule(json!({"event_type": "Visit", "weight": 2})).await;

@@ -7,7 +7,7 @@ use crate::helpers::spawn_app;
 
 const CONFIG: &str = "/v1/predictive-routing/config";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_config_has_defaults_changes_by_field_and_only_owners_change_it() {
     let app = spawn_app().await;
     let c = app.ok(Method::GET, CONFIG, None, 200).await;
@@ -76,7 +76,7 @@ async fn the_config_has_defaults_changes_by_field_and_only_owners_change_it() {
     assert_eq!((s, other["enabled"].clone()), (200, json!(false)));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn training_data_imports_row_by_row_as_json_or_csv() {
     let app = spawn_app().await;
     let rep = app
@@ -236,7 +236,7 @@ async fn trained(app: &crate::helpers::TestApp) -> serde_json::Value {
     info
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
     let app = spawn_app().await;
     let reps = make_reps(&app, 4).await;
@@ -313,7 +313,7 @@ async fn retraining_answers_at_once_and_swaps_in_a_model_with_metrics() {
     assert_eq!(stored.unwrap()["version"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn predictions_name_only_eligible_reps_and_explain_the_pick() {
     let app = spawn_app().await;
     let reps = make_reps(&app, 3).await;
@@ -447,7 +447,7 @@ async fn predictions_name_only_eligible_reps_and_explain_the_pick() {
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
     let app = spawn_app().await;
     let reps = make_reps(&app, 2).await;
@@ -637,7 +637,7 @@ async fn route_refused(app: &crate::helpers::TestApp, id: &str, why: &str) {
 const HISTORY: &str = "/v1/predictive-routing/history";
 const STATS: &str = "/v1/predictive-routing/stats";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_examples() {
     let app = spawn_app().await;
     let reps = make_reps(&app, 3).await;
@@ -1076,7 +1076,7 @@ async fn triggers_predict_new_and_hot_leads_and_outcomes_become_training_example
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn predictions_during_a_retrain_use_the_old_model_and_a_restart_serves_the_same() {
     use crate::helpers::{first_login, remote_call, start_binary};
     let dir = tempfile::tempdir().unwrap();
@@ -1194,7 +1194,7 @@ async fn predictions_during_a_retrain_use_the_old_model_and_a_restart_serves_the
     assert_eq!(again["top_features"], p2["top_features"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcomes_follow_leads_through_reassignment_merge_and_deletion() {
     let app = spawn_app().await;
     let reps = make_reps(&app, 2).await;

@@ -22,7 +22,7 @@ async fn ingest_batch(app: &TestApp, events: Vec<Value>) -> (u16, Value) {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_changes_the_score_by_exactly_the_rule() {
     let app = spawn_app().await;
     let r = rule(&app, json!({"event_type": "Demo Request", "weight": 10})).await;
@@ -96,7 +96,7 @@ async fn an_event_changes_the_score_by_exactly_the_rule() {
     assert_eq!(score["score"], 13.0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_of_the_same_leads_store_the_live_score() {
     // the writer commits several transactions at once: a lead's writes must still commit
     // in order, or the stored score (lists, sorting) would be an older one than the live
@@ -233,7 +233,7 @@ async fn passivated_with_a_write_on_its_way(
     (lead, first, second)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() {
     let mut config = leadwire::Config::for_tests();
     config.lead_idle_seconds = 1;
@@ -276,7 +276,7 @@ async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() 
     assert_eq!(events.as_array().unwrap().len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aliases_whose_write_failed_are_decided_again_by_the_store() {
     let app = spawn_app().await;
     let store = &app.core.store;
@@ -353,7 +353,7 @@ async fn aliases_whose_write_failed_are_decided_again_by_the_store() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_life_decay_at_a_known_age() {
     let app = spawn_app().await;
     rule(
@@ -377,7 +377,7 @@ async fn half_life_decay_at_a_known_age() {
     assert!((4.99..=5.0).contains(&s), "{s}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_hears_the_score_change() {
     let app = spawn_app().await;
     rule(&app, json!({"event_type": "Trial Start", "weight": 25})).await;
@@ -422,7 +422,7 @@ async fn the_stream_hears_the_score_change() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_events_are_refused_and_store_nothing() {
     let app = spawn_app().await;
     rule(&app, json!({"event_type": "Demo", "weight": 5})).await;
@@ -496,7 +496,7 @@ async fn bad_events_are_refused_and_store_nothing() {
     assert_eq!((s, e["error"]["code"].as_str()), (403, Some("forbidden")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_reports_each_item_and_ingests_the_good_ones() {
     let app = spawn_app().await;
     rule(&app, json!({"event_type": "Open", "weight": 1})).await;
@@ -537,7 +537,7 @@ async fn a_batch_reports_each_item_and_ingests_the_good_ones() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leads_and_rules_of_another_ou_are_not_found() {
     let app = spawn_app().await;
     let r = rule(&app, json!({"event_type": "Demo", "weight": 5})).await;
@@ -590,7 +590,7 @@ async fn leads_and_rules_of_another_ou_are_not_found() {
     assert_eq!(s, 201);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_validate_and_reorder_atomically() {
     let app = spawn_app().await;
     for (body, field) in [
@@ -759,7 +759,7 @@ async fn config_changes_with_live_leads_answer_success_once_and_apply_once() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rulesets_keep_one_primary_and_a_moved_rule_goes_last() {
     let app = spawn_app().await;
     let mut sets = Vec::new();
@@ -882,7 +882,7 @@ async fn rulesets_keep_one_primary_and_a_moved_rule_goes_last() {
     assert_eq!(order, [&first["rule_id"], &json!(moved)]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_dry_run_changes_nothing_and_rescore_replays_history() {
     let app = spawn_app().await;
     let r = rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
@@ -1003,7 +1003,7 @@ async fn a_rule_dry_run_changes_nothing_and_rescore_replays_history() {
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_change_waits_for_writes_under_the_old_rule_and_every_stored_score_follows() {
     let mut config = leadwire::Config::for_tests();
     config.lead_idle_seconds = 1;

@@ -3,7 +3,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_units_list_create_rename_and_activate() {
     let app = spawn_app().await;
     let (s, list) = app.get("/v1/org-units", &app.admin_token).await;
@@ -71,7 +71,7 @@ async fn org_units_list_create_rename_and_activate() {
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memberships_assign_idempotent_roles_and_owner_rules() {
     let app = spawn_app().await;
     let ou = app.ou_id.clone();
@@ -167,7 +167,7 @@ async fn memberships_assign_idempotent_roles_and_owner_rules() {
     assert_eq!(s, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_admin_only_validation_and_slack_id() {
     let app = spawn_app().await;
     let (bob_id, bob) = app.member("bob@example.com", "member").await;
@@ -239,7 +239,7 @@ async fn members_admin_only_validation_and_slack_id() {
     assert_eq!(s, 409, "cannot delete yourself");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_writes_are_forbidden() {
     let app = spawn_app().await;
     let (_, viewer) = app.ou_member("viewer@example.com", "Viewer").await;
@@ -267,7 +267,7 @@ async fn viewer_writes_are_forbidden() {
     assert_eq!(app.get("/v1/admin/audit-logs", &viewer).await.0, 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_ou_ids_answer_404_on_every_id_taking_route() {
     let app = spawn_app().await;
     // an OU the member does not belong to, with a credential in it
@@ -359,7 +359,7 @@ async fn other_ou_ids_answer_404_on_every_id_taking_route() {
     assert_eq!(list.as_array().unwrap().len(), 1, "still there");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_org_ids_answer_404() {
     let app = spawn_app().await;
     let (org_b_ou, org_b_member, org_b_token) = app.second_org().await;
