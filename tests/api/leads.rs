@@ -407,7 +407,7 @@ async fn leads_list_filter_sort_search_and_export() {
         let (_, page) = app
             .get(&format!("/v1/leads?search={q}"), &app.admin_token)
             .await;
-        assert_eq!(ids_of(&page), [cold.clone()], "{q}");
+        assert_eq!(ids_of(&page), std::slice::from_ref(&cold), "{q}");
     }
 
     // export: CSV of the filtered list
