@@ -291,11 +291,24 @@ impl EventInput {
     }
 }
 
-/// 413 when metadata is over [`MAX_METADATA_BYTES`] serialized.
+/// 413 when metadata is over [`MAX_METADATA_BYTES`] serialized; 422 when it nests deeper
+/// than [`crate::validate::MAX_JSON_DEPTH`] levels (whatever interface it came through).
 pub fn check_metadata_size(metadata: &Map<String, Value>) -> Result<(), DomainError> {
-    let size = serde_json::to_vec(metadata)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let text = serde_json::to_vec(metadata).unwrap_or_default();
+    if crate::validate::json_nests_deeper_than(&text, crate::validate::MAX_JSON_DEPTH) {
+        return Err(DomainError::invalid(
+            "metadata",
+            format!(
+                "nests arrays and objects deeper than {} levels",
+                crate::validate::MAX_JSON_DEPTH
+            ),
+        ));
+    }
+    let size = if text.is_empty() {
+        usize::MAX
+    } else {
+        text.len()
+    };
     if size > MAX_METADATA_BYTES {
         return Err(DomainError::too_large(format!(
             "metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}"

@@ -131,3 +131,56 @@ mod tests {
         assert_eq!(slugify("!!!"), "unit");
     }
 }
+
+/// The deepest nesting of arrays and objects a JSON request body may have. Metadata nested
+/// deeper is refused with 422 before anything reads it: the storage engine walks a value by
+/// recursion, so depth costs stack.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Whether a JSON text nests arrays and objects deeper than `max` (brackets inside strings
+/// do not count). Malformed text is left to the parser.
+pub fn json_nests_deeper_than(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::json_nests_deeper_than;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        assert!(!json_nests_deeper_than(br#"{"a":[1,{"b":2}]}"#, 3));
+        assert!(json_nests_deeper_than(br#"{"a":[1,{"b":2}]}"#, 2));
+        // brackets and escaped quotes inside strings are text
+        assert!(!json_nests_deeper_than(br#"{"a":"[[[{{{\"[["}"#, 1));
+        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+        assert!(json_nests_deeper_than(deep.as_bytes(), 32));
+        assert!(!json_nests_deeper_than(deep.as_bytes(), 40));
+        // siblings do not add up
+        let wide = format!("[{}]", vec!["[[1]]"; 100].join(","));
+        assert!(!json_nests_deeper_than(wide.as_bytes(), 3));
+    }
+}

@@ -69,14 +69,48 @@ fn rejection(status: StatusCode, message: String) -> ApiError {
     ))
 }
 
+/// The field a body's deserialisation error is about, as our own checks name fields
+/// (`events[0].aliases[1].raw_value`): the path serde reached, and for a missing or
+/// unknown field the field itself.
+fn field_of_data_error(text: &str) -> Option<String> {
+    let rest = text
+        .split_once("target type: ")
+        .map(|(_, r)| r)
+        .unwrap_or(text);
+    let (path, error) = match rest.split_once(": ") {
+        Some((p, e)) if !p.contains(' ') => (p.trim_start_matches('.'), e),
+        _ => ("", rest),
+    };
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| error.strip_prefix(p))
+        .and_then(|r| r.split('`').next());
+    let field = match (path, named) {
+        ("", Some(n)) => n.to_string(),
+        (p, Some(n)) => format!("{p}.{n}"),
+        (p, None) => p.to_string(),
+    };
+    (!field.is_empty()).then_some(field)
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
+        if let JsonRejection::JsonDataError(_) = &r {
+            let text = r.body_text();
+            let mut e = DomainError::new(
+                ErrorCode::from_http_status(r.status().as_u16()),
+                format!("invalid request body: {text}"),
+            );
+            if let Some(field) = field_of_data_error(&text) {
+                e = e.with_details(serde_json::json!({ "field": field }));
+            }
+            return ApiError(e);
+        }
         let message = match &r {
             JsonRejection::MissingJsonContentType(_) => {
                 "expected a JSON body with Content-Type: application/json".to_string()
             }
             JsonRejection::JsonSyntaxError(_) => format!("malformed JSON: {}", r.body_text()),
-            JsonRejection::JsonDataError(_) => format!("invalid request body: {}", r.body_text()),
             JsonRejection::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 BODY_TOO_LARGE.to_string()
             }
@@ -128,5 +162,25 @@ impl From<PathRejection> for ApiError {
             StatusCode::BAD_REQUEST,
             format!("invalid path: {}", r.body_text()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of_data_error;
+
+    #[test]
+    fn a_data_error_names_its_field() {
+        let t = "Failed to deserialize the JSON body into the target type: ";
+        for (text, field) in [
+            ("events[0].event_type: invalid type: integer `5`, expected a string at line 1 column 15", Some("events[0].event_type")),
+            ("missing field `event_type` at line 1 column 2", Some("event_type")),
+            ("events[2]: missing field `event_type` at line 1 column 9", Some("events[2].event_type")),
+            ("unknown field `bogus`, expected one of `a`, `b` at line 1 column 9", Some("bogus")),
+            ("logic: unknown variant `xor`, expected `and` or `or`", Some("logic")),
+            ("invalid type: string \"x\", expected a map at line 1 column 3", None),
+        ] {
+            assert_eq!(field_of_data_error(&format!("{t}{text}")).as_deref(), field, "{text}");
+        }
     }
 }

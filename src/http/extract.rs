@@ -4,15 +4,42 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use leadwire_models::tenancy::{Caller, Tenant};
+use leadwire_models::validate::{json_nests_deeper_than, MAX_JSON_DEPTH};
 use leadwire_models::DomainError;
 
 use super::error::ApiError;
 use super::AppState;
 
-/// `axum::Json` whose rejections are [`ApiError`]s.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections are [`ApiError`]s, and which refuses (422) a body nested
+/// deeper than [`MAX_JSON_DEPTH`] before it is parsed.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::Bytes::from_request(
+            axum::extract::Request::from_parts(parts.clone(), body),
+            state,
+        )
+        .await?;
+        if json_nests_deeper_than(&bytes, MAX_JSON_DEPTH) {
+            return Err(ApiError(DomainError::invalid(
+                "body",
+                format!("JSON nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"),
+            )));
+        }
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Json(value))
+    }
+}
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {

@@ -293,6 +293,20 @@ async fn mutations_manage_rules_and_leads_through_the_core() {
         "validation_failed",
         "metadata must be an object: {r}"
     );
+    // metadata nested past the limit is refused here too, not only over REST
+    let mut deep = json!(1);
+    for _ in 0..40 {
+        deep = json!({ "a": deep });
+    }
+    let r = gql(
+        &app,
+        &app.admin_token,
+        None,
+        ingest,
+        json!({"i": {"leadId": lead, "eventType": "Demo", "metadata": deep}}),
+    )
+    .await;
+    assert_eq!(error_code(&r), "validation_failed", "{r}");
     // update a rule: null clears the half-life; the live score follows the new weight
     let upd = data(
         &app,

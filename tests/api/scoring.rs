@@ -472,6 +472,38 @@ async fn bad_events_are_refused_and_store_nothing() {
         assert_eq!(s, status, "{body} -> {e}");
         assert!(e["error"]["code"].is_string(), "{e}");
     }
+    // a mistyped or missing field is named, as the hand-written checks name theirs
+    for (body, field) in [
+        (json!({"event_type": 5, "lead_id": "ld_x"}), "event_type"),
+        (json!({"lead_id": "ld_x"}), "event_type"),
+        (
+            json!({"event_type": "Demo", "aliases": [{"alias_kind": "email"}]}),
+            "aliases[0].raw_value",
+        ),
+    ] {
+        let (s, e) = ingest(&app, body.clone()).await;
+        assert_eq!(
+            (s, e["error"]["details"]["field"].as_str()),
+            (422, Some(field)),
+            "{body} -> {e}"
+        );
+    }
+    // metadata nested past the limit is refused before anything reads it (the storage
+    // engine's recursion once took the whole server down at 70 levels)
+    let mut deep = json!("x");
+    for _ in 0..100 {
+        deep = json!({ "a": deep });
+    }
+    let (s, e) = ingest(
+        &app,
+        json!({"event_type": "Demo", "metadata": deep, "aliases": [{"alias_kind": "email", "raw_value": "a@b.co"}]}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{e}"
+    );
     // nothing was stored: the alias is still unknown and the first good event makes the lead
     let (s, ok) = ingest(
         &app,
