@@ -35,6 +35,7 @@ impl Core {
     pub async fn create_lead(&self, t: &Tenant, input: LeadInput) -> Result<Lead> {
         t.require(Access::Write)?;
         let new = input.validate()?;
+        self.check_account(t, new.account_id.as_deref()).await?;
         let now = time::format(&time::now());
         let lead = Lead {
             account_id: new.account_id,
@@ -58,6 +59,27 @@ impl Core {
             },
         );
         Ok(lead)
+    }
+
+    /// 422 unless `account_id` (when given) names a live account of the OU: a lead must
+    /// not point at an account that is not there, or was merged away.
+    async fn check_account(&self, t: &Tenant, account_id: Option<&str>) -> Result<()> {
+        let Some(id) = account_id else {
+            return Ok(());
+        };
+        match self.store.account(&t.caller.org_id, &t.ou_id, id).await? {
+            Some(a) => match a.merged_into {
+                Some(into) => Err(DomainError::invalid(
+                    "account_id",
+                    format!("account {id} was merged into {into}: link the lead to that one"),
+                )),
+                None => Ok(()),
+            },
+            None => Err(DomainError::invalid(
+                "account_id",
+                format!("no account {id} in this org unit"),
+            )),
+        }
     }
 
     /// A stored lead of the OU (404 otherwise), merged ones included.
@@ -262,6 +284,8 @@ impl Core {
     pub async fn update_lead(&self, t: &Tenant, lead_id: &str, input: LeadUpdate) -> Result<Lead> {
         t.require(Access::Write)?;
         input.validate()?;
+        self.check_account(t, input.account_id.as_ref().and_then(|a| a.as_deref()))
+            .await?;
         self.store
             .replace_lead_metadata(
                 &t.caller.org_id,
@@ -445,6 +469,7 @@ impl Core {
             .await?;
         let attributes = input.attributes.unwrap_or_default();
         leadwire_models::events::check_patched_metadata_size(&lead.metadata, &attributes)?;
+        self.check_account(t, input.account_id.as_deref()).await?;
         self.store
             .patch_lead_metadata(
                 &t.caller.org_id,

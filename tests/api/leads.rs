@@ -457,17 +457,59 @@ async fn leads_list_filter_sort_search_and_export() {
 async fn update_owner_aliases_lookup_and_delete() {
     let app = spawn_app().await;
     let lead = by_email(&app, "Visit", "pat@example.com").await;
+    ok(
+        &app,
+        Method::PUT,
+        "/v1/settings/scoring",
+        Some(json!({"abm_enabled": true})),
+    )
+    .await;
+    let mut accounts = Vec::new();
+    for (name, domain) in [("Acme", "acme.com"), ("Globex", "globex.com")] {
+        let a = ok(
+            &app,
+            Method::POST,
+            "/v1/accounts",
+            Some(json!({"name": name, "domain": domain})),
+        )
+        .await;
+        accounts.push(a["account_id"].as_str().unwrap().to_string());
+    }
+    let (acct_1, acct_9) = (accounts[0].as_str(), accounts[1].as_str());
+
+    // a lead cannot point at an account the OU does not have
+    let (s, e) = app
+        .call(
+            app.req(Method::PUT, &format!("/v1/leads/{lead}"), &app.admin_token)
+                .json(&json!({"metadata": {"plan": "Pro"}, "account_id": "acct_nope"})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["details"]["field"].as_str()),
+        (422, Some("account_id")),
+        "{e}"
+    );
+    let (s, _) = app
+        .post(
+            "/v1/leads",
+            &app.admin_token,
+            json!({"id": "orphan", "account_id": "acct_nope"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app.get("/v1/leads/orphan", &app.admin_token).await;
+    assert_eq!(s, 404, "nothing was created");
 
     // PUT replaces metadata; PATCH merges and a null removes a key
     let l = ok(
         &app,
         Method::PUT,
         &format!("/v1/leads/{lead}"),
-        Some(json!({"metadata": {"plan": "Pro", "seats": 5}, "account_id": "acct_1"})),
+        Some(json!({"metadata": {"plan": "Pro", "seats": 5}, "account_id": acct_1})),
     )
     .await;
     assert_eq!(l["metadata"], json!({"plan": "Pro", "seats": 5}));
-    assert_eq!(l["account_id"], "acct_1");
+    assert_eq!(l["account_id"], acct_1);
     let l = ok(
         &app,
         Method::PATCH,
@@ -476,7 +518,7 @@ async fn update_owner_aliases_lookup_and_delete() {
     )
     .await;
     assert_eq!(l["metadata"], json!({"plan": "Pro", "industry": "SaaS"}));
-    assert_eq!(l["account_id"], "acct_1");
+    assert_eq!(l["account_id"], acct_1);
     let l = ok(
         &app,
         Method::PUT,
@@ -538,7 +580,7 @@ async fn update_owner_aliases_lookup_and_delete() {
 
     // update-by-alias merges attributes silently (no timeline entry) and links accounts
     let r = ok(&app, Method::POST, "/v1/leads/update-by-alias",
-        Some(json!({"alias_value": "PAT@example.com", "attributes": {"title": "CTO"}, "account_id": "acct_9"}))).await;
+        Some(json!({"alias_value": "PAT@example.com", "attributes": {"title": "CTO"}, "account_id": acct_9}))).await;
     assert_eq!(
         (
             r["lead_id"].as_str(),
