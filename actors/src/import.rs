@@ -20,8 +20,10 @@ fn row_message(e: &DomainError) -> String {
         .and_then(|d| d.get("field"))
         .and_then(|f| f.as_str())
     {
-        Some(field) => format!("{field}: {}", e.message),
-        None => e.message.clone(),
+        Some(field) if !e.message.starts_with(&format!("{field}: ")) => {
+            format!("{field}: {}", e.message)
+        }
+        _ => e.message.clone(),
     }
 }
 
@@ -90,6 +92,8 @@ impl Core {
                         }
                     }
                 }
+                // a chunk's checks fail before its ingest does: keep the list in row order
+                progress.errors.sort_by_key(|e| e.row);
                 progress.processed_rows += chunk.len() as u64;
                 if let Err(e) = core.store.put_import_job(&org, &ou, &progress).await {
                     tracing::warn!(error = %e, job_id = progress.job_id, "import-progress-not-saved");

@@ -86,7 +86,13 @@ pub fn parse_csv(data: &[u8]) -> Result<ParsedRows, DomainError> {
     if header.iter().all(|h| h.is_empty()) {
         return Err(DomainError::invalid("file", "the CSV file is empty"));
     }
-    for h in &header {
+    for (i, h) in header.iter().enumerate() {
+        if header[..i].contains(h) {
+            return Err(DomainError::invalid(
+                "file",
+                format!("column \"{h}\" appears twice"),
+            ));
+        }
         if !COLUMNS.contains(&h.as_str()) {
             return Err(DomainError::invalid(
                 "file",
@@ -187,6 +193,7 @@ mod tests {
     fn a_bad_header_refuses_the_file() {
         assert!(parse_csv(b"email,lead_id\nx@y.z,l1\n").is_err());
         assert!(parse_csv(b"event_type,colour\nDemo,red\n").is_err());
+        assert!(parse_csv(b"event_type,Event_Type\nDemo,Visit\n").is_err());
         assert!(parse_csv(b"").is_err());
     }
 }
