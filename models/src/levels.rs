@@ -104,7 +104,7 @@ impl LevelInput {
         for o in others {
             if o.name.to_lowercase() == name.to_lowercase() {
                 return Err(DomainError::conflict(format!(
-                    "a {} level named {:?} exists",
+                    "the {} levels already have one named {:?}",
                     o.dimension.as_str(),
                     o.name
                 )));
