@@ -151,7 +151,10 @@ async fn leads_with_accounts(app: &TestApp, from: usize, to: usize) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread: a loader gathers the keys its resolvers bring within a time window (5 ms),
+// and on a loaded machine running tests in parallel, threads can miss it. What is asserted
+// is the batching itself: one store query per nested field when the resolvers meet.
+#[tokio::test]
 async fn a_page_of_leads_with_nested_fields_costs_a_bounded_number_of_queries() {
     let app = spawn_app().await;
     app.ok(
