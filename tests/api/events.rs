@@ -132,17 +132,8 @@ async fn events_list_filter_explain_export_and_delete() {
 
     // export
     let csv = app
-        .req(
-            Method::GET,
-            "/v1/events/export?metadata=utm_campaign:fall",
-            &app.admin_token,
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text("/v1/events/export?metadata=utm_campaign:fall")
+        .await;
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "id,lead_id,event_type,timestamp,channel,metadata");
     assert_eq!(lines.len(), 3, "{csv}");

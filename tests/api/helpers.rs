@@ -93,6 +93,12 @@ impl TestApp {
         r.expect("metrics").text().await.expect("metrics text")
     }
 
+    /// The body of a GET as the admin, as text (CSV exports).
+    pub async fn text(&self, path: &str) -> String {
+        let r = self.req(Method::GET, path, &self.admin_token).send().await;
+        r.expect(path).text().await.expect("body text")
+    }
+
     /// Creates an engagement rule as the admin; the rule.
     pub async fn rule(&self, body: Value) -> Value {
         self.ok(Method::POST, "/v1/rules", Some(body), 201).await

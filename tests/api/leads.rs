@@ -433,18 +433,7 @@ async fn leads_list_filter_sort_search_and_export() {
         "{csv}"
     );
     // the export takes the list's filters, levels included
-    let csv = app
-        .req(
-            Method::GET,
-            "/v1/leads/export?engagement_level=Warm",
-            &app.admin_token,
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.text("/v1/leads/export?engagement_level=Warm").await;
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(
