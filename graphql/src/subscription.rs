@@ -22,7 +22,8 @@ pub struct ScoreChange {
     pub before: f64,
     pub after: f64,
     pub delta: f64,
-    /// `event:<id>`, `decay`, `reset`, `rescore`, `merge` or `events_deleted`.
+    /// `event:<id>`, `decay`, `reset`, `rescore`, `merge`, `events_deleted` or
+    /// `config_change`.
     pub cause: String,
 }
 

@@ -323,6 +323,14 @@ impl ScoreTerms {
     }
 }
 
+/// Each ruleset's score (rounded) `days` after the anchor of its terms.
+pub fn scores_after(terms: &BTreeMap<String, ScoreTerms>, days: f64) -> BTreeMap<String, f64> {
+    terms
+        .iter()
+        .map(|(rs, t)| (rs.clone(), round2(t.value_after(days))))
+        .collect()
+}
+
 /// A ruleset's contributions swept forward in time: the sum at the sweep's anchor of the
 /// non-decaying points and, per half-life, of the decaying ones.
 #[derive(Debug, Clone, Default)]
@@ -492,6 +500,21 @@ impl LeadBook {
         let deducted = self.deducted_until(config, now, None);
         let d = deducted.get(ruleset_id).copied().unwrap_or(0.0);
         self.score_less(config, ruleset_id, now, d)
+    }
+
+    /// The score in one ruleset at `now` as if the inactivity deductions worth `spared`
+    /// points (the last ones to fall due) had not been taken (unrounded): the score a
+    /// deduction that just fell due took its points from.
+    pub fn score_sparing(
+        &self,
+        config: &ScoringConfig,
+        ruleset_id: &str,
+        now: Timestamp,
+        spared: f64,
+    ) -> f64 {
+        let deducted = self.deducted_until(config, now, None);
+        let d = deducted.get(ruleset_id).copied().unwrap_or(0.0);
+        self.score_less(config, ruleset_id, now, d - spared)
     }
 
     /// The score in one ruleset at `now` after `deducted` inactivity points.

@@ -136,6 +136,34 @@ pub struct ProfileUpdate {
     pub disqualification: Option<leadwire_models::profile::Disqualification>,
 }
 
+/// A lead row with its scores as last stored in closed form.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct StoredLead {
+    #[serde(flatten)]
+    pub lead: Lead,
+    #[serde(default)]
+    pub score_terms: BTreeMap<String, ScoreTerms>,
+    pub scored_at: Option<String>,
+}
+
+impl StoredLead {
+    /// The scores as stored, evaluated at `now` (half-life decay since they were stored
+    /// applied; an inactivity deduction fallen due since is not in them).
+    pub fn scores_at(&self, now: leadwire_models::time::Timestamp) -> BTreeMap<String, f64> {
+        let anchor = self
+            .scored_at
+            .as_deref()
+            .and_then(leadwire_models::time::parse);
+        match anchor {
+            Some(anchor) => leadwire_models::scoring::scores_after(
+                &self.score_terms,
+                leadwire_models::scoring::age_days(anchor, now),
+            ),
+            None => self.lead.scores.clone(),
+        }
+    }
+}
+
 /// A lead whose stored score decays, as the scheduler reads it.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct DecayingLead {
@@ -515,6 +543,22 @@ impl Store {
     // ----- leads -----
 
     pub async fn lead(&self, org_id: &str, ou_id: &str, lead_id: &str) -> Result<Option<Lead>> {
+        self.row(
+            "SELECT * OMIT id FROM type::record('lead', $key) WHERE org_id = $org",
+            json!({ "key": lead_key(ou_id, lead_id), "org": org_id }),
+            0,
+        )
+        .await
+    }
+
+    /// A lead with its scores as last stored in closed form, for its actor when woken:
+    /// what those give now is what listeners were last told.
+    pub async fn stored_lead(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<Option<StoredLead>> {
         self.row(
             "SELECT * OMIT id FROM type::record('lead', $key) WHERE org_id = $org",
             json!({ "key": lead_key(ou_id, lead_id), "org": org_id }),

@@ -24,7 +24,7 @@ mod settings;
 mod tenancy;
 
 pub use db::{Store, StoreOptions};
-pub use engagement::{AccountMetadataPatch, Footprint, ScoreUpdate, WriteBatch};
+pub use engagement::{AccountMetadataPatch, Footprint, ScoreUpdate, StoredLead, WriteBatch};
 pub use error::StoreError;
 pub use filters::ScoringSetup;
 pub use migrate::MIGRATIONS;

@@ -102,6 +102,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
     let (_, none) = app.get("/v1/decays", &app.admin_token).await;
     assert_eq!(none, json!([]));
 
+    let mut stream = app.stream().await;
     let rule = ok(
         &app,
         Method::POST,
@@ -146,6 +147,33 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
         })
         .collect();
     assert_eq!(runs, vec![(2, -50.0), (1, -10.0)], "{}", decay[0]);
+    // listeners hear each lead's loss once, as a decay, from the score they knew
+    let updates = |seen: &str, lead: &str| {
+        seen.split("\n\n")
+            .filter(|m| m.contains("event: score_update") && m.contains(lead))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let within = Duration::from_secs(10);
+    stream
+        .until(within, |seen| {
+            !updates(seen, &idle).is_empty() && !updates(seen, &recent).is_empty()
+        })
+        .await;
+    for (lead, heard) in [
+        (
+            &idle,
+            "\"before\":60.0,\"after\":0.0,\"delta\":-60.0,\"cause\":\"decay\"",
+        ),
+        (
+            &recent,
+            "\"before\":60.0,\"after\":35.0,\"delta\":-25.0,\"cause\":\"decay\"",
+        ),
+    ] {
+        let heard_of = updates(&stream.seen, lead);
+        assert_eq!(heard_of.len(), 1, "{heard_of:?}");
+        assert!(heard_of[0].contains(heard), "{heard} in {}", heard_of[0]);
+    }
 
     // the explanation and the why show it
     let (_, x) = app

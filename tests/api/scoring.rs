@@ -176,6 +176,82 @@ async fn concurrent_writes_of_the_same_leads_store_the_live_score() {
     }
 }
 
+/// Listeners hear a config change move a score, once, for a lead whose actor is live and
+/// for one whose actor was passivated (rescored when the wake pass reaches it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_change_that_moves_scores_is_heard_once_per_lead() {
+    let mut config = leadwire::Config::for_tests();
+    config.lead_idle_seconds = 1;
+    let app = crate::helpers::spawn_with(config).await;
+    let units = app.ok(Method::GET, "/v1/org-units", None, 200).await;
+    let org_id = units["organization"]["org_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let demo = rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+    let event = |email: &str| json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": email}]});
+    let (s, r) = ingest(&app, event("asleep@example.com")).await;
+    assert_eq!(s, 201, "{r}");
+    let asleep = r["metadata"]["lead_id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    while app
+        .core
+        .engine
+        .live_leads(&org_id, &app.ou_id)
+        .await
+        .unwrap()
+        > 0
+    {
+        assert!(started.elapsed().as_secs() < 10, "never passivated");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (s, r) = ingest(&app, event("awake@example.com")).await;
+    assert_eq!(s, 201, "{r}");
+    let awake = r["metadata"]["lead_id"].as_str().unwrap().to_string();
+
+    let mut stream = app.stream().await;
+    let id = demo["rule_id"].as_str().unwrap();
+    app.ok(
+        Method::PUT,
+        &format!("/v1/rules/{id}"),
+        Some(json!({"event_type": "Demo", "weight": 30})),
+        200,
+    )
+    .await;
+    let heard = |seen: &str, lead: &str| {
+        seen.split("\n\n")
+            .filter(|m| m.contains("event: score_update") && m.contains(lead))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let within = std::time::Duration::from_secs(15);
+    stream
+        .until(within, |seen| {
+            !heard(seen, &awake).is_empty() && !heard(seen, &asleep).is_empty()
+        })
+        .await;
+    // the wake pass (every 2 s) has reached every lead by now: nothing more is heard
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        stream.until(within, |_| false),
+    )
+    .await;
+    for lead in [&awake, &asleep] {
+        let updates = heard(&stream.seen, lead);
+        assert_eq!(updates.len(), 1, "{lead}: {updates:?}");
+        for part in [
+            "\"before\":10.0",
+            "\"after\":30.0",
+            "\"delta\":20.0",
+            "\"cause\":\"config_change\"",
+        ] {
+            assert!(updates[0].contains(part), "{part} in {}", updates[0]);
+        }
+        assert_eq!(app.score(lead).await, 30.0);
+    }
+}
+
 /// A lead whose actor was passivated while a write of its second event ("Demo") is on its
 /// way: every event write takes five seconds to commit until `REMOVE EVENT slow ON TABLE
 /// event`. Returns the lead, the first event's answer and the second's pending answer.

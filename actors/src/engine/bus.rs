@@ -12,6 +12,10 @@ use tokio::sync::{broadcast, mpsc};
 /// How many messages a slow listener may fall behind before it misses some.
 const CAPACITY: usize = 4096;
 
+/// The cause of a score update that a change of the OU's scoring config made (its
+/// rules, rulesets, filters, inactivity decay, surge or other settings).
+pub const CONFIG_CHANGE: &str = "config_change";
+
 /// One message on an OU's bus.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -32,7 +36,7 @@ pub enum BusEvent {
         after: f64,
         delta: f64,
         /// What changed the score: `event:<id>`, `decay`, `reset`, `rescore`, `merge`,
-        /// `events_deleted`.
+        /// `events_deleted`, or [`CONFIG_CHANGE`].
         cause: String,
     },
     /// A lead's session reached a higher surge band: its events now earn `multiplier`×.

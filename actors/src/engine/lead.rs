@@ -22,7 +22,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use super::bus::BusEvent;
+use super::bus::{BusEvent, CONFIG_CHANGE};
 use super::ou::{Identities, OuMsg, DRAIN_TIMEOUT};
 use super::writer::WriterHandle;
 
@@ -407,8 +407,12 @@ impl LeadState {
     }
 
     /// Re-reads the lead's metadata and its account's properties from the store, once
-    /// the lead's writes on their way have landed (an older stored copy would undo them).
-    async fn refresh_properties(&mut self) -> Result<(), DomainError> {
+    /// the lead's writes on their way have landed (an older stored copy would undo them);
+    /// answers the scores as stored, evaluated at `now` (none when the row is gone).
+    async fn refresh_properties(
+        &mut self,
+        now: Timestamp,
+    ) -> Result<Option<BTreeMap<String, f64>>, DomainError> {
         self.args
             .writer
             .wait(
@@ -416,17 +420,19 @@ impl LeadState {
                 lead_key(&self.args.ou_id, &self.args.lead_id),
             )
             .await?;
-        let Some(lead) = self
+        let Some(stored) = self
             .args
             .store
-            .lead(&self.args.org_id, &self.args.ou_id, &self.args.lead_id)
+            .stored_lead(&self.args.org_id, &self.args.ou_id, &self.args.lead_id)
             .await?
         else {
-            return Ok(());
+            return Ok(None);
         };
+        let scores = stored.scores_at(now);
+        let lead = stored.lead;
         self.row.account = load_account(&self.args, lead.account_id.as_deref()).await?;
         self.row.metadata = lead.metadata;
-        Ok(())
+        Ok(Some(scores))
     }
 
     /// A server timeline entry (channel `system`; it never scores).
@@ -517,16 +523,18 @@ impl LeadState {
         let after = self.scores(now).scores;
         let mut deltas = BTreeMap::new();
         for (rs, a) in &after {
-            let lost = round2(leadwire_models::scoring::deducted(&due, rs));
-            if lost == 0.0 {
+            let spared = leadwire_models::scoring::deducted(&due, rs);
+            let before = round2(self.book.score_sparing(&self.args.config, rs, now, spared));
+            let delta = round2(a - before);
+            if delta == 0.0 {
                 continue;
             }
             let d = ScoreDelta {
                 ruleset_id: rs.clone(),
                 rule_id: None,
-                before: round2(a + lost),
+                before,
                 after: *a,
-                delta: -lost,
+                delta,
                 multiplier: 1.0,
             };
             publish.push(BusEvent::ScoreUpdate {
@@ -584,19 +592,62 @@ impl LeadState {
             .collect()
     }
 
+    /// Puts in front of `publish` a `config_change` score update for each ruleset whose
+    /// score listeners last heard as `heard` and that now starts elsewhere: at the
+    /// `before` of the first update `publish` has for it, or at `now` when it has none.
+    /// Listeners then hear an unbroken chain from what they knew to the stored score.
+    fn bridge(
+        &self,
+        heard: &BTreeMap<String, f64>,
+        now: &BTreeMap<String, f64>,
+        publish: &mut Vec<BusEvent>,
+    ) {
+        let bridges: Vec<BusEvent> = now
+            .iter()
+            .filter_map(|(rs, after)| {
+                let next = publish
+                    .iter()
+                    .find_map(|e| match e {
+                        BusEvent::ScoreUpdate {
+                            ruleset_id, before, ..
+                        } if ruleset_id == rs => Some(*before),
+                        _ => None,
+                    })
+                    .unwrap_or(*after);
+                let before = heard.get(rs).copied().unwrap_or(0.0);
+                let delta = round2(next - before);
+                (delta != 0.0).then(|| BusEvent::ScoreUpdate {
+                    lead_id: self.args.lead_id.clone(),
+                    ruleset_id: rs.clone(),
+                    before,
+                    after: next,
+                    delta,
+                    cause: CONFIG_CHANGE.into(),
+                })
+            })
+            .collect();
+        publish.splice(0..0, bridges);
+    }
+
     /// Writes `batch` plus the current scores through the writer and answers `reply`
-    /// with `ok` once committed; on failure the book is reloaded from the store.
+    /// with `ok` once committed; on failure the book is reloaded from the store. With
+    /// `heard` (the scores listeners last heard of, when the config changed under them)
+    /// the bus also hears how the scores moved from there.
     async fn commit_then<T: Send + 'static>(
         &mut self,
         myself: ActorRef<LeadMsg>,
         mut batch: WriteBatch,
         mut publish: Vec<BusEvent>,
+        heard: Option<BTreeMap<String, f64>>,
         ok: T,
         reply: oneshot::Sender<Result<T, DomainError>>,
     ) {
         let now = time::now();
         self.log_decay(now, &mut batch, &mut publish);
         let update = self.score_update(now, false, &mut publish);
+        if let Some(heard) = heard {
+            self.bridge(&heard, &update.scores, &mut publish);
+        }
         batch.score_updates.push(update);
         let committed = self
             .args
@@ -859,6 +910,7 @@ impl Actor for LeadActor {
                 let _ = reply.send(state.scores(time::now()));
             }
             LeadMsg::Reconfigure(config) => {
+                let heard = state.scores(time::now()).scores;
                 state.args.config = config;
                 state.book.reconfigure(&state.args.config);
                 // store the rescored row now, after any write this actor sent under the
@@ -866,20 +918,31 @@ impl Actor for LeadActor {
                 // otherwise leave the old score stored until the lead's next event
                 let (reply, _) = oneshot::channel();
                 state
-                    .commit_then(myself, WriteBatch::default(), Vec::new(), (), reply)
+                    .commit_then(
+                        myself,
+                        WriteBatch::default(),
+                        Vec::new(),
+                        Some(heard),
+                        (),
+                        reply,
+                    )
                     .await;
             }
             LeadMsg::Reload => {
                 (state.book, state.row) = load_book(&state.args).await?;
             }
             LeadMsg::Wake { reply } => {
-                // the lead's properties or its account may have changed under it
-                if let Err(e) = state.refresh_properties().await {
-                    let _ = reply.send(Err(e));
-                    return Ok(());
-                }
+                // the lead's properties or its account may have changed under it, and
+                // its stored scores may be from before a change of the OU's config
+                let heard = match state.refresh_properties(time::now()).await {
+                    Ok(heard) => heard,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return Ok(());
+                    }
+                };
                 state
-                    .commit_then(myself, WriteBatch::default(), Vec::new(), (), reply)
+                    .commit_then(myself, WriteBatch::default(), Vec::new(), heard, (), reply)
                     .await;
             }
             LeadMsg::Reset { at, reply } => {
@@ -905,7 +968,9 @@ impl Actor for LeadActor {
                     previous_scores: before,
                     reset_at: time::format(&at),
                 };
-                state.commit_then(myself, batch, publish, ok, reply).await;
+                state
+                    .commit_then(myself, batch, publish, None, ok, reply)
+                    .await;
             }
             LeadMsg::RemoveEvents { event_ids, reply } => {
                 state.last_used = Instant::now();
@@ -922,7 +987,9 @@ impl Actor for LeadActor {
                     delete_events: event_ids,
                     ..WriteBatch::default()
                 };
-                state.commit_then(myself, batch, publish, (), reply).await;
+                state
+                    .commit_then(myself, batch, publish, None, (), reply)
+                    .await;
             }
             LeadMsg::Rescore {
                 cause,
@@ -940,7 +1007,7 @@ impl Actor for LeadActor {
                         let publish = state.changes(&before, &after, &cause);
                         let ok = RescoreSummary { before, after };
                         state
-                            .commit_then(myself, WriteBatch::default(), publish, ok, reply)
+                            .commit_then(myself, WriteBatch::default(), publish, None, ok, reply)
                             .await;
                     }
                     Err(e) => {

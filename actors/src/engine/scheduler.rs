@@ -109,10 +109,7 @@ pub async fn refresh_all(store: &Store, bus: &Bus) -> Result<usize, leadwire_sto
 
 /// The scores `terms` give at `days` after their anchor, and whether any part still decays.
 pub fn evaluate(terms: &BTreeMap<String, ScoreTerms>, days: f64) -> (BTreeMap<String, f64>, bool) {
-    let scores = terms
-        .iter()
-        .map(|(rs, t)| (rs.clone(), round2(t.value_after(days))))
-        .collect();
+    let scores = leadwire_models::scoring::scores_after(terms, days);
     let decaying = terms.values().any(|t| {
         t.decaying.iter().any(|(h, v)| {
             (v * leadwire_models::scoring::half_life_factor(days, Some(*h))).abs() >= NEGLIGIBLE
