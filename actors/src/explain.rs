@@ -72,11 +72,8 @@ impl Core {
         ou_id: &str,
         lead_id: &str,
     ) -> Result<(Lead, LeadBook, ScoringConfig)> {
-        let lead = self
-            .store
-            .lead(org_id, ou_id, lead_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("lead"))?;
+        // a merged-away lead's history is the one of the lead it went to
+        let lead = self.current_lead(org_id, ou_id, lead_id).await?;
         let config = load_config(&self.store, org_id, ou_id).await?;
         let events = self.store.lead_events(org_id, ou_id, &lead.id).await?;
         let book = book_of(&lead, &events.iter().collect::<Vec<_>>(), &config);
@@ -167,10 +164,7 @@ impl Core {
             ));
         }
         if ids.is_empty() {
-            return Ok(WhyBatch {
-                summaries: BTreeMap::new(),
-                missing: Vec::new(),
-            });
+            return Ok(WhyBatch::default());
         }
         let (org, ou) = (&t.caller.org_id, &t.ou_id);
         // an id that cannot be a lead id is simply missing
@@ -179,7 +173,20 @@ impl Core {
             .filter(|id| leadwire_models::ids::is_plausible_id(id))
             .cloned()
             .collect();
-        let leads = self.store.leads_by_ids(org, ou, &plausible).await?;
+        let stored = self.store.leads_by_ids(org, ou, &plausible).await?;
+        // a merged-away lead's summary is the one of the lead its history went to
+        let current = self.current_leads(org, ou, stored).await?;
+        let merged_into: BTreeMap<String, String> = current
+            .iter()
+            .filter(|(id, l)| **id != l.id)
+            .map(|(id, l)| (id.clone(), l.id.clone()))
+            .collect();
+        let mut leads: Vec<&Lead> = Vec::new();
+        for l in current.values() {
+            if !leads.iter().any(|x| x.id == l.id) {
+                leads.push(l);
+            }
+        }
         let live: Vec<String> = leads.iter().map(|l| l.id.clone()).collect();
         let events = self.store.events_of_leads(org, ou, &live).await?;
         let config = load_config(&self.store, org, ou).await?;
@@ -190,7 +197,7 @@ impl Core {
             by_lead.entry(e.lead_id.as_str()).or_default().push(e);
         }
         let now = time::now();
-        let summaries = leads
+        let by_current = leads
             .iter()
             .map(|lead| {
                 let judged = judge_lead(&config, lead, &accounts, now);
@@ -213,11 +220,19 @@ impl Core {
                 )
             })
             .collect::<BTreeMap<_, _>>();
+        let summaries: BTreeMap<String, String> = current
+            .iter()
+            .filter_map(|(id, l)| Some((id.clone(), by_current.get(&l.id)?.clone())))
+            .collect();
         let missing = ids
             .into_iter()
             .filter(|id| !summaries.contains_key(id))
             .collect();
-        Ok(WhyBatch { summaries, missing })
+        Ok(WhyBatch {
+            summaries,
+            missing,
+            merged_into,
+        })
     }
 
     /// A read-only link to a lead's explanation, valid for 7 days. Returns the token and
@@ -225,10 +240,11 @@ impl Core {
     pub async fn share_explain(&self, t: &Tenant, lead_id: &str) -> Result<(String, String)> {
         // sharing outside the organisation takes write access
         t.require(Access::Write)?;
-        self.store
-            .lead(&t.caller.org_id, &t.ou_id, lead_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("lead"))?;
+        // a merged-away lead's explanation is the one of the lead its history went to
+        let lead = self
+            .current_lead(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?;
+        let lead_id = lead.id.as_str();
         let token = format!("shx_{}", auth::random_hex(24));
         let expires_at = time::format(&(time::now() + chrono::Duration::days(SHARE_TTL_DAYS)));
         self.store

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use leadwire_models::events::{Alias, AliasKind, StoredEvent};
+use leadwire_models::leads::merged_away;
 use leadwire_models::leads::{
     check_lead_ids, Affected, BatchScoresInput, BulkOwnerInput, DeletionStatus, Lead, LeadAlias,
     LeadFilter, LeadInput, LeadListParams, LeadPage, LeadScore, LeadUpdate, LeadWithAccount,
@@ -21,6 +22,8 @@ use crate::Core;
 pub const SEARCH_LIMIT: u32 = 10;
 /// Most leads one CSV export writes.
 pub const EXPORT_LIMIT: u32 = 100_000;
+/// Most merges a lead id is followed through to the lead it stands for now.
+const MAX_MERGE_HOPS: usize = 16;
 
 /// One entry of `POST /v1/leads/scores`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -29,6 +32,9 @@ pub struct BatchScore {
     pub score: f64,
     /// False when the OU has no such lead (its score is then 0).
     pub found: bool,
+    /// The lead this one was merged into, whose score this is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 impl Core {
@@ -90,27 +96,97 @@ impl Core {
             .ok_or_else(|| DomainError::not_found("lead"))
     }
 
+    /// A lead of the OU that can be changed: 404 when unknown, 409 naming the lead it
+    /// was merged into when it was merged away.
+    async fn unmerged_lead(&self, t: &Tenant, lead_id: &str) -> Result<Lead> {
+        let lead = self.stored_lead(t, lead_id).await?;
+        match &lead.merged_into {
+            Some(target) => Err(merged_away(lead_id, target)),
+            None => Ok(lead),
+        }
+    }
+
+    /// The lead a lead id of the OU stands for now: itself, or the lead a merge moved its
+    /// history to (followed through every later merge). 404 when unknown.
+    pub(crate) async fn current_lead(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        lead_id: &str,
+    ) -> Result<Lead> {
+        let lead = self
+            .store
+            .lead(org_id, ou_id, lead_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("lead"))?;
+        self.current_leads(org_id, ou_id, vec![lead])
+            .await?
+            .remove(lead_id)
+            .ok_or_else(|| DomainError::not_found("lead"))
+    }
+
+    /// [`Core::current_lead`] of many stored leads, by their ids, in one store query per
+    /// merge hop. A lead whose merge target no longer exists is left out.
+    pub(crate) async fn current_leads(
+        &self,
+        org_id: &str,
+        ou_id: &str,
+        leads: Vec<Lead>,
+    ) -> Result<BTreeMap<String, Lead>> {
+        let mut current: BTreeMap<String, Lead> =
+            leads.into_iter().map(|l| (l.id.clone(), l)).collect();
+        for _ in 0..MAX_MERGE_HOPS {
+            let targets: Vec<String> = current
+                .values()
+                .filter_map(|l| l.merged_into.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if targets.is_empty() {
+                return Ok(current);
+            }
+            let found: BTreeMap<String, Lead> = self
+                .store
+                .leads_by_ids(org_id, ou_id, &targets)
+                .await?
+                .into_iter()
+                .map(|l| (l.id.clone(), l))
+                .collect();
+            current = current
+                .into_iter()
+                .filter_map(|(id, l)| match &l.merged_into {
+                    Some(target) => found.get(target).map(|n| (id, n.clone())),
+                    None => Some((id, l)),
+                })
+                .collect();
+        }
+        // a chain longer than any merge history makes: left out rather than followed
+        current.retain(|_, l| l.merged_into.is_none());
+        Ok(current)
+    }
+
     /// A lead of the OU with its live scores.
     pub async fn get_lead(&self, t: &Tenant, lead_id: &str) -> Result<Lead> {
         t.require(Access::Read)?;
         let mut lead = self.stored_lead(t, lead_id).await?;
-        if lead.merged_into.is_none() {
-            if let Some(s) = self
-                .engine
-                .scores(&t.caller.org_id, &t.ou_id, lead_id)
-                .await?
-            {
-                lead.score = s.score;
-                lead.scores = s.scores;
-                lead.level = s.level;
-                lead.profile_score = s.profile.score;
-                lead.profile_scores = s.profile.scores;
-                lead.account_score = s.profile.account_score;
-                lead.profile_level = s.profile.level;
-                lead.account_level = s.profile.account_level;
-                lead.disqualified = s.profile.disqualification.is_some();
-                lead.disqualification = s.profile.disqualification;
-            }
+        if lead.merged_into.is_some() {
+            return Ok(lead.as_merged_record());
+        }
+        if let Some(s) = self
+            .engine
+            .scores(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?
+        {
+            lead.score = s.score;
+            lead.scores = s.scores;
+            lead.level = s.level;
+            lead.profile_score = s.profile.score;
+            lead.profile_scores = s.profile.scores;
+            lead.account_score = s.profile.account_score;
+            lead.profile_level = s.profile.level;
+            lead.account_level = s.profile.account_level;
+            lead.disqualified = s.profile.disqualification.is_some();
+            lead.disqualification = s.profile.disqualification;
         }
         Ok(lead)
     }
@@ -137,6 +213,11 @@ impl Core {
         ruleset_id: Option<&str>,
     ) -> Result<LeadScore> {
         t.require(Access::Read)?;
+        // a merged-away lead's score is the one of the lead its history went to
+        let lead = self
+            .current_lead(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?;
+        let lead_id = lead.id.as_str();
         let scores = self
             .engine
             .scores(&t.caller.org_id, &t.ou_id, lead_id)
@@ -175,12 +256,15 @@ impl Core {
     }
 
     /// A lead's events (timeline entries included) in time order.
+    /// A merged-away lead's are those of the lead its history went to.
     pub async fn lead_events(&self, t: &Tenant, lead_id: &str) -> Result<Vec<StoredEvent>> {
         t.require(Access::Read)?;
-        self.stored_lead(t, lead_id).await?;
+        let lead = self
+            .current_lead(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?;
         Ok(self
             .store
-            .lead_events(&t.caller.org_id, &t.ou_id, lead_id)
+            .lead_events(&t.caller.org_id, &t.ou_id, &lead.id)
             .await?)
     }
 
@@ -284,6 +368,7 @@ impl Core {
     pub async fn update_lead(&self, t: &Tenant, lead_id: &str, input: LeadUpdate) -> Result<Lead> {
         t.require(Access::Write)?;
         input.validate()?;
+        self.unmerged_lead(t, lead_id).await?;
         self.check_account(t, input.account_id.as_ref().and_then(|a| a.as_deref()))
             .await?;
         self.store
@@ -317,7 +402,7 @@ impl Core {
     ) -> Result<Lead> {
         t.require(Access::Write)?;
         leadwire_models::events::check_metadata_size(&patch)?;
-        let current = self.stored_lead(t, lead_id).await?;
+        let current = self.unmerged_lead(t, lead_id).await?;
         leadwire_models::events::check_patched_metadata_size(&current.metadata, &patch)?;
         self.store
             .patch_lead_metadata(&t.caller.org_id, &t.ou_id, lead_id, &patch, None)
@@ -349,12 +434,15 @@ impl Core {
         Err(DomainError::not_found("deletion of this lead"))
     }
 
+    /// A merged-away lead's are those of the lead its history went to.
     pub async fn lead_aliases(&self, t: &Tenant, lead_id: &str) -> Result<Vec<LeadAlias>> {
         t.require(Access::Read)?;
-        self.stored_lead(t, lead_id).await?;
+        let lead = self
+            .current_lead(&t.caller.org_id, &t.ou_id, lead_id)
+            .await?;
         Ok(self
             .store
-            .lead_aliases(&t.caller.org_id, &t.ou_id, lead_id)
+            .lead_aliases(&t.caller.org_id, &t.ou_id, &lead.id)
             .await?)
     }
 
@@ -534,6 +622,7 @@ impl Core {
     /// rep records an assignment whose outcome becomes a training example.
     pub async fn set_lead_owner(&self, t: &Tenant, lead_id: &str, input: OwnerInput) -> Result<()> {
         t.require(Access::Write)?;
+        self.unmerged_lead(t, lead_id).await?;
         let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
         let updated = self
             .give_leads(t, &[lead_id.to_string()], owner, name, None, false)
@@ -566,6 +655,7 @@ impl Core {
     /// Zeroes a lead's scores now: events are kept, earlier ones stop counting.
     pub async fn reset_lead_score(&self, t: &Tenant, lead_id: &str) -> Result<ResetResult> {
         t.require(Access::Write)?;
+        self.unmerged_lead(t, lead_id).await?;
         self.engine
             .reset(&t.caller.org_id, &t.ou_id, lead_id, time::now())
             .await
@@ -592,13 +682,14 @@ impl Core {
                     })?,
             ),
         };
-        let found: BTreeMap<String, Lead> = self
+        let stored = self
             .store
             .leads_by_ids(&t.caller.org_id, &t.ou_id, &lead_ids)
-            .await?
-            .into_iter()
-            .map(|l| (l.id.clone(), l))
-            .collect();
+            .await?;
+        // a merged-away lead's score is the one of the lead its history went to
+        let found = self
+            .current_leads(&t.caller.org_id, &t.ou_id, stored)
+            .await?;
         Ok(lead_ids
             .into_iter()
             .map(|id| {
@@ -609,6 +700,7 @@ impl Core {
                 };
                 BatchScore {
                     found: lead.is_some(),
+                    merged_into: lead.filter(|l| l.id != id).map(|l| l.id.clone()),
                     lead_id: id,
                     score,
                 }

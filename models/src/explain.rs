@@ -125,11 +125,15 @@ pub struct Why {
 }
 
 /// `GET /v1/leads/why?lead_ids=`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 pub struct WhyBatch {
     pub summaries: BTreeMap<String, String>,
     /// Ids that name no lead of this OU.
     pub missing: Vec<String>,
+    /// Ids of leads merged away, each with the lead it was merged into: its summary is
+    /// that lead's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub merged_into: BTreeMap<String, String>,
 }
 
 /// `POST /v1/leads/{id}/share-explain`.

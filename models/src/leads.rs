@@ -76,7 +76,31 @@ pub struct Lead {
     pub decay_logged_at: Option<String>,
 }
 
+/// The answer to a change asked of a lead that was merged away: 409 naming the lead its
+/// history went to (`details.merged_into`), where the change belongs.
+pub fn merged_away(lead_id: &str, target: &str) -> DomainError {
+    DomainError::conflict(format!(
+        "lead {lead_id} was merged into {target}; act on {target}"
+    ))
+    .with_details(serde_json::json!({ "lead_id": lead_id, "merged_into": target }))
+}
+
 impl Lead {
+    /// The record of a lead merged away as it reads: its events and aliases went to the
+    /// lead it was merged into, so it holds no score (its stored one is from before the
+    /// merge).
+    pub fn as_merged_record(mut self) -> Lead {
+        self.score = 0.0;
+        self.scores.clear();
+        self.level = None;
+        self.profile_score = 0.0;
+        self.profile_scores.clear();
+        self.account_score = 0.0;
+        self.profile_level = None;
+        self.account_level = None;
+        self
+    }
+
     /// A new lead with no owner, account, events or score, created at `at`.
     pub fn new(org_id: &str, ou_id: &str, id: &str, at: &str) -> Lead {
         Lead {

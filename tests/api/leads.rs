@@ -184,6 +184,105 @@ async fn merge_moves_history_and_rescores_the_target() {
         .get(&format!("/v1/leads/{third}/events"), &app.admin_token)
         .await;
     assert_eq!(events.as_array().unwrap().len(), 2);
+
+    // a merged-away id reads as the lead its history went to (through both merges)
+    let score = app.score(&third).await;
+    assert!(score > 0.0, "{score}");
+    let (_, record) = app
+        .get(&format!("/v1/leads/{visitor}"), &app.admin_token)
+        .await;
+    assert_eq!(record["lead"]["merged_into"], known.as_str(), "{record}");
+    assert_eq!(
+        (&record["lead"]["score"], &record["lead"]["scores"]),
+        (&json!(0.0), &json!({})),
+        "a merged record holds no score: {record}"
+    );
+    let (_, s) = app
+        .get(&format!("/v1/leads/{visitor}/score"), &app.admin_token)
+        .await;
+    assert_eq!(
+        (s["lead_id"].as_str(), s["score"].as_f64()),
+        (Some(third.as_str()), Some(score)),
+        "{s}"
+    );
+    for path in ["events", "aliases"] {
+        let (_, via_source) = app
+            .get(&format!("/v1/leads/{visitor}/{path}"), &app.admin_token)
+            .await;
+        let (_, direct) = app
+            .get(&format!("/v1/leads/{third}/{path}"), &app.admin_token)
+            .await;
+        assert_eq!(via_source, direct, "{path}");
+    }
+    let (_, why) = app
+        .get(&format!("/v1/leads/{visitor}/why"), &app.admin_token)
+        .await;
+    assert_eq!(why["lead_id"], third.as_str(), "{why}");
+    let (_, batch) = app
+        .post(
+            "/v1/leads/scores",
+            &app.admin_token,
+            json!({"lead_ids": [visitor, third, "nope"]}),
+        )
+        .await;
+    assert_eq!(
+        batch,
+        json!([
+            {"lead_id": visitor, "score": score, "found": true, "merged_into": third},
+            {"lead_id": third, "score": score, "found": true},
+            {"lead_id": "nope", "score": 0.0, "found": false},
+        ])
+    );
+    let (_, whys) = app
+        .get(
+            &format!("/v1/leads/why?lead_ids={visitor},{third}"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(
+        whys["summaries"][&visitor], whys["summaries"][&third],
+        "{whys}"
+    );
+    assert_eq!(
+        whys["merged_into"],
+        json!({ visitor.as_str(): third }),
+        "{whys}"
+    );
+    // changes asked of it are refused, naming the lead it was merged into; nothing moves
+    for (method, path, body) in [
+        (
+            Method::POST,
+            format!("/v1/leads/{visitor}/reset-score"),
+            json!({}),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/leads/{visitor}"),
+            json!({"plan": "pro"}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/leads/{visitor}"),
+            json!({"metadata": {"plan": "pro"}}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/leads/{visitor}/owner"),
+            json!({"owner_name": "Ann"}),
+        ),
+    ] {
+        let (s, e) = app
+            .call(app.req(method.clone(), &path, &app.admin_token).json(&body))
+            .await;
+        assert_eq!(s, 409, "{method} {path}: {e}");
+        assert_eq!(e["error"]["details"]["merged_into"], known.as_str(), "{e}");
+    }
+    assert_eq!(app.score(&third).await, score);
+    let (_, record) = app
+        .get(&format!("/v1/leads/{visitor}"), &app.admin_token)
+        .await;
+    assert!(record["lead"]["metadata"].get("plan").is_none(), "{record}");
+    assert!(record["lead"]["owner_name"].is_null(), "{record}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

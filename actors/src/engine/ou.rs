@@ -378,10 +378,10 @@ impl OuState {
             .await?
         {
             None => Err(DomainError::not_found(&format!("lead {lead_id}"))),
-            Some(l) if l.merged_into.is_some() => Err(DomainError::conflict(format!(
-                "lead {lead_id} was already merged into {}",
-                l.merged_into.unwrap_or_default()
-            ))),
+            Some(Lead {
+                merged_into: Some(target),
+                ..
+            }) => Err(leadwire_models::leads::merged_away(lead_id, &target)),
             Some(l) => Ok(l),
         }
     }
