@@ -366,6 +366,9 @@ impl Core {
         mut params: leadwire_models::events::EventListParams,
     ) -> Result<String> {
         t.require(Access::Read)?;
+        // every filter is checked as sent (a bad page or limit too), though the export
+        // writes every matching event
+        params.clone().validate()?;
         params.page = Some(1);
         params.limit = Some(leadwire_models::page::MAX_LIMIT);
         let mut f = params.validate()?;
@@ -439,6 +442,22 @@ impl Core {
             .store
             .events_by_ids(&t.caller.org_id, &t.ou_id, &ids)
             .await?;
+        // the server's timeline entries (resets, inactivity decay) record what happened
+        // to a score: deleting one would rewrite that history, so none is deleted
+        let system: Vec<&str> = found
+            .iter()
+            .filter(|e| e.system)
+            .map(|e| e.event_id.as_str())
+            .collect();
+        if !system.is_empty() {
+            return Err(DomainError::invalid(
+                "ids",
+                format!(
+                    "server timeline entries (score resets, inactivity decay) cannot be deleted: {}",
+                    system.join(", ")
+                ),
+            ));
+        }
         let mut by_lead: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for e in &found {
             by_lead

@@ -288,6 +288,9 @@ impl Core {
     /// Every lead matching the filters (up to [`EXPORT_LIMIT`]) as CSV.
     pub async fn export_leads(&self, t: &Tenant, mut params: LeadListParams) -> Result<String> {
         t.require(Access::Read)?;
+        // every filter is checked as sent (a bad page or limit too), though the export
+        // writes every matching lead
+        params.clone().validate(time::now())?;
         params.page = Some(1);
         params.limit = Some(leadwire_models::page::MAX_LIMIT);
         let mut f: LeadFilter = params.validate(time::now())?;
@@ -622,8 +625,9 @@ impl Core {
     /// rep records an assignment whose outcome becomes a training example.
     pub async fn set_lead_owner(&self, t: &Tenant, lead_id: &str, input: OwnerInput) -> Result<()> {
         t.require(Access::Write)?;
+        let owner_id = leadwire_models::leads::owner_named(input.owner_id)?;
         self.unmerged_lead(t, lead_id).await?;
-        let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
+        let (owner, name) = self.owner(t, owner_id, input.owner_name).await?;
         let updated = self
             .give_leads(t, &[lead_id.to_string()], owner, name, None, false)
             .await?;
@@ -636,7 +640,8 @@ impl Core {
     pub async fn bulk_owner(&self, t: &Tenant, input: BulkOwnerInput) -> Result<Affected> {
         t.require(Access::Write)?;
         let lead_ids = check_lead_ids("lead_ids", &input.lead_ids, MAX_BULK_LEADS)?;
-        let (owner, name) = self.owner(t, input.owner_id, input.owner_name).await?;
+        let owner_id = leadwire_models::leads::owner_named(input.owner_id)?;
+        let (owner, name) = self.owner(t, owner_id, input.owner_name).await?;
         let updated = self
             .give_leads(t, &lead_ids, owner, name, None, false)
             .await?;

@@ -131,7 +131,7 @@ impl Mutation {
             &t,
             &lead_id,
             OwnerInput {
-                owner_id,
+                owner_id: Some(owner_id),
                 owner_name,
             },
         )

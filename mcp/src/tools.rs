@@ -535,7 +535,7 @@ impl LeadwireTools {
     ) -> Result<CallToolResult, ErrorData> {
         self.run(&parts, a.ou.ou_id, |core, t| async move {
             let owner = OwnerInput {
-                owner_id: a.owner_id,
+                owner_id: Some(a.owner_id),
                 owner_name: a.owner_name,
             };
             core.set_lead_owner(&t, &a.lead_id, owner).await?;

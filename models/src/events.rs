@@ -723,7 +723,8 @@ pub struct ActivityParams {
     /// Only events received within this many milliseconds of when they happened.
     #[serde(rename = "maxLatency")]
     pub max_latency: Option<i64>,
-    /// `1`/`true`: only events that changed a score; `0`/`false`: only those that did not.
+    /// `1`/`true`: only events that changed a score; `0`/`false` (the toggle off): no
+    /// such restriction.
     #[serde(rename = "hasDelta")]
     pub has_delta: Option<String>,
 }
@@ -735,7 +736,8 @@ pub struct ActivityFilter {
     pub channel: Option<String>,
     pub min_score: Option<f64>,
     pub max_latency_ms: Option<i64>,
-    pub has_delta: Option<bool>,
+    /// Only events that changed a score.
+    pub has_delta: bool,
 }
 
 impl ActivityParams {
@@ -778,9 +780,8 @@ impl ActivityParams {
             return Err(DomainError::invalid("maxLatency", "must be 1 or more"));
         }
         let has_delta = match self.has_delta.as_deref() {
-            None => None,
-            Some("1") | Some("true") => Some(true),
-            Some("0") | Some("false") => Some(false),
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
             Some(_) => {
                 return Err(DomainError::invalid(
                     "hasDelta",
@@ -814,10 +815,8 @@ impl ActivityFilter {
         if self.min_score.is_some_and(|m| biggest < m) {
             return false;
         }
-        if let Some(want) = self.has_delta {
-            if (biggest > 0.0) != want {
-                return false;
-            }
+        if self.has_delta && biggest == 0.0 {
+            return false;
         }
         if let Some(max) = self.max_latency_ms {
             let latency = crate::time::parse(&e.received_at)

@@ -479,21 +479,36 @@ pub struct LeadPage {
     pub limit: u32,
 }
 
-/// `PUT /v1/leads/{id}/owner` (nulls unassign).
+/// `PUT /v1/leads/{id}/owner`: `owner_id` is required, `null` unassigns.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerInput {
-    pub owner_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub owner_id: Option<Option<String>>,
     pub owner_name: Option<String>,
 }
 
-/// `POST /v1/leads/bulk-owner`.
+/// `POST /v1/leads/bulk-owner`: `owner_id` is required, `null` unassigns.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkOwnerInput {
     pub lead_ids: Vec<String>,
-    pub owner_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub owner_id: Option<Option<String>>,
     pub owner_name: Option<String>,
+}
+
+/// The owner an owner change names: a member or rep id, or none (`null`) to unassign.
+/// A body without `owner_id` is refused: an empty body must not unassign.
+pub fn owner_named(owner_id: Option<Option<String>>) -> Result<Option<String>, DomainError> {
+    owner_id.ok_or_else(|| {
+        DomainError::invalid(
+            "owner_id",
+            "required: a member or rep id, or null to unassign",
+        )
+    })
 }
 
 /// The most leads one bulk request may name.

@@ -138,6 +138,20 @@ async fn events_list_filter_explain_export_and_delete() {
     assert_eq!(lines[0], "id,lead_id,event_type,timestamp,channel,metadata");
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[1].starts_with(&format!("{},{lead},Demo,2026-11-22T10:00:00", ids[2])));
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("page=0", "page"),
+        ("limit=5000", "limit"),
+    ] {
+        for path in ["/v1/events/export", "/v1/leads/export"] {
+            let (s, r) = app.get(&format!("{path}?{q}"), &app.admin_token).await;
+            assert_eq!(
+                (s, r["error"]["details"]["field"].as_str()),
+                (422, Some(field)),
+                "{path}?{q}: {r}"
+            );
+        }
+    }
 
     // batch delete rescores the lead without the deleted event
     let (_, sc) = app
@@ -169,6 +183,45 @@ async fn events_list_filter_explain_export_and_delete() {
         )
         .await;
     assert_eq!(s, 422);
+    // the server's timeline entries are history: a request naming one deletes nothing
+    app.ok(
+        Method::POST,
+        &format!("/v1/leads/{lead}/reset-score"),
+        Some(json!({})),
+        200,
+    )
+    .await;
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    let reset = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "score_reset")
+        .and_then(|e| e["event_id"].as_str())
+        .expect("a score_reset entry")
+        .to_string();
+    let (s, r) = app
+        .post(
+            "/v1/events/batch-delete",
+            &app.admin_token,
+            json!({"ids": [ids[1], reset]}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["details"]["field"].as_str()),
+        (422, Some("ids")),
+        "{r}"
+    );
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains(&reset),
+        "{r}"
+    );
+    let (_, events) = app
+        .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 3);
     // another org cannot delete ours
     let (s, r) = app
         .post("/v1/events/batch-delete", &other, json!({"ids": [ids[1]]}))
@@ -177,7 +230,7 @@ async fn events_list_filter_explain_export_and_delete() {
     let (_, events) = app
         .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
         .await;
-    assert_eq!(events.as_array().unwrap().len(), 2);
+    assert_eq!(events.as_array().unwrap().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -268,7 +268,7 @@ async fn merge_moves_history_and_rescores_the_target() {
         (
             Method::PUT,
             format!("/v1/leads/{visitor}/owner"),
-            json!({"owner_name": "Ann"}),
+            json!({"owner_id": null}),
         ),
     ] {
         let (s, e) = app
@@ -739,6 +739,33 @@ async fn update_owner_aliases_lookup_and_delete() {
         (s, e["error"]["details"]["field"].as_str()),
         (422, Some("owner_id"))
     );
+    // a body that names no owner unassigns nothing
+    for (method, path, body) in [
+        (Method::PUT, format!("/v1/leads/{lead}/owner"), json!({})),
+        (
+            Method::PUT,
+            format!("/v1/leads/{lead}/owner"),
+            json!({"owner_name": "Someone"}),
+        ),
+        (
+            Method::POST,
+            "/v1/leads/bulk-owner".to_string(),
+            json!({"lead_ids": [lead]}),
+        ),
+    ] {
+        let (s, e) = app
+            .call(app.req(method, &path, &app.admin_token).json(&body))
+            .await;
+        assert_eq!(
+            (s, e["error"]["details"]["field"].as_str()),
+            (422, Some("owner_id")),
+            "{body}: {e}"
+        );
+    }
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert_eq!(l["lead"]["owner_id"].as_str(), Some(member_id.as_str()));
     let other = by_email(&app, "Visit", "other@example.com").await;
     let r = ok(&app, Method::POST, "/v1/leads/bulk-owner",
         Some(json!({"lead_ids": [lead, other, "missing", other], "owner_id": member_id, "owner_name": "Rep One"}))).await;
@@ -1040,7 +1067,10 @@ async fn activity_filters_events_and_shows_the_timeline() {
         ("range=all", vec!["score_reset", "Open", "Demo", "Demo"]),
         ("range=all&channel=email", vec!["Open"]),
         ("range=all&hasDelta=1", vec!["Demo", "Demo"]),
-        ("range=all&hasDelta=false", vec!["score_reset", "Open"]),
+        (
+            "range=all&hasDelta=false",
+            vec!["score_reset", "Open", "Demo", "Demo"],
+        ),
         ("range=all&minScore=5", vec!["Demo", "Demo"]),
         (
             "range=all&maxLatency=60000",

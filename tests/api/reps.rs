@@ -129,8 +129,13 @@ async fn reps_are_validated_and_count_their_open_assignments_live() {
     .await;
     assert_eq!(s, 409, "{b}");
     assert!(b["error"]["message"].as_str().unwrap().contains("1 lead"));
-    app.ok(Method::PUT, "/v1/leads/l1/owner", Some(json!({})), 200)
-        .await;
+    app.ok(
+        Method::PUT,
+        "/v1/leads/l1/owner",
+        Some(json!({"owner_id": null})),
+        200,
+    )
+    .await;
     app.ok(Method::DELETE, &format!("/v1/reps/{ann_id}"), None, 204)
         .await;
     let (s, _) = status_of(
