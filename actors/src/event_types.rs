@@ -59,7 +59,12 @@ impl Core {
         input: EventTypeSettingInput,
     ) -> Result<EventTypeSetting> {
         t.require(Access::Write)?;
-        let event_type = validate::name("event_type", event_type, 1, 200)?;
+        let event_type = validate::name(
+            "event_type",
+            event_type,
+            1,
+            leadwire_models::events::MAX_EVENT_TYPE_CHARS,
+        )?;
         let (org, ou) = (&t.caller.org_id, &t.ou_id);
         let current = self
             .store
@@ -229,7 +234,11 @@ impl Core {
                 }
             };
             if rule.half_life_days.is_some() {
-                results.push(skip(id, "already_configured"));
+                // with the half-life the rule keeps
+                results.push(ApplyDefaultResult {
+                    half_life_days: rule.half_life_days,
+                    ..skip(id, "already_configured")
+                });
                 continue;
             }
             let Some(days) = research_half_life(&rule.event_type) else {

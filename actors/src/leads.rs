@@ -43,9 +43,18 @@ impl Core {
         let new = input.validate()?;
         self.check_account(t, new.account_id.as_deref()).await?;
         let now = time::format(&time::now());
+        // no events yet: 0 in each ruleset, as its actor would store it
+        let scores = self
+            .store
+            .rulesets(&t.caller.org_id, &t.ou_id)
+            .await?
+            .into_iter()
+            .map(|r| (r.ruleset_id, 0.0))
+            .collect();
         let lead = Lead {
             account_id: new.account_id,
             metadata: new.metadata,
+            scores,
             ..Lead::new(&t.caller.org_id, &t.ou_id, &new.id, &now)
         };
         self.store

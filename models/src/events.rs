@@ -181,14 +181,17 @@ pub struct NewEvent {
     pub idempotency_key: Option<String>,
 }
 
+/// The longest event type, in characters (events, rules, filters and settings alike).
+pub const MAX_EVENT_TYPE_CHARS: usize = 100;
+
 impl EventInput {
     /// Checks the event. `now` is the time of receipt (the default timestamp).
     pub fn validate(self, now: Timestamp) -> Result<NewEvent, DomainError> {
         let event_type = self.event_type.trim();
-        if event_type.is_empty() || event_type.chars().count() > 100 {
+        if event_type.is_empty() || event_type.chars().count() > MAX_EVENT_TYPE_CHARS {
             return Err(DomainError::invalid(
                 "event_type",
-                "must be 1-100 characters",
+                format!("must be 1-{MAX_EVENT_TYPE_CHARS} characters"),
             ));
         }
         if event_type.chars().any(char::is_control) {

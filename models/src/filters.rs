@@ -55,7 +55,10 @@ impl InorganicFilterInput {
     pub fn apply(&self, f: &mut InorganicFilter, create: bool) -> Result<(), DomainError> {
         let required = |field: &str| DomainError::invalid(field, "is required");
         match &self.event_type {
-            Some(t) => f.event_type = validate::name("event_type", t, 1, 200)?,
+            Some(t) => {
+                f.event_type =
+                    validate::name("event_type", t, 1, crate::events::MAX_EVENT_TYPE_CHARS)?
+            }
             None if create => return Err(required("event_type")),
             None => {}
         }

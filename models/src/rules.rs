@@ -204,7 +204,12 @@ impl RuleInput {
     /// Checks what was sent. `create` requires `event_type` and `weight`.
     pub fn validate(self, create: bool) -> Result<RulePatch, DomainError> {
         let event_type = match self.event_type {
-            Some(t) => Some(validate::name("event_type", &t, 1, 100)?),
+            Some(t) => Some(validate::name(
+                "event_type",
+                &t,
+                1,
+                crate::events::MAX_EVENT_TYPE_CHARS,
+            )?),
             None if create => return Err(DomainError::invalid("event_type", "is required")),
             None => None,
         };

@@ -187,11 +187,20 @@ impl SurgePolicy {
                 "must be at least 1",
             ));
         }
-        for b in &self.bands {
+        for (i, b) in self.bands.iter().enumerate() {
             if b.min_events < 1 || !(1.0..=3.0).contains(&b.multiplier) {
                 return Err(crate::DomainError::invalid(
                     "bands",
                     "each band needs min_events >= 1 and a multiplier between 1 and 3",
+                ));
+            }
+            if self.bands[..i].iter().any(|x| x.min_events == b.min_events) {
+                return Err(crate::DomainError::invalid(
+                    "bands",
+                    format!(
+                        "two bands start at min_events {}: each band needs its own",
+                        b.min_events
+                    ),
                 ));
             }
         }

@@ -211,6 +211,23 @@ mod tests {
             (next.multiplier(1), next.multiplier(2), next.multiplier(5)),
             (1.0, 1.5, 1.8)
         );
+        let twice = SurgePolicyInput {
+            mode: Some(SurgeMode::Custom),
+            bands: Some(vec![
+                SurgeBand {
+                    min_events: 3,
+                    multiplier: 2.0,
+                },
+                SurgeBand {
+                    min_events: 3,
+                    multiplier: 1.5,
+                },
+            ]),
+            ..Default::default()
+        }
+        .apply(&p)
+        .unwrap_err();
+        assert!(twice.message.contains("min_events 3"), "{}", twice.message);
         let cap = SurgePolicyInput {
             multiplier_cap: Some(3.5),
             ..Default::default()

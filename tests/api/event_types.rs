@@ -210,6 +210,14 @@ async fn observe_only_types_stop_scoring_and_a_type_can_be_deleted_whole() {
             "not_found"
         ]
     );
+    // applied: the default it got; already configured: the half-life it keeps
+    let days: Vec<Option<u64>> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["half_life_days"].as_u64())
+        .collect();
+    assert_eq!(days, [Some(7), None, Some(730), None], "{r}");
     let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
     let pv_rule = rules
         .as_array()

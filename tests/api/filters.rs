@@ -49,6 +49,11 @@ async fn a_bot_flood_scores_once_then_nothing_until_the_filter_goes() {
             json!({"event_type": "Page View", "count_threshold": 1, "time_window_ms": 0}),
             "time_window_ms",
         ),
+        // longer than any event type can be (100 characters, as for events and rules)
+        (
+            json!({"event_type": "x".repeat(101), "count_threshold": 1, "time_window_ms": 1000}),
+            "event_type",
+        ),
     ] {
         let (s, r) = app.post("/v1/filters", &app.admin_token, body).await;
         assert_eq!((s, field(&r)), (422, ("validation_failed", f)), "{r}");

@@ -339,6 +339,19 @@ async fn reset_zeroes_the_score_keeps_events_and_ignores_backfills() {
         .unwrap();
     assert_eq!(entry["system"], true);
     assert_eq!(entry["channel"], "system");
+    let deltas: Vec<(f64, f64, f64)> = entry["deltas"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|d| {
+            (
+                d["before"].as_f64().unwrap(),
+                d["after"].as_f64().unwrap(),
+                d["delta"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(deltas, vec![(20.0, 0.0, -20.0)], "{entry}");
 
     // a backfill dated before the reset does not undo it; a new event counts
     let backfill = event(
@@ -399,15 +412,24 @@ async fn leads_list_filter_sort_search_and_export() {
     event(&app, json!({"event_type": "Demo", "lead_id": hot})).await;
     let warm = by_email(&app, "Demo", "warm@acme.com").await;
     let cold = by_email(&app, "Visit", "cold@other.org").await;
-    ok(
+    let quiet = ok(
         &app,
         Method::POST,
         "/v1/leads",
         Some(json!({"id": "quiet-1"})),
     )
     .await;
+    // a lead without events scores 0 in every ruleset, as created, read and listed
+    let (_, read) = app.get("/v1/leads/quiet-1", &app.admin_token).await;
+    assert_eq!(quiet["scores"], read["lead"]["scores"], "{quiet} {read}");
+    assert_eq!(
+        quiet["scores"].as_object().map(|m| m.len()),
+        Some(1),
+        "{quiet}"
+    );
 
     let (_, page) = app.get("/v1/leads", &app.admin_token).await;
+    assert_eq!(page["leads"][3]["scores"], quiet["scores"], "{page}");
     let ids: Vec<&str> = page["leads"]
         .as_array()
         .unwrap()
@@ -1061,17 +1083,19 @@ async fn activity_filters_events_and_shows_the_timeline() {
     assert_eq!(s, 200, "{a}");
     assert_eq!(types(&a, "events"), vec!["score_reset", "Open", "Demo"]);
     assert_eq!(a["timeline"][0]["kind"], "score_reset");
+    // the reset took the 20 points the two demos had earned
+    assert_eq!(a["timeline"][0]["score_delta"], -20.0, "{a}");
     assert_eq!(a["timeline"][2]["score_delta"], 10.0);
     assert_eq!(a["orders"], json!([]));
     for (q, want) in [
         ("range=all", vec!["score_reset", "Open", "Demo", "Demo"]),
         ("range=all&channel=email", vec!["Open"]),
-        ("range=all&hasDelta=1", vec!["Demo", "Demo"]),
+        ("range=all&hasDelta=1", vec!["score_reset", "Demo", "Demo"]),
         (
             "range=all&hasDelta=false",
             vec!["score_reset", "Open", "Demo", "Demo"],
         ),
-        ("range=all&minScore=5", vec!["Demo", "Demo"]),
+        ("range=all&minScore=5", vec!["score_reset", "Demo", "Demo"]),
         (
             "range=all&maxLatency=60000",
             vec!["score_reset", "Open", "Demo"],

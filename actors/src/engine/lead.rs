@@ -951,12 +951,31 @@ impl Actor for LeadActor {
                 let before = state.scores(now).scores;
                 state.book.reset(&state.args.config, at);
                 let after = state.scores(now).scores;
-                let entry = state.timeline_entry(
+                let mut entry = state.timeline_entry(
                     "score_reset",
                     at,
                     now,
                     serde_json::json!({ "previous_scores": before }),
                 );
+                // like a DECAY entry, it carries what it did to each score
+                entry.deltas = before
+                    .iter()
+                    .filter_map(|(rs, b)| {
+                        let a = after.get(rs).copied().unwrap_or(0.0);
+                        let delta = round2(a - b);
+                        (delta != 0.0).then(|| {
+                            let d = ScoreDelta {
+                                ruleset_id: rs.clone(),
+                                rule_id: None,
+                                before: *b,
+                                after: a,
+                                delta,
+                                multiplier: 1.0,
+                            };
+                            (rs.clone(), d)
+                        })
+                    })
+                    .collect();
                 let batch = WriteBatch {
                     events: vec![event_row(&entry)],
                     ..WriteBatch::default()
