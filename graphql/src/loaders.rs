@@ -1,6 +1,7 @@
-//! DataLoaders: the nested fields of a page of leads (aliases, account, recent events,
-//! why-summary) are each loaded for the whole page in one batch, so a page of 100 leads
-//! costs a bounded number of store queries whatever its size.
+//! The nested fields of leads (aliases, account, recent events, why-summary): a page of
+//! leads loads each selected one for the whole page in one batch before its leads resolve
+//! ([`prefetch`]), so a page of 100 leads costs a fixed number of store queries whatever
+//! its size; a lead elsewhere (a mutation's result, `lead(id)`) goes through DataLoaders.
 
 use std::collections::HashMap;
 
@@ -13,11 +14,70 @@ use leadwire_models::leads::LeadAlias;
 use leadwire_models::tenancy::Tenant;
 
 use crate::session::gql_error;
+use crate::types::LeadNode;
 
 /// Most events the `events` field of a lead returns.
 pub const MAX_LEAD_EVENTS: usize = 100;
 /// Most lead ids one why batch takes (the core's limit).
 const WHY_CHUNK: usize = 200;
+
+/// Loads, for every lead of a page at once, the nested fields `selection` (the page's
+/// `leads` selection) asks for: one batch per field, whatever the page's size and however
+/// its resolvers are scheduled.
+pub(crate) async fn prefetch(
+    core: &Core,
+    tenant: &Tenant,
+    selection: async_graphql::Lookahead<'_>,
+    nodes: &mut [LeadNode],
+) -> Result<(), Error> {
+    let ids: Vec<String> = nodes.iter().map(|n| n.lead.id.clone()).collect();
+    if selection.field("aliases").exists() {
+        let mut found = core
+            .aliases_of_leads(tenant, &ids)
+            .await
+            .map_err(gql_error)?;
+        for n in nodes.iter_mut() {
+            n.prefetched.aliases = Some(found.remove(&n.lead.id).unwrap_or_default());
+        }
+    }
+    if selection.field("account").exists() {
+        let accounts: Vec<String> = nodes
+            .iter()
+            .filter_map(|n| n.lead.account_id.clone())
+            .collect();
+        let found = core
+            .accounts_by_ids(tenant, &accounts)
+            .await
+            .map_err(gql_error)?;
+        for n in nodes.iter_mut() {
+            let account = n.lead.account_id.as_ref().and_then(|a| found.get(a));
+            n.prefetched.account = Some(account.cloned());
+        }
+    }
+    if selection.field("events").exists() {
+        let mut found = core
+            .recent_events_of_leads(tenant, &ids, MAX_LEAD_EVENTS)
+            .await
+            .map_err(gql_error)?;
+        for n in nodes.iter_mut() {
+            n.prefetched.events = Some(found.remove(&n.lead.id).unwrap_or_default());
+        }
+    }
+    if selection.field("whySummary").exists() {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(WHY_CHUNK) {
+            let batch = core
+                .why_of_leads(tenant, chunk.to_vec())
+                .await
+                .map_err(gql_error)?;
+            found.extend(batch.summaries);
+        }
+        for n in nodes.iter_mut() {
+            n.prefetched.why = Some(found.remove(&n.lead.id).unwrap_or_default());
+        }
+    }
+    Ok(())
+}
 
 pub(crate) struct Loaders {
     pub aliases: DataLoader<AliasLoader>,

@@ -90,8 +90,11 @@ impl Query {
         params.page = params.page.or(page);
         params.limit = params.limit.or(limit);
         let p = s.core().list_leads(&t, params).await.map_err(gql_error)?;
+        let mut leads: Vec<LeadNode> = p.leads.into_iter().map(LeadNode::from).collect();
+        let selection = ctx.look_ahead().field("leads");
+        crate::loaders::prefetch(s.core(), &t, selection, &mut leads).await?;
         Ok(LeadPage {
-            leads: p.leads.into_iter().map(LeadNode::from).collect(),
+            leads,
             total: p.total,
             page: p.page,
             limit: p.limit,

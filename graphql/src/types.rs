@@ -22,11 +22,27 @@ use crate::session::{gql_error, session};
 pub struct LeadNode {
     #[graphql(flatten)]
     pub lead: Lead,
+    /// Nested fields already loaded for the whole page the lead is on.
+    #[graphql(skip)]
+    pub prefetched: Prefetched,
+}
+
+/// The nested fields of a lead loaded with the rest of its page (see
+/// [`crate::loaders::prefetch`]); a field not loaded so goes through its DataLoader.
+#[derive(Default)]
+pub struct Prefetched {
+    pub aliases: Option<Vec<LeadAlias>>,
+    pub account: Option<Option<Account>>,
+    pub events: Option<Vec<StoredEvent>>,
+    pub why: Option<String>,
 }
 
 impl From<Lead> for LeadNode {
     fn from(lead: Lead) -> Self {
-        LeadNode { lead }
+        LeadNode {
+            lead,
+            prefetched: Prefetched::default(),
+        }
     }
 }
 
@@ -34,6 +50,9 @@ impl From<Lead> for LeadNode {
 impl LeadNode {
     /// The identifiers that resolve to this lead (batched across a page).
     async fn aliases(&self, ctx: &Context<'_>) -> Result<Vec<LeadAlias>> {
+        if let Some(a) = &self.prefetched.aliases {
+            return Ok(a.clone());
+        }
         let loaders = session(ctx)?.loaders().await?;
         Ok(loaders
             .aliases
@@ -44,6 +63,9 @@ impl LeadNode {
 
     /// The account the lead belongs to (batched across a page).
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        if let Some(a) = &self.prefetched.account {
+            return Ok(a.clone());
+        }
         let Some(id) = self.lead.account_id.clone() else {
             return Ok(None);
         };
@@ -62,18 +84,26 @@ impl LeadNode {
                 format!("must be 1-{MAX_LEAD_EVENTS}"),
             )));
         }
-        let loaders = session(ctx)?.loaders().await?;
-        let mut events = loaders
-            .events
-            .load_one(self.lead.id.clone())
-            .await?
-            .unwrap_or_default();
+        let mut events = match &self.prefetched.events {
+            Some(e) => e.clone(),
+            None => {
+                let loaders = session(ctx)?.loaders().await?;
+                loaders
+                    .events
+                    .load_one(self.lead.id.clone())
+                    .await?
+                    .unwrap_or_default()
+            }
+        };
         events.truncate(limit as usize);
         Ok(events)
     }
 
     /// The plain-language summary of why the lead has its score (batched across a page).
     async fn why_summary(&self, ctx: &Context<'_>) -> Result<String> {
+        if let Some(w) = &self.prefetched.why {
+            return Ok(w.clone());
+        }
         let loaders = session(ctx)?.loaders().await?;
         Ok(loaders
             .why
