@@ -352,6 +352,69 @@ async fn a_lead_passivated_with_a_write_on_its_way_comes_back_with_that_write() 
     assert_eq!(events.as_array().unwrap().len(), 3);
 }
 
+/// A config change while a lead's actor is passivating (a write of its still on its way):
+/// the successor the OU spawns stores the lead rescored under the new config after that
+/// write, and listeners hear the change once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_change_reaches_a_lead_passivating_with_a_write_on_its_way() {
+    let mut config = leadwire::Config::for_tests();
+    config.lead_idle_seconds = 1;
+    let app = crate::helpers::spawn_with(config).await;
+    let r = rule(&app, json!({"event_type": "Demo", "weight": 10})).await;
+    let rule_id = r["rule_id"].as_str().unwrap().to_string();
+    let demo = json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "drain@example.com"}]});
+    let (lead, _first, second) = passivated_with_a_write_on_its_way(&app, &demo).await;
+    let mut stream = app.stream().await;
+    // the change commits after the write on its way (its wake marks are an exclusive write)
+    app.ok(
+        Method::PUT,
+        &format!("/v1/rules/{rule_id}"),
+        Some(json!({"event_type": "Demo", "weight": 30})),
+        200,
+    )
+    .await;
+    let (s, second) = second.await.unwrap();
+    assert_eq!(s, 201, "{second}");
+    app.core
+        .store
+        .execute("REMOVE EVENT slow ON TABLE event")
+        .await
+        .unwrap();
+
+    // both events now earn 30: live, stored (what lists read) and heard
+    assert_eq!(app.score(&lead).await, 60.0);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, row) = app
+            .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+            .await;
+        let (_, list) = app.get("/v1/leads", &app.admin_token).await;
+        let listed = list["leads"][0]["score"].as_f64();
+        if row["lead"]["score"].as_f64() == Some(60.0) && listed == Some(60.0) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stored score {row}, listed {listed:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let within = std::time::Duration::from_secs(10);
+    stream
+        .until(within, |seen| {
+            seen.contains("\"cause\":\"config_change\"") && seen.contains("\"after\":60.0")
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        stream.until(within, |_| false),
+    )
+    .await;
+    let changes = stream.seen.matches("\"cause\":\"config_change\"").count();
+    assert_eq!(changes, 1, "{}", stream.seen);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aliases_whose_write_failed_are_decided_again_by_the_store() {
     let app = spawn_app().await;
