@@ -106,6 +106,16 @@ impl From<JsonRejection> for ApiError {
             }
             return ApiError(e);
         }
+        if let JsonRejection::JsonSyntaxError(_) = &r {
+            // well-formed JSON (its numbers are unbounded), but no 64-bit number holds it
+            let text = r.body_text();
+            if text.contains("number out of range") {
+                return ApiError(DomainError::new(
+                    ErrorCode::ValidationFailed,
+                    format!("a number is out of range (finite 64-bit numbers only): {text}"),
+                ));
+            }
+        }
         let message = match &r {
             JsonRejection::MissingJsonContentType(_) => {
                 "expected a JSON body with Content-Type: application/json".to_string()

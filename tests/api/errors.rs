@@ -19,6 +19,28 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
         .contains("malformed JSON"));
     let (s, b) = app.call(send("{\"name\": 42}")).await;
     assert_eq!((s, TestApp::error_code(&b)), (422, "validation_failed"));
+    // valid JSON, but no 64-bit number holds it
+    let (s, b) = app
+        .call(
+            app.req(Method::POST, "/v1/rules", &app.admin_token)
+                .header("content-type", "application/json")
+                .body("{\"event_type\": \"Demo\", \"weight\": 1e400}"),
+        )
+        .await;
+    assert_eq!(
+        (s, TestApp::error_code(&b)),
+        (422, "validation_failed"),
+        "{b}"
+    );
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("out of range"),
+        "{b}"
+    );
+    let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
+    assert_eq!(rules, serde_json::json!([]));
     let (s, _) = app
         .call(send("{\"name\": \"x\", \"unit_id\": \"ou_mine\"}"))
         .await;
