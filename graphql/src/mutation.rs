@@ -115,13 +115,14 @@ impl Mutation {
             .map_err(gql_error)
     }
 
-    /// Assigns a lead to an org member (`ownerName` defaults to the member's name), or
-    /// unassigns it when `ownerId` is absent.
+    /// Assigns a lead to an org member or rep (`ownerName` defaults to their name), or
+    /// unassigns it when `ownerId` is null. `ownerId` is required: leaving it out is an
+    /// error, never an unassignment.
     async fn assign_owner(
         &self,
         ctx: &Context<'_>,
         lead_id: String,
-        owner_id: Option<String>,
+        owner_id: MaybeUndefined<String>,
         owner_name: Option<String>,
     ) -> Result<LeadNode> {
         let s = session(ctx)?;
@@ -131,7 +132,11 @@ impl Mutation {
             &t,
             &lead_id,
             OwnerInput {
-                owner_id: Some(owner_id),
+                owner_id: match owner_id {
+                    MaybeUndefined::Undefined => None,
+                    MaybeUndefined::Null => Some(None),
+                    MaybeUndefined::Value(id) => Some(Some(id)),
+                },
                 owner_name,
             },
         )

@@ -53,6 +53,16 @@ impl LeadNode {
         if let Some(a) = &self.prefetched.aliases {
             return Ok(a.clone());
         }
+        if self.lead.merged_into.is_some() {
+            // a merged-away lead's are those of the lead its history went to
+            let s = session(ctx)?;
+            let t = s.tenant().await?;
+            return s
+                .core()
+                .lead_aliases(&t, &self.lead.id)
+                .await
+                .map_err(gql_error);
+        }
         let loaders = session(ctx)?.loaders().await?;
         Ok(loaders
             .aliases
@@ -86,6 +96,18 @@ impl LeadNode {
         }
         let mut events = match &self.prefetched.events {
             Some(e) => e.clone(),
+            // a merged-away lead's are those of the lead its history went to
+            None if self.lead.merged_into.is_some() => {
+                let s = session(ctx)?;
+                let t = s.tenant().await?;
+                let mut all = s
+                    .core()
+                    .lead_events(&t, &self.lead.id)
+                    .await
+                    .map_err(gql_error)?;
+                all.reverse();
+                all
+            }
             None => {
                 let loaders = session(ctx)?.loaders().await?;
                 loaders

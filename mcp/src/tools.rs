@@ -29,12 +29,14 @@ const MAX_SEARCH: u32 = 100;
 
 /// The org unit a tool acts in (every tool but `list_org_units` takes it).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OuArg {
     /// The org unit to act in (default: the X-OU-Id header, else your default unit).
     pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SearchLeadsArgs {
     /// Text to find: a lead id prefix or an alias value such as an email (at least 2
     /// characters). Omit to list leads by score.
@@ -53,19 +55,21 @@ pub struct SearchLeadsArgs {
     pub page: Option<u32>,
     /// Leads per page, 1–100 (default 20).
     pub limit: Option<u32>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LeadArgs {
     /// The lead's id (e.g. `ld_01J…` or the id your systems gave it).
     pub lead_id: String,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExplainArgs {
     /// The lead's id.
     pub lead_id: String,
@@ -73,18 +77,19 @@ pub struct ExplainArgs {
     pub hours: Option<u32>,
     /// The ruleset to explain (default the primary one).
     pub ruleset_id: Option<String>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TopArgs {
     /// How many leads, 1–100 (default 10).
     pub limit: Option<u32>,
     /// For score gains: the window in hours, 1–720 (default 24).
     pub hours: Option<u32>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 impl TopArgs {
@@ -97,6 +102,7 @@ impl TopArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListEventsArgs {
     /// Only this lead's events.
     pub lead_id: Option<String>,
@@ -109,8 +115,8 @@ pub struct ListEventsArgs {
     pub page: Option<u32>,
     /// Events per page, 1–500 (default 50).
     pub limit: Option<u32>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -122,6 +128,7 @@ pub struct AliasArg {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IngestArgs {
     /// The event type, e.g. `Demo Request` (rules score by type).
     pub event_type: String,
@@ -136,19 +143,21 @@ pub struct IngestArgs {
     /// Your own name for this event (1-255 characters). Send it again on a retry: the
     /// event is then stored once, and the retry answers `duplicate: true`.
     pub idempotency_key: Option<String>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListRulesArgs {
     /// Only this ruleset's rules.
     pub ruleset_id: Option<String>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateRuleArgs {
     /// The event type the rule scores.
     pub event_type: String,
@@ -160,11 +169,12 @@ pub struct CreateRuleArgs {
     pub half_life_days: Option<i64>,
     /// Whether the rule scores (default true).
     pub active: Option<bool>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateRuleArgs {
     /// The rule to change; only the fields sent change.
     pub rule_id: String,
@@ -177,28 +187,32 @@ pub struct UpdateRuleArgs {
     #[serde(default)]
     pub no_half_life: bool,
     pub active: Option<bool>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AssignOwnerArgs {
     /// The lead to assign.
     pub lead_id: String,
-    /// The org member or rep of the org unit who will own it; omit to unassign.
-    pub owner_id: Option<String>,
+    /// The org member or rep of the org unit who will own it; null unassigns. Required.
+    #[serde(default, deserialize_with = "leadwire_models::validate::double_option")]
+    #[schemars(with = "Option<String>")]
+    pub owner_id: Option<Option<String>>,
     /// A display name (default: the member's name).
     pub owner_name: Option<String>,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QualifyArgs {
     /// The lead to qualify.
     pub lead_id: String,
-    #[serde(flatten)]
-    pub ou: OuArg,
+    /// The org unit to act in (default: the X-OU-Id header, else your default unit).
+    pub ou_id: Option<String>,
 }
 
 /// The part of a lead an assistant scans in a list.
@@ -250,13 +264,14 @@ pub(crate) async fn lead_profile(
 ) -> Result<Value, DomainError> {
     let with_account = core.get_lead_with_account(t, lead_id).await?;
     let aliases = core.lead_aliases(t, lead_id).await?;
+    let why = core.why_lead(t, lead_id).await?;
+    // the why names the lead the history is on: a merged-away lead's target
     let events = core
-        .recent_events_of_leads(t, std::slice::from_ref(&with_account.lead.id), 10)
+        .recent_events_of_leads(t, std::slice::from_ref(&why.lead_id), 10)
         .await?
         .into_values()
         .next()
         .unwrap_or_default();
-    let why = core.why_lead(t, lead_id).await?;
     Ok(json!({
         "lead": with_account.lead,
         "account": with_account.account,
@@ -311,7 +326,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<SearchLeadsArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id.clone(), |core, t| async move {
+        self.run(&parts, a.ou_id.clone(), |core, t| async move {
             let limit = a.limit.unwrap_or(20);
             if !(1..=MAX_SEARCH).contains(&limit) {
                 return Err(DomainError::invalid(
@@ -349,7 +364,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<LeadArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             lead_profile(&core, &t, &a.lead_id).await
         })
         .await
@@ -363,7 +378,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<ExplainArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let why = core.why_lead(&t, &a.lead_id).await?;
             let explanation = core
                 .explain_lead(&t, &a.lead_id, a.hours, a.ruleset_id.as_deref())
@@ -382,7 +397,7 @@ impl LeadwireTools {
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
         let params = a.params();
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             to_json(&core.top_leads(&t, params).await?)
         })
         .await
@@ -397,7 +412,7 @@ impl LeadwireTools {
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
         let params = a.params();
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             to_json(&core.recent_gains(&t, params).await?)
         })
         .await
@@ -411,7 +426,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<ListEventsArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let params = EventListParams {
                 page: a.page,
                 limit: a.limit,
@@ -433,7 +448,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<IngestArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let aliases = a
                 .aliases
                 .map(|list| {
@@ -464,7 +479,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<ListRulesArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let rulesets = core.list_rulesets(&t).await?;
             let rules = core.list_rules(&t, a.ruleset_id.as_deref()).await?;
             to_json(&json!({ "rulesets": rulesets, "rules": rules }))
@@ -480,7 +495,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<CreateRuleArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let input = RuleInput {
                 ruleset_id: a.ruleset_id,
                 event_type: Some(a.event_type),
@@ -502,7 +517,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<UpdateRuleArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let half_life_days = match (a.no_half_life, a.half_life_days) {
                 (true, Some(_)) => {
                     return Err(DomainError::invalid(
@@ -533,9 +548,9 @@ impl LeadwireTools {
         Parameters(a): Parameters<AssignOwnerArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let owner = OwnerInput {
-                owner_id: Some(a.owner_id),
+                owner_id: a.owner_id,
                 owner_name: a.owner_name,
             };
             core.set_lead_owner(&t, &a.lead_id, owner).await?;
@@ -553,7 +568,7 @@ impl LeadwireTools {
         Parameters(a): Parameters<LeadArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.run(&parts, a.ou.ou_id, |core, t| async move {
+        self.run(&parts, a.ou_id, |core, t| async move {
             let request = PredictionRequest {
                 entity_type: EntityType::Lead,
                 entity_id: a.lead_id,
@@ -593,7 +608,7 @@ impl LeadwireTools {
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<GetPromptResult, ErrorData> {
         let profile = async {
-            let t = self.tenant(&parts, a.ou.ou_id).await?;
+            let t = self.tenant(&parts, a.ou_id).await?;
             lead_profile(&self.core, &t, &a.lead_id).await
         }
         .await

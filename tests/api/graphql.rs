@@ -399,6 +399,16 @@ async fn mutations_manage_rules_and_leads_through_the_core() {
     .await;
     assert_eq!(owner["assignOwner"]["ownerId"], member_id.as_str());
     assert_eq!(owner["assignOwner"]["ownerName"], "T User");
+    // leaving ownerId out is an error, never an unassignment
+    for m in [
+        "mutation { assignOwner(leadId: \"lead-b\") { ownerId } }",
+        "mutation { assignOwner(leadId: \"lead-b\", ownerName: \"Bob\") { ownerId } }",
+    ] {
+        let r = gql(&app, &app.admin_token, None, m, json!({})).await;
+        assert_eq!(error_code(&r), "validation_failed", "{r}");
+    }
+    let b = data(&app, "{ lead(id: \"lead-b\") { ownerId } }", json!({})).await;
+    assert_eq!(b["lead"]["ownerId"], member_id.as_str());
     app.ok(
         Method::POST,
         "/v1/events",
@@ -418,6 +428,17 @@ async fn mutations_manage_rules_and_leads_through_the_core() {
         m["mergeLeads"]["target"]["aliases"][0]["value"],
         "ann@example.com"
     );
+    // the merged-away lead reads as REST reads it: its record, the target's history
+    let both = "query($a: String!, $b: String!) {
+        a: lead(id: $a) { aliases { value } events(limit: 100) { eventId } whySummary }
+        b: lead(id: $b) { mergedInto score aliases { value } events(limit: 100) { eventId } whySummary } }";
+    let r = data(&app, both, json!({"a": lead, "b": "lead-b"})).await;
+    assert_eq!(r["b"]["mergedInto"], lead.as_str(), "{r}");
+    assert_eq!(r["b"]["score"], 0.0, "{r}");
+    for field in ["aliases", "events", "whySummary"] {
+        assert_eq!(r["a"][field], r["b"][field], "{field}: {r}");
+    }
+    assert!(!r["b"]["events"].as_array().unwrap().is_empty(), "{r}");
     let reset = data(
         &app,
         "mutation($l: String!) { resetScore(leadId: $l) { status previousScores } }",

@@ -346,6 +346,30 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     )
     .await;
     assert_eq!(owned["owner_name"], "T User");
+    // a misspelt argument or a missing owner_id is refused, never an unassignment
+    for a in [
+        json!({"lead_id": lead, "ownerId": member_id}),
+        json!({"lead_id": lead}),
+        json!({"lead_id": lead, "owner_name": "Bob"}),
+    ] {
+        let r = client
+            .call_tool(CallToolRequestParams::new("assign_owner").with_arguments(args(a.clone())))
+            .await;
+        assert!(r.is_err() || r.unwrap().is_error == Some(true), "{a}");
+    }
+    let r = client
+        .call_tool(
+            CallToolRequestParams::new("ingest_event").with_arguments(args(
+                json!({"lead_id": lead, "event_type": "Demo", "idempotencyKey": "k-1"}),
+            )),
+        )
+        .await;
+    assert!(
+        r.is_err() || r.unwrap().is_error == Some(true),
+        "an unknown argument is refused"
+    );
+    let profile = ok(&client, "get_lead", json!({"lead_id": lead})).await;
+    assert_eq!(profile["lead"]["owner_id"], member_id.as_str(), "{profile}");
 
     // predictive routing: no model yet is a clear tool error; the stats answer
     let (failed, e) = call(&client, "suggest_rep", json!({"lead_id": lead})).await;
