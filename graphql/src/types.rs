@@ -135,7 +135,7 @@ impl LeadNode {
     }
 
     /// Top drivers, rule snapshot, surge boosts and decay of the score over the last
-    /// `hours` (1–720, default 24) in one ruleset (default the primary one). One lead at a
+    /// `hours` (1–8784, a year; default 24) in one ruleset (default the primary one). One lead at a
     /// time: costly in a list.
     #[graphql(complexity = 50)]
     async fn explanation(
@@ -261,7 +261,7 @@ pub fn object(v: Value) -> Result<Map<String, Value>> {
 pub struct RuleInputGql {
     pub ruleset_id: Option<String>,
     pub event_type: Option<String>,
-    /// −1,000,000 to 1,000,000, not 0.
+    /// −1,000,000 to 1,000,000 (0 records the event type without scoring it).
     pub weight: Option<i64>,
     /// 1–730 days, or null for no decay.
     pub half_life_days: MaybeUndefined<i64>,

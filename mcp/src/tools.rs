@@ -73,7 +73,7 @@ pub struct LeadArgs {
 pub struct ExplainArgs {
     /// The lead's id.
     pub lead_id: String,
-    /// The window of recent activity to explain, in hours (1–720, default 24).
+    /// The window of recent activity to explain, in hours (1–8784, a year; default 24).
     pub hours: Option<u32>,
     /// The ruleset to explain (default the primary one).
     pub ruleset_id: Option<String>,
