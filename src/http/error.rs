@@ -87,6 +87,8 @@ fn field_of_data_error(text: &str) -> Option<String> {
         .and_then(|r| r.split('`').next());
     let field = match (path, named) {
         ("", Some(n)) => n.to_string(),
+        // an unknown field's path already ends with its name
+        (p, Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p.to_string(),
         (p, Some(n)) => format!("{p}.{n}"),
         (p, None) => p.to_string(),
     };
@@ -187,6 +189,8 @@ mod tests {
             ("missing field `event_type` at line 1 column 2", Some("event_type")),
             ("events[2]: missing field `event_type` at line 1 column 9", Some("events[2].event_type")),
             ("unknown field `bogus`, expected one of `a`, `b` at line 1 column 9", Some("bogus")),
+            ("idempotencyKey: unknown field `idempotencyKey`, expected one of `a` at line 1 column 9", Some("idempotencyKey")),
+            ("events[0].extra: unknown field `extra`, expected `a` at line 1 column 9", Some("events[0].extra")),
             ("logic: unknown variant `xor`, expected `and` or `or`", Some("logic")),
             ("invalid type: string \"x\", expected a map at line 1 column 3", None),
         ] {
