@@ -181,12 +181,13 @@ impl Core {
             .filter(|(id, l)| **id != l.id)
             .map(|(id, l)| (id.clone(), l.id.clone()))
             .collect();
-        let mut leads: Vec<&Lead> = Vec::new();
-        for l in current.values() {
-            if !leads.iter().any(|x| x.id == l.id) {
-                leads.push(l);
-            }
-        }
+        // each lead once, however many of the ids stand for it
+        let leads: Vec<&Lead> = current
+            .values()
+            .map(|l| (l.id.as_str(), l))
+            .collect::<BTreeMap<_, _>>()
+            .into_values()
+            .collect();
         let live: Vec<String> = leads.iter().map(|l| l.id.clone()).collect();
         let events = self.store.events_of_leads(org, ou, &live).await?;
         let config = load_config(&self.store, org, ou).await?;

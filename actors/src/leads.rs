@@ -222,11 +222,8 @@ impl Core {
         ruleset_id: Option<&str>,
     ) -> Result<LeadScore> {
         t.require(Access::Read)?;
-        // a merged-away lead's score is the one of the lead its history went to
-        let lead = self
-            .current_lead(&t.caller.org_id, &t.ou_id, lead_id)
-            .await?;
-        let lead_id = lead.id.as_str();
+        // a merged-away lead's score is the one of the lead its history went to: that
+        // lead's actor answers, under its own id
         let scores = self
             .engine
             .scores(&t.caller.org_id, &t.ou_id, lead_id)
@@ -240,7 +237,7 @@ impl Core {
             }
         };
         Ok(LeadScore {
-            lead_id: lead_id.to_string(),
+            lead_id: scores.lead_id.clone(),
             score,
             level: if ruleset_id.is_none() {
                 scores.level

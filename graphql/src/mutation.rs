@@ -132,11 +132,7 @@ impl Mutation {
             &t,
             &lead_id,
             OwnerInput {
-                owner_id: match owner_id {
-                    MaybeUndefined::Undefined => None,
-                    MaybeUndefined::Null => Some(None),
-                    MaybeUndefined::Value(id) => Some(Some(id)),
-                },
+                owner_id: crate::types::double(owner_id),
                 owner_name,
             },
         )

@@ -271,7 +271,8 @@ pub struct RuleInputGql {
     pub end_at: MaybeUndefined<String>,
 }
 
-fn double<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
+/// An argument that may be left out or null, as the models' `Option<Option<T>>`.
+pub(crate) fn double<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
     match v {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),

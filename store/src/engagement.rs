@@ -136,6 +136,9 @@ pub struct ProfileUpdate {
     pub disqualification: Option<leadwire_models::profile::Disqualification>,
 }
 
+/// One lead's row (`$key`, `$org`), as [`Store::lead`] and [`Store::stored_lead`] read it.
+const LEAD_ROW: &str = "SELECT * OMIT id FROM type::record('lead', $key) WHERE org_id = $org";
+
 /// A lead row with its scores as last stored in closed form.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct StoredLead {
@@ -544,7 +547,7 @@ impl Store {
 
     pub async fn lead(&self, org_id: &str, ou_id: &str, lead_id: &str) -> Result<Option<Lead>> {
         self.row(
-            "SELECT * OMIT id FROM type::record('lead', $key) WHERE org_id = $org",
+            LEAD_ROW,
             json!({ "key": lead_key(ou_id, lead_id), "org": org_id }),
             0,
         )
@@ -560,7 +563,7 @@ impl Store {
         lead_id: &str,
     ) -> Result<Option<StoredLead>> {
         self.row(
-            "SELECT * OMIT id FROM type::record('lead', $key) WHERE org_id = $org",
+            LEAD_ROW,
             json!({ "key": lead_key(ou_id, lead_id), "org": org_id }),
             0,
         )

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, Sse, TestApp};
 
 async fn ok(app: &TestApp, method: Method, path: &str, body: Value, status: u16) -> Value {
     app.ok(method, path, Some(body), status).await
@@ -148,12 +148,7 @@ async fn inactivity_decay_takes_points_per_idle_period_and_never_crosses_zero() 
         .collect();
     assert_eq!(runs, vec![(2, -50.0), (1, -10.0)], "{}", decay[0]);
     // listeners hear each lead's loss once, as a decay, from the score they knew
-    let updates = |seen: &str, lead: &str| {
-        seen.split("\n\n")
-            .filter(|m| m.contains("event: score_update") && m.contains(lead))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+    let updates = Sse::score_updates;
     let within = Duration::from_secs(10);
     stream
         .until(within, |seen| {

@@ -234,6 +234,19 @@ pub struct Sse {
 }
 
 impl Sse {
+    /// The `score_update` messages about `lead` in `seen` (what a stream heard).
+    pub fn score_updates(seen: &str, lead: &str) -> Vec<String> {
+        seen.split("\n\n")
+            .filter(|m| m.contains("event: score_update") && m.contains(lead))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Hears whatever arrives within `window`, then stops listening for now.
+    pub async fn catch_up(&mut self, window: std::time::Duration) {
+        let _ = tokio::time::timeout(window, self.until(window * 2, |_| false)).await;
+    }
+
     /// Reads until `done` holds for what was heard; panics after `within`.
     pub async fn until(&mut self, within: std::time::Duration, done: impl Fn(&str) -> bool) {
         let deadline = tokio::time::Instant::now() + within;

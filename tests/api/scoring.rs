@@ -218,12 +218,7 @@ async fn a_config_change_that_moves_scores_is_heard_once_per_lead() {
         200,
     )
     .await;
-    let heard = |seen: &str, lead: &str| {
-        seen.split("\n\n")
-            .filter(|m| m.contains("event: score_update") && m.contains(lead))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+    let heard = crate::helpers::Sse::score_updates;
     let within = std::time::Duration::from_secs(15);
     stream
         .until(within, |seen| {
@@ -232,11 +227,7 @@ async fn a_config_change_that_moves_scores_is_heard_once_per_lead() {
         .await;
     // the wake pass (every 2 s) has reached every lead by now: nothing more is heard
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_millis(500),
-        stream.until(within, |_| false),
-    )
-    .await;
+    stream.catch_up(std::time::Duration::from_millis(500)).await;
     for lead in [&awake, &asleep] {
         let updates = heard(&stream.seen, lead);
         assert_eq!(updates.len(), 1, "{lead}: {updates:?}");
@@ -406,11 +397,7 @@ async fn a_config_change_reaches_a_lead_passivating_with_a_write_on_its_way() {
         })
         .await;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_millis(500),
-        stream.until(within, |_| false),
-    )
-    .await;
+    stream.catch_up(std::time::Duration::from_millis(500)).await;
     let changes = stream.seen.matches("\"cause\":\"config_change\"").count();
     assert_eq!(changes, 1, "{}", stream.seen);
 }
