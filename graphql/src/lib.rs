@@ -5,6 +5,7 @@
 //! request asked for. Resolvers without a caller answer "unauthenticated" and no data; ids
 //! of another OU are "not found", as on REST.
 
+mod errors;
 mod loaders;
 mod mutation;
 mod query;
@@ -32,6 +33,7 @@ pub fn build_schema(core: Core) -> LeadwireSchema {
         .data(core)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(errors::ErrorShape)
         .finish()
 }
 

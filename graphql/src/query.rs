@@ -101,14 +101,15 @@ impl Query {
         })
     }
 
-    /// One lead of the OU with its live scores ("not found" for another OU's id).
-    async fn lead(&self, ctx: &Context<'_>, id: String) -> Result<LeadNode> {
+    /// One lead of the OU with its live scores. An unknown id (or another OU's) is a
+    /// `not_found` error and `null`, so the operation's other fields still answer.
+    async fn lead(&self, ctx: &Context<'_>, id: String) -> Result<Option<LeadNode>> {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
             .get_lead(&t, &id)
             .await
-            .map(LeadNode::from)
+            .map(|lead| Some(LeadNode::from(lead)))
             .map_err(gql_error)
     }
 
@@ -174,14 +175,15 @@ impl Query {
         s.core().list_accounts(&t, params).await.map_err(gql_error)
     }
 
-    /// One account of the OU (needs `abm_enabled`).
-    async fn account(&self, ctx: &Context<'_>, id: String) -> Result<Account> {
+    /// One account of the OU (needs `abm_enabled`). An unknown id is a `not_found` error
+    /// and `null`.
+    async fn account(&self, ctx: &Context<'_>, id: String) -> Result<Option<Account>> {
         let s = session(ctx)?;
         let t = s.tenant_with(Access::Read).await?;
         s.core()
             .account_detail(&t, &id)
             .await
-            .map(|d| d.account)
+            .map(|d| Some(d.account))
             .map_err(gql_error)
     }
 }

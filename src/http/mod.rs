@@ -455,6 +455,15 @@ async fn graphql_request(
     .map_err(parse_error)?
     .into_single()
     .map_err(parse_error)
+    .and_then(|request| {
+        if request.query.trim().is_empty() {
+            Err(DomainError::bad_request(
+                "invalid GraphQL request: `query` is required",
+            ))
+        } else {
+            Ok(request)
+        }
+    })
 }
 
 /// GraphQL over WebSocket (`graphql-transport-ws`, and the legacy `graphql-ws`): the

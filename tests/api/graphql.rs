@@ -495,6 +495,99 @@ async fn queries_over_the_depth_or_complexity_limits_are_refused() {
     assert!(r["data"].is_null());
 }
 
+/// Errors async-graphql raises itself carry REST's codes, a failed field is null where the
+/// spec puts it (async-graphql alone leaves it out), and a body without a query is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_coded_and_a_failed_field_nulls_as_the_spec_says() {
+    let app = spawn_app().await;
+    let t = app.admin_token.clone();
+    // Documents that do not parse or validate, and the complexity limit: bad_request.
+    for (query, vars, says) in [
+        ("{ leads { total ", json!({}), "expected"),
+        ("{ nope }", json!({}), "Unknown field"),
+        ("{ leads(limit: -1) { total } }", json!({}), "Int"),
+        (
+            "{ leads(filter: {sortBy: LOUDEST}) { total } }",
+            json!({}),
+            "LOUDEST",
+        ),
+        (
+            "query($l: Int) { leads(limit: $l) { total } }",
+            json!({"l": -1}),
+            "Int",
+        ),
+        (
+            "{ leads(limit: 500) { leads { id events(limit: 100) { eventId } } } }",
+            json!({}),
+            "too complex",
+        ),
+    ] {
+        let r = gql(&app, &t, None, query, vars).await;
+        assert!(r["data"].is_null(), "{query}: {r}");
+        assert_eq!(error_code(&r), "bad_request", "{query}: {r}");
+        let message = r["errors"][0]["message"].as_str().unwrap_or("");
+        assert!(message.contains(says), "{query}: {r}");
+    }
+
+    data(
+        &app,
+        "mutation { createLead(id: \"ld_gqlerr\") { id } }",
+        json!({}),
+    )
+    .await;
+    // `events` is non-null: its failure nulls the nullable `lead` above it, once.
+    let r = gql(
+        &app,
+        &t,
+        None,
+        "{ lead(id: \"ld_gqlerr\") { id events(limit: 0) { eventId } } me { email } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["lead"], Value::Null, "{r}");
+    assert_eq!(r["data"]["me"]["email"], "admin@example.com", "{r}");
+    assert_eq!(r["errors"].as_array().map(Vec::len), Some(1), "{r}");
+    assert_eq!(error_code(&r), "validation_failed", "{r}");
+    assert_eq!(r["errors"][0]["path"], json!(["lead", "events"]), "{r}");
+    // An unknown id: not_found, and the rest of the operation answers.
+    let r = gql(
+        &app,
+        &t,
+        None,
+        "{ lead(id: \"ld_none\") { id } me { email } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["lead"], Value::Null, "{r}");
+    assert_eq!(r["data"]["me"]["email"], "admin@example.com", "{r}");
+    assert_eq!(error_code(&r), "not_found", "{r}");
+    // Through the non-null page, list and item: up to `data` itself.
+    let r = gql(
+        &app,
+        &t,
+        None,
+        "{ leads { total leads { id events(limit: 0) { eventId } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"], Value::Null, "{r}");
+    assert_eq!(error_code(&r), "validation_failed", "{r}");
+    // No query at all: the request itself is malformed.
+    for body in [json!({}), json!({"query": "  "})] {
+        let (s, body) = app
+            .call(
+                app.client
+                    .post(app.url("/graphql"))
+                    .bearer_auth(&t)
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(s, 400, "{body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("query"));
+    }
+}
+
 // ----- WebSocket subscriptions -----
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
