@@ -175,7 +175,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .update_ruleset(&t, &id, input.into())
+            .update_ruleset(&t, &id, input.into_model()?)
             .await
             .map_err(gql_error)
     }
@@ -193,7 +193,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .create_rule(&t, input.into())
+            .create_rule(&t, input.into_model()?)
             .await
             .map_err(gql_error)
     }
@@ -208,7 +208,7 @@ impl Mutation {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         s.core()
-            .update_rule(&t, &id, input.into())
+            .update_rule(&t, &id, input.into_model()?)
             .await
             .map_err(gql_error)
     }

@@ -259,14 +259,18 @@ pub fn object(v: Value) -> Result<Map<String, Value>> {
 #[derive(InputObject)]
 #[graphql(name = "RuleInput")]
 pub struct RuleInputGql {
-    pub ruleset_id: Option<String>,
-    pub event_type: Option<String>,
-    /// −1,000,000 to 1,000,000 (0 records the event type without scoring it).
-    pub weight: Option<i64>,
+    /// Left out or a ruleset id; not null.
+    pub ruleset_id: MaybeUndefined<String>,
+    /// Left out (update) or 1–100 characters; not null.
+    pub event_type: MaybeUndefined<String>,
+    /// −1,000,000 to 1,000,000 (0 records the event type without scoring it); not null.
+    pub weight: MaybeUndefined<i64>,
     /// 1–730 days, or null for no decay.
     pub half_life_days: MaybeUndefined<i64>,
-    pub icon: Option<String>,
-    pub active: Option<bool>,
+    /// At most 64 characters; null or "" clears it.
+    pub icon: MaybeUndefined<String>,
+    /// Left out or a boolean; not null.
+    pub active: MaybeUndefined<bool>,
     pub start_at: MaybeUndefined<String>,
     pub end_at: MaybeUndefined<String>,
 }
@@ -280,19 +284,32 @@ pub(crate) fn double<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
     }
 }
 
-impl From<RuleInputGql> for leadwire_models::rules::RuleInput {
-    fn from(r: RuleInputGql) -> Self {
-        leadwire_models::rules::RuleInput {
-            ruleset_id: r.ruleset_id,
-            event_type: r.event_type,
-            weight: r.weight,
-            half_life_days: double(r.half_life_days),
-            icon: r.icon,
-            active: r.active,
-            start_at: double(r.start_at),
-            end_at: double(r.end_at),
+/// An input field that may be left out but not cleared: an explicit `null` is refused
+/// rather than taken for "keep the stored value".
+pub(crate) fn not_null<T>(field: &str, v: MaybeUndefined<T>) -> Result<Option<T>> {
+    match v {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Err(gql_error(DomainError::invalid(
+            field,
+            leadwire_models::validate::NOT_NULL,
+        ))),
+        MaybeUndefined::Value(v) => Ok(Some(v)),
+    }
+}
+
+impl RuleInputGql {
+    pub fn into_model(self) -> Result<leadwire_models::rules::RuleInput> {
+        Ok(leadwire_models::rules::RuleInput {
+            ruleset_id: not_null("rulesetId", self.ruleset_id)?,
+            event_type: not_null("eventType", self.event_type)?,
+            weight: not_null("weight", self.weight)?,
+            half_life_days: double(self.half_life_days),
+            icon: double(self.icon),
+            active: not_null("active", self.active)?,
+            start_at: double(self.start_at),
+            end_at: double(self.end_at),
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -322,18 +339,18 @@ impl From<RulesetInputGql> for leadwire_models::rules::RulesetInput {
 #[derive(InputObject)]
 #[graphql(name = "RulesetPatch")]
 pub struct RulesetPatchGql {
-    pub name: Option<String>,
-    pub score_column: Option<String>,
-    pub is_primary: Option<bool>,
+    pub name: MaybeUndefined<String>,
+    pub score_column: MaybeUndefined<String>,
+    pub is_primary: MaybeUndefined<bool>,
 }
 
-impl From<RulesetPatchGql> for leadwire_models::rules::RulesetPatch {
-    fn from(r: RulesetPatchGql) -> Self {
-        leadwire_models::rules::RulesetPatch {
-            name: r.name,
-            score_column: r.score_column,
-            is_primary: r.is_primary,
-        }
+impl RulesetPatchGql {
+    pub fn into_model(self) -> Result<leadwire_models::rules::RulesetPatch> {
+        Ok(leadwire_models::rules::RulesetPatch {
+            name: not_null("name", self.name)?,
+            score_column: not_null("scoreColumn", self.score_column)?,
+            is_primary: not_null("isPrimary", self.is_primary)?,
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 //! rmcp hands them, resolve the org unit (header `X-OU-Id`, else the caller's default) and
 //! call the same [`Core`] operations REST and GraphQL call.
 
+mod args;
 mod tools;
 
 use std::sync::Arc;
@@ -127,6 +128,16 @@ impl ServerHandler for LeadwireTools {
              lead://{lead_id} for a lead's profile and score explanation, and use the \
              qualify_lead prompt to judge a lead's sales-readiness.",
         )
+    }
+
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        let response = self.tool_router.call(call).await?;
+        Ok(args::argument_errors_as_bodies(response))
     }
 
     async fn list_resource_templates(

@@ -15,13 +15,13 @@ use leadwire_models::rules::RuleInput;
 use leadwire_models::tenancy::Tenant;
 use leadwire_models::DomainError;
 use rmcp::handler::server::tool::Extension;
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, GetPromptResult, PromptMessage, Role};
 use rmcp::{prompt, prompt_router, tool, tool_router, ErrorData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::args::Parameters;
 use crate::{caller, to_json, tool_result, LeadwireTools};
 
 /// Most leads `search_leads` returns in one call.
@@ -178,14 +178,20 @@ pub struct CreateRuleArgs {
 pub struct UpdateRuleArgs {
     /// The rule to change; only the fields sent change.
     pub rule_id: String,
+    /// The event type the rule scores (omit to keep; not null).
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub event_type: Option<String>,
-    /// Points per event, −1,000,000 to 1,000,000.
+    /// Points per event, −1,000,000 to 1,000,000 (omit to keep; not null).
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub weight: Option<i64>,
-    /// Points halve every this many days (1–730).
+    /// Points halve every this many days (1–730; omit to keep, not null).
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub half_life_days: Option<i64>,
     /// True removes the half-life (points never decay).
     #[serde(default)]
     pub no_half_life: bool,
+    /// Whether the rule scores (omit to keep; not null).
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub active: Option<bool>,
     /// The org unit to act in (default: the X-OU-Id header, else your default unit).
     pub ou_id: Option<String>,
@@ -541,7 +547,7 @@ impl LeadwireTools {
     }
 
     #[tool(
-        description = "Assign a lead to an org member or a rep of the org unit (owner_name defaults to their name), or unassign it when owner_id is omitted. Giving a lead to a rep records a routing assignment whose outcome trains the routing model. Returns the lead's summary. Needs the Operator role."
+        description = "Assign a lead to an org member or a rep of the org unit (owner_name defaults to their name), or unassign it with owner_id null (owner_id is required). Giving a lead to a rep records a routing assignment whose outcome trains the routing model. Returns the lead's summary. Needs the Operator role."
     )]
     async fn assign_owner(
         &self,
@@ -604,7 +610,9 @@ impl LeadwireTools {
     #[prompt(name = "qualify_lead")]
     async fn qualify_lead(
         &self,
-        Parameters(a): Parameters<QualifyArgs>,
+        rmcp::handler::server::wrapper::Parameters(a): rmcp::handler::server::wrapper::Parameters<
+            QualifyArgs,
+        >,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<GetPromptResult, ErrorData> {
         let profile = async {

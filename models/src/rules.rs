@@ -63,10 +63,13 @@ fn score_column(raw: &str) -> Result<String, DomainError> {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulesetPatch {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub score_column: Option<String>,
     /// `true` makes this the primary ruleset (the OU's other one loses the flag);
     /// `false` on the primary ruleset is refused: an OU always has one.
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub is_primary: Option<bool>,
 }
 
@@ -142,14 +145,21 @@ impl Rule {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub ruleset_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub event_type: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub weight: Option<i64>,
     /// 1–730, or null for no decay.
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<u32>)]
     pub half_life_days: Option<Option<i64>>,
-    pub icon: Option<String>,
+    /// At most 64 characters; `null` or "" clears it.
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub icon: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<String>)]
@@ -258,14 +268,15 @@ impl RuleInput {
             }
         }
         let icon = match self.icon {
-            Some(i) if i.chars().count() > 64 => {
+            Some(Some(i)) if i.chars().count() > 64 => {
                 return Err(DomainError::invalid(
                     "icon",
                     "must be at most 64 characters",
                 ))
             }
-            Some(i) if i.trim().is_empty() => Some(None),
-            Some(i) => Some(Some(i.trim().to_string())),
+            Some(Some(i)) if i.trim().is_empty() => Some(None),
+            Some(Some(i)) => Some(Some(i.trim().to_string())),
+            Some(None) => Some(None),
             None => None,
         };
         Ok(RulePatch {

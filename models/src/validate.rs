@@ -85,6 +85,42 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The field a deserialisation error is about, as our own checks name fields
+/// (`events[0].aliases[1].raw_value`): `path` is where serde stopped (`.` or "" for the
+/// top), and for a missing or unknown field the field itself is added.
+pub fn field_of_serde_error(path: &str, error: &str) -> Option<String> {
+    let path = path.trim_start_matches('.');
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| error.strip_prefix(p))
+        .and_then(|r| r.split('`').next());
+    let field = match (path, named) {
+        ("", Some(n)) => n.to_string(),
+        // an unknown field's path already ends with its name
+        (p, Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p.to_string(),
+        (p, Some(n)) => format!("{p}.{n}"),
+        (p, None) => p.to_string(),
+    };
+    (!field.is_empty()).then_some(field)
+}
+
+/// Serde helper for a field that may be left out but has no "none": absent → `None`
+/// (with `#[serde(default, deserialize_with = ...)]`), a value → `Some(v)`, and `null` an
+/// error naming the field, rather than passing for "leave unchanged".
+pub fn not_null<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(NOT_NULL)),
+    }
+}
+
+/// Why an explicit `null` is refused for a field that cannot be cleared.
+pub const NOT_NULL: &str = "must not be null (leave the field out to keep its value)";
+
 /// Serde helper for optional numbers of a query string, where `NaN` and `inf` parse as
 /// numbers: those are refused (no filter can compare with them). Use with
 /// `#[serde(default, deserialize_with = ...)]`.

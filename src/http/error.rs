@@ -69,30 +69,18 @@ fn rejection(status: StatusCode, message: String) -> ApiError {
     ))
 }
 
-/// The field a body's deserialisation error is about, as our own checks name fields
-/// (`events[0].aliases[1].raw_value`): the path serde reached, and for a missing or
-/// unknown field the field itself.
+/// The field a body's deserialisation error is about (axum's text: "… target type:
+/// path: error").
 fn field_of_data_error(text: &str) -> Option<String> {
     let rest = text
         .split_once("target type: ")
         .map(|(_, r)| r)
         .unwrap_or(text);
     let (path, error) = match rest.split_once(": ") {
-        Some((p, e)) if !p.contains(' ') => (p.trim_start_matches('.'), e),
+        Some((p, e)) if !p.contains(' ') => (p, e),
         _ => ("", rest),
     };
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|p| error.strip_prefix(p))
-        .and_then(|r| r.split('`').next());
-    let field = match (path, named) {
-        ("", Some(n)) => n.to_string(),
-        // an unknown field's path already ends with its name
-        (p, Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p.to_string(),
-        (p, Some(n)) => format!("{p}.{n}"),
-        (p, None) => p.to_string(),
-    };
-    (!field.is_empty()).then_some(field)
+    leadwire_models::validate::field_of_serde_error(path, error)
 }
 
 impl From<JsonRejection> for ApiError {

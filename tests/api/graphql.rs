@@ -317,6 +317,41 @@ async fn mutations_manage_rules_and_leads_through_the_core() {
         upd["updateRule"],
         json!({"weight": 40, "halfLifeDays": null})
     );
+    // an explicit null for a field that cannot be cleared is refused, naming it; the rule
+    // keeps its weight
+    for (input, field) in [
+        ("{weight: null}", "weight"),
+        ("{eventType: null}", "eventType"),
+        ("{active: null, weight: 1}", "active"),
+    ] {
+        let r = gql(
+            &app,
+            &app.admin_token,
+            None,
+            &format!(
+                "mutation($id: String!) {{ updateRule(id: $id, input: {input}) {{ weight }} }}"
+            ),
+            json!({"id": demo["ruleId"]}),
+        )
+        .await;
+        assert_eq!(error_code(&r), "validation_failed", "{r}");
+        assert_eq!(
+            r["errors"][0]["extensions"]["details"]["field"], field,
+            "{r}"
+        );
+    }
+    let r = gql(
+        &app,
+        &app.admin_token,
+        None,
+        "mutation($id: String!) { updateRuleset(id: $id, input: {name: null}) { name } }",
+        json!({"id": rs}),
+    )
+    .await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["details"]["field"], "name",
+        "{r}"
+    );
     let q = "query($id: String!) { lead(id: $id) { score ownerName metadata aliases { value } } }";
     assert_eq!(
         data(&app, q, json!({"id": lead})).await["lead"]["score"],

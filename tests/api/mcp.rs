@@ -347,26 +347,49 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     .await;
     assert_eq!(owned["owner_name"], "T User");
     // a misspelt argument or a missing owner_id is refused, never an unassignment
-    for a in [
-        json!({"lead_id": lead, "ownerId": member_id}),
-        json!({"lead_id": lead}),
-        json!({"lead_id": lead, "owner_name": "Bob"}),
+    // (argument errors are tool errors in the API's error body, naming the argument)
+    for (a, field) in [
+        (json!({"lead_id": lead, "ownerId": member_id}), "ownerId"),
+        (json!({"lead_id": lead}), "owner_id"),
+        (json!({"lead_id": lead, "owner_name": "Bob"}), "owner_id"),
+        (json!({"lead_id": lead, "owner_id": 5}), "owner_id"),
     ] {
-        let r = client
-            .call_tool(CallToolRequestParams::new("assign_owner").with_arguments(args(a.clone())))
-            .await;
-        assert!(r.is_err() || r.unwrap().is_error == Some(true), "{a}");
+        let (failed, e) = call(&client, "assign_owner", a.clone()).await;
+        assert!(failed, "{a}");
+        assert_eq!(e["error"]["code"], "validation_failed", "{e}");
+        assert_eq!(e["error"]["details"]["field"], field, "{e}");
     }
-    let r = client
-        .call_tool(
-            CallToolRequestParams::new("ingest_event").with_arguments(args(
-                json!({"lead_id": lead, "event_type": "Demo", "idempotencyKey": "k-1"}),
-            )),
-        )
-        .await;
+    let (failed, e) = call(
+        &client,
+        "ingest_event",
+        json!({"lead_id": lead, "event_type": "Demo", "idempotencyKey": "k-1"}),
+    )
+    .await;
+    assert!(failed, "an unknown argument is refused");
+    assert_eq!(e["error"]["details"]["field"], "idempotencyKey", "{e}");
+    let (failed, e) = call(
+        &client,
+        "ingest_event",
+        json!({"lead_id": lead, "event_type": "Demo", "aliases": [{"kind": "fax", "value": "1"}]}),
+    )
+    .await;
+    assert!(failed, "{e}");
+    assert_eq!(e["error"]["code"], "validation_failed", "{e}");
     assert!(
-        r.is_err() || r.unwrap().is_error == Some(true),
-        "an unknown argument is refused"
+        e["error"]["details"]["field"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("aliases[0]")),
+        "{e}"
+    );
+    let (failed, e) = call(&client, "list_events", json!({"limit": "ten"})).await;
+    assert!(failed);
+    assert_eq!(
+        (
+            e["error"]["code"].as_str(),
+            e["error"]["details"]["field"].as_str()
+        ),
+        (Some("validation_failed"), Some("limit")),
+        "{e}"
     );
     let profile = ok(&client, "get_lead", json!({"lead_id": lead})).await;
     assert_eq!(profile["lead"]["owner_id"], member_id.as_str(), "{profile}");
@@ -396,11 +419,23 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     )
     .await;
     assert!(failed, "{e}");
-    // missing required arguments are refused by the schema check, not a crash
-    let r = client
-        .call_tool(CallToolRequestParams::new("get_lead").with_arguments(args(json!({}))))
-        .await;
-    assert!(r.is_err() || r.unwrap().is_error == Some(true));
+    // an explicit null cannot pass for "keep the weight"
+    let (failed, e) = call(
+        &client,
+        "update_rule",
+        json!({"rule_id": rule["rule_id"], "weight": null}),
+    )
+    .await;
+    assert!(failed, "{e}");
+    assert_eq!(e["error"]["details"]["field"], "weight", "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("must not be null"));
+    // missing required arguments: the same body
+    let (failed, e) = call(&client, "get_lead", json!({})).await;
+    assert!(failed);
+    assert_eq!(e["error"]["details"]["field"], "lead_id", "{e}");
     assert_eq!(ok(&client, "whoami", json!({})).await["ou_role"], "Owner");
 
     // resources

@@ -94,6 +94,69 @@ async fn an_event_changes_the_score_by_exactly_the_rule() {
         .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
         .await;
     assert_eq!(score["score"], 13.0);
+
+    // an explicit null is refused for what cannot be cleared (naming the field) and
+    // changes nothing; the icon can be cleared with null
+    for field in ["weight", "event_type", "active", "ruleset_id"] {
+        let (s, body) = app
+            .call(
+                app.req(
+                    Method::PUT,
+                    &format!("/v1/rules/{rule_id}"),
+                    &app.admin_token,
+                )
+                .json(&json!({"icon": "star", field: null})),
+            )
+            .await;
+        assert_eq!(s, 422, "{field}: {body}");
+        assert_eq!(body["error"]["details"]["field"], field, "{body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must not be null"));
+    }
+    let put = |body: Value| {
+        app.req(
+            Method::PUT,
+            &format!("/v1/rules/{rule_id}"),
+            &app.admin_token,
+        )
+        .json(&body)
+    };
+    let (_, r) = app.call(put(json!({"icon": "star"}))).await;
+    assert_eq!(
+        (r["icon"].as_str(), r["weight"].as_i64()),
+        (Some("star"), Some(4))
+    );
+    let (_, r) = app.call(put(json!({"icon": null}))).await;
+    assert_eq!(
+        (r["icon"].as_str(), r["weight"].as_i64()),
+        (None, Some(4)),
+        "{r}"
+    );
+    let ruleset = r["ruleset_id"].as_str().unwrap();
+    let (s, body) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/rulesets/{ruleset}"),
+                &app.admin_token,
+            )
+            .json(&json!({"name": null})),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["details"]["field"].as_str()),
+        (422, Some("name"))
+    );
+    assert_eq!(score_of(&app, &lead).await, 13.0);
+}
+
+async fn score_of(app: &TestApp, lead: &str) -> f64 {
+    let (_, score) = app
+        .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
+        .await;
+    score["score"].as_f64().unwrap_or(f64::NAN)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
