@@ -35,11 +35,18 @@ pub use tokio_util::sync::CancellationToken;
 pub type McpService = StreamableHttpService<LeadwireTools, LocalSessionManager>;
 
 /// Builds the streamable-HTTP MCP service. `allowed_hosts` are the `Host` values accepted
-/// (DNS-rebinding protection); `shutdown` ends open sessions when the server stops.
-pub fn service(core: Core, allowed_hosts: Vec<String>, shutdown: CancellationToken) -> McpService {
+/// (DNS-rebinding protection); `shutdown` ends open sessions when the server stops;
+/// `max_body_bytes` is the server's body limit (413 over it).
+pub fn service(
+    core: Core,
+    allowed_hosts: Vec<String>,
+    shutdown: CancellationToken,
+    max_body_bytes: usize,
+) -> McpService {
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(allowed_hosts)
-        .with_cancellation_token(shutdown);
+        .with_cancellation_token(shutdown)
+        .with_max_request_body_bytes(max_body_bytes);
     StreamableHttpService::new(
         move || Ok(LeadwireTools::new(core.clone())),
         Arc::new(LocalSessionManager::default()),

@@ -62,6 +62,34 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A plain-text error response of a part we do not write (rmcp's transport) in the API's
+/// error format: its status and headers kept, its text the message.
+pub async fn in_error_format(response: Response) -> Response {
+    /// Enough for any message such a part writes; a longer text is cut.
+    const MAX_MESSAGE_BYTES: usize = 4096;
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_string()
+    } else {
+        text
+    };
+    let e = DomainError::new(ErrorCode::from_http_status(parts.status.as_u16()), message);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(e.body().to_string()))
+}
+
 fn rejection(status: StatusCode, message: String) -> ApiError {
     ApiError(DomainError::new(
         ErrorCode::from_http_status(status.as_u16()),

@@ -321,7 +321,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql_handler))
         .route("/graphql/ws", get(graphql_ws))
         .nest_service("/mcp", mcp_service(&state))
-        .layer(axum::middleware::from_fn(mcp_requires_pat));
+        .layer(axum::middleware::from_fn(mcp_gate));
     api.merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -359,25 +359,40 @@ fn mcp_service(state: &AppState) -> leadwire_mcp::McpService {
     {
         hosts.push(host);
     }
-    leadwire_mcp::service(state.core.clone(), hosts, state.shutdown.clone())
+    leadwire_mcp::service(
+        state.core.clone(),
+        hosts,
+        state.shutdown.clone(),
+        state.config.max_body_bytes,
+    )
 }
 
 /// `/mcp` answers only callers with a personal access token (401 in the API's error
-/// format otherwise); the other paths pass through untouched.
-async fn mcp_requires_pat(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if req.uri().path().starts_with("/mcp") {
-        if let Err(e) =
-            leadwire_mcp::require_personal_access_token(req.extensions().get::<Caller>())
-        {
-            let mut response = error::ApiError(e).into_response();
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
-            return response;
-        }
+/// format otherwise), and its HTTP-level refusals (unknown session, a `Host` not allowed,
+/// a body over the limit, a wrong `Accept`) in the API's error format with their status;
+/// the other paths pass through untouched.
+async fn mcp_gate(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !req.uri().path().starts_with("/mcp") {
+        return next.run(req).await;
     }
-    next.run(req).await
+    if let Err(e) = leadwire_mcp::require_personal_access_token(req.extensions().get::<Caller>()) {
+        let mut response = error::ApiError(e).into_response();
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+        return response;
+    }
+    let response = next.run(req).await;
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json") || v.contains("event-stream"));
+    if response.status().as_u16() < 400 || json {
+        return response;
+    }
+    error::in_error_format(response).await
 }
 
 async fn not_found() -> error::ApiError {

@@ -175,6 +175,64 @@ async fn mcp_refuses_anything_but_a_personal_access_token() {
     assert_eq!(body["error"]["code"], "unauthorized");
 }
 
+/// The MCP transport's own HTTP refusals read like the rest of the API: the status, and
+/// the error body with its code; the body limit is the server's, not the transport's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_http_refusals_are_in_the_error_format() {
+    let mut config = leadwire::Config::for_tests();
+    config.max_body_bytes = 20_000;
+    let app = crate::helpers::spawn_with(config).await;
+    let token = pat(&app).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let post_accepting = |accept: &str, body: Value| {
+        app.client
+            .post(app.url("/mcp"))
+            .bearer_auth(&token)
+            .header("accept", accept)
+            .json(&body)
+    };
+    let post = |body: Value| post_accepting("application/json, text/event-stream", body);
+    let big = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"x": "a".repeat(30_000)}});
+    for (request, status, code, says) in [
+        (
+            post(list.clone()).header("mcp-session-id", "nope"),
+            404,
+            "not_found",
+            "Session not found",
+        ),
+        (
+            post(list.clone()).header("host", "evil.example"),
+            403,
+            "forbidden",
+            "Host",
+        ),
+        (post(big), 413, "payload_too_large", "20000 bytes"),
+        (
+            post_accepting("text/html", list.clone()),
+            406,
+            "bad_request",
+            "accept",
+        ),
+    ] {
+        let resp = request.send().await.unwrap();
+        assert_eq!(resp.status(), status);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
+    // a 15 kB initialize, under the server's limit, is answered
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}, "_meta": {"pad": "a".repeat(15_000)}}});
+    let resp = post(initialize).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("\"serverInfo\""));
+}
+
 fn args(v: Value) -> serde_json::Map<String, Value> {
     v.as_object().expect("object").clone()
 }
