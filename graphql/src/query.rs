@@ -7,6 +7,7 @@ use leadwire_models::leads::LeadListParams;
 use leadwire_models::levels::{Dimension, Level};
 use leadwire_models::rules::{Rule, Ruleset};
 use leadwire_models::tenancy::Access;
+use leadwire_models::DomainError;
 
 use crate::session::{gql_error, session};
 use crate::types::{LeadNode, LeadPage};
@@ -87,8 +88,8 @@ impl Query {
         let s = session(ctx)?;
         let t = s.tenant().await?;
         let mut params = filter.unwrap_or_default();
-        params.page = params.page.or(page);
-        params.limit = params.limit.or(limit);
+        params.page = one_of("page", params.page, page)?;
+        params.limit = one_of("limit", params.limit, limit)?;
         let p = s.core().list_leads(&t, params).await.map_err(gql_error)?;
         let mut leads: Vec<LeadNode> = p.leads.into_iter().map(LeadNode::from).collect();
         let selection = ctx.look_ahead().field("leads");
@@ -185,5 +186,17 @@ impl Query {
             .await
             .map(|d| Some(d.account))
             .map_err(gql_error)
+    }
+}
+
+/// A paging argument that can be given on the field or in its filter: either, or both
+/// when they agree (two different values would leave one silently ignored).
+fn one_of(name: &str, in_filter: Option<u32>, on_field: Option<u32>) -> Result<Option<u32>> {
+    match (in_filter, on_field) {
+        (Some(a), Some(b)) if a != b => Err(gql_error(DomainError::invalid(
+            name,
+            format!("given as {b} and as filter.{name} {a}: give one"),
+        ))),
+        (a, b) => Ok(a.or(b)),
     }
 }

@@ -607,6 +607,28 @@ async fn every_error_is_coded_and_a_failed_field_nulls_as_the_spec_says() {
     .await;
     assert_eq!(r["data"], Value::Null, "{r}");
     assert_eq!(error_code(&r), "validation_failed", "{r}");
+    // Paging on the field and in the filter: both may be given only when they agree.
+    let r = gql(
+        &app,
+        &t,
+        None,
+        "{ leads(limit: 5, filter: {limit: 2}) { limit } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(error_code(&r), "validation_failed", "{r}");
+    assert_eq!(
+        r["errors"][0]["extensions"]["details"]["field"], "limit",
+        "{r}"
+    );
+    let r = data(
+        &app,
+        "{ leads(limit: 2, filter: {limit: 2, page: 1}) { limit page } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["leads"], json!({"limit": 2, "page": 1}));
+
     // No query at all: the request itself is malformed.
     for body in [json!({}), json!({"query": "  "})] {
         let (s, body) = app

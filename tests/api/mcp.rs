@@ -404,6 +404,7 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     )
     .await;
     assert_eq!(owned["owner_name"], "T User");
+    assert_eq!(owned["owner_id"], member_id.as_str(), "{owned}");
     // a misspelt argument or a missing owner_id is refused, never an unassignment
     // (argument errors are tool errors in the API's error body, naming the argument)
     for (a, field) in [
