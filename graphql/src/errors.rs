@@ -91,7 +91,7 @@ impl Extension for Shaper {
         // needed only when it fails.
         let leaf = info.field.selection_set.node.items.is_empty();
         let key = (!leaf).then(|| shape_key(info.path_node));
-        let ty = info.return_type.to_string();
+        let ty = info.return_type;
         let path_node = *info.path_node;
         let result = next.run(ctx, info).await;
         let key = match key {
@@ -101,7 +101,7 @@ impl Extension for Shaper {
         };
         if let Some(key) = key {
             if let Ok(mut types) = self.types.lock() {
-                types.entry(key).or_insert(ty);
+                types.entry(key).or_insert_with(|| ty.to_string());
             }
         }
         result
