@@ -9,6 +9,7 @@
 //! call the same [`Core`] operations REST and GraphQL call.
 
 mod args;
+mod sessions;
 mod tools;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{prompt_handler, tool_handler, ErrorData, RoleServer, ServerHandler};
 use serde::Serialize;
 
+pub use sessions::SessionOwners;
 pub use tokio_util::sync::CancellationToken;
 
 /// The MCP service: one [`LeadwireTools`] per session, sharing the core.

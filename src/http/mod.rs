@@ -34,6 +34,8 @@ pub struct AppInner {
     pub graphql: leadwire_graphql::LeadwireSchema,
     /// Cancelled when the server shuts down: ends long-lived streams (MCP sessions).
     pub shutdown: leadwire_mcp::CancellationToken,
+    /// The member who opened each MCP session.
+    pub mcp_sessions: leadwire_mcp::SessionOwners,
 }
 
 impl std::ops::Deref for AppState {
@@ -53,6 +55,7 @@ impl AppState {
             limiter,
             graphql,
             shutdown: leadwire_mcp::CancellationToken::new(),
+            mcp_sessions: leadwire_mcp::SessionOwners::default(),
         }))
     }
 }
@@ -321,7 +324,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql_handler))
         .route("/graphql/ws", get(graphql_ws))
         .nest_service("/mcp", mcp_service(&state))
-        .layer(axum::middleware::from_fn(mcp_gate));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mcp_gate,
+        ));
     api.merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -368,22 +374,59 @@ fn mcp_service(state: &AppState) -> leadwire_mcp::McpService {
 }
 
 /// `/mcp` answers only callers with a personal access token (401 in the API's error
-/// format otherwise), and its HTTP-level refusals (unknown session, a `Host` not allowed,
-/// a body over the limit, a wrong `Accept`) in the API's error format with their status;
-/// the other paths pass through untouched.
-async fn mcp_gate(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// format otherwise); a session only the member who opened it (anyone else gets the 404
+/// of an unknown session); and its HTTP-level refusals (unknown session, a `Host` not
+/// allowed, a body over the limit, a wrong `Accept`) in the API's error format with their
+/// status. The other paths pass through untouched.
+async fn mcp_gate(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    const SESSION: &str = "mcp-session-id";
     if !req.uri().path().starts_with("/mcp") {
         return next.run(req).await;
     }
-    if let Err(e) = leadwire_mcp::require_personal_access_token(req.extensions().get::<Caller>()) {
-        let mut response = error::ApiError(e).into_response();
-        response.headers_mut().insert(
-            axum::http::header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer"),
-        );
-        return response;
+    let member = match leadwire_mcp::require_personal_access_token(req.extensions().get::<Caller>())
+    {
+        Ok(()) => req
+            .extensions()
+            .get::<Caller>()
+            .map(|c| c.member_id.clone())
+            .unwrap_or_default(),
+        Err(e) => {
+            let mut response = error::ApiError(e).into_response();
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+    };
+    let session = req
+        .headers()
+        .get(SESSION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(id) = &session {
+        if !state.mcp_sessions.may_use(id, &member) {
+            return error::ApiError(leadwire_models::DomainError::not_found("session"))
+                .into_response();
+        }
     }
+    let closing = req.method() == axum::http::Method::DELETE;
     let response = next.run(req).await;
+    if response.status().is_success() {
+        match (&session, response.headers().get(SESSION)) {
+            (None, Some(opened)) => {
+                if let Ok(opened) = opened.to_str() {
+                    state.mcp_sessions.opened(opened, &member);
+                }
+            }
+            (Some(id), _) if closing => state.mcp_sessions.closed(id),
+            _ => {}
+        }
+    }
     let json = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)

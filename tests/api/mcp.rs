@@ -224,11 +224,43 @@ async fn mcp_http_refusals_are_in_the_error_format() {
             "{body}"
         );
     }
+    // a session is only its opener's: another member's token gets the unknown session's 404
+    let initialize = |pad: usize| {
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}, "_meta": {"pad": "a".repeat(pad)}}})
+    };
+    let resp = post(initialize(0)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let session = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    drop(resp);
+    let (_, other_jwt) = app.ou_member("other@example.com", "Operator").await;
+    let (s, other) = app
+        .post("/v1/settings/tokens", &other_jwt, json!({"name": "theirs"}))
+        .await;
+    assert_eq!(s, 201, "{other}");
+    let listen = |token: &str| {
+        app.client
+            .get(app.url("/mcp"))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-06-18")
+            .send()
+    };
+    let resp = listen(other["token"].as_str().unwrap()).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    let resp = listen(&token).await.unwrap();
+    assert_eq!(resp.status(), 200, "the opener still listens");
+    drop(resp);
+
     // a 15 kB initialize, under the server's limit, is answered
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"}, "_meta": {"pad": "a".repeat(15_000)}}});
-    let resp = post(initialize).send().await.unwrap();
+    let resp = post(initialize(15_000)).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("\"serverInfo\""));
 }
