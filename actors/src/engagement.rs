@@ -616,13 +616,20 @@ impl Core {
         t.require(Access::Write)?;
         match dimension {
             "engagement" => {}
-            "profile" => return self.rescore_profile(t, ruleset_id).await,
-            "account" | "deal" => {
+            "profile" => {
+                return self
+                    .rescore_attributes(t, leadwire_models::levels::Dimension::Profile, ruleset_id)
+                    .await
+            }
+            "account" => {
+                return self
+                    .rescore_attributes(t, leadwire_models::levels::Dimension::Account, ruleset_id)
+                    .await
+            }
+            "deal" => {
                 return Err(DomainError::invalid(
                     "dimension",
-                    format!(
-                        "{dimension} scoring has no rulesets yet; engagement and profile can be rescored"
-                    ),
+                    "deal scoring has no rulesets; engagement, profile and account can be rescored",
                 ))
             }
             _ => {
@@ -662,20 +669,28 @@ impl Core {
         })
     }
 
-    /// Re-evaluates every lead's profile against the stored rules and stores it.
-    async fn rescore_profile(
+    /// Re-evaluates every lead's profile or account score against the stored rules and
+    /// stores it. "Changed" counts leads whose score in the ruleset (the account score for
+    /// the primary account ruleset) or disqualification moved.
+    async fn rescore_attributes(
         &self,
         t: &Tenant,
+        dimension: leadwire_models::levels::Dimension,
         ruleset_id: &str,
     ) -> Result<leadwire_models::rules::RescoreResult> {
-        if !self
-            .list_attr_rulesets(t, leadwire_models::levels::Dimension::Profile)
+        use leadwire_models::levels::Dimension;
+        let ruleset = self
+            .list_attr_rulesets(t, dimension)
             .await?
-            .iter()
-            .any(|r| r.id == ruleset_id)
-        {
-            return Err(DomainError::not_found("profile ruleset"));
-        }
+            .into_iter()
+            .find(|r| r.id == ruleset_id)
+            .ok_or_else(|| DomainError::not_found(&format!("{} ruleset", dimension.as_str())))?;
+        // what a lead's row says of this ruleset: its score and the disqualification
+        let score_of = |profile_scores: &std::collections::BTreeMap<String, f64>,
+                        account_score: f64| match dimension {
+            Dimension::Account => ruleset.is_primary.then_some(account_score),
+            _ => profile_scores.get(ruleset_id).copied(),
+        };
         self.engine.reload(&t.caller.org_id, &t.ou_id).await?;
         let ids = self.store.lead_ids(&t.caller.org_id, &t.ou_id).await?;
         let mut changed = 0;
@@ -686,10 +701,8 @@ impl Core {
                 .await?
                 .into_iter()
                 .map(|l| {
-                    (
-                        l.id,
-                        (l.profile_scores.get(ruleset_id).copied(), l.disqualified),
-                    )
+                    let score = score_of(&l.profile_scores, l.account_score);
+                    (l.id, (score, l.disqualified))
                 })
                 .collect();
             for id in chunk {
@@ -700,7 +713,7 @@ impl Core {
                     .await?
                     .map(|s| {
                         (
-                            s.profile.scores.get(ruleset_id).copied(),
+                            score_of(&s.profile.scores, s.profile.account_score),
                             s.profile.disqualification.is_some(),
                         )
                     });
@@ -710,7 +723,7 @@ impl Core {
             }
         }
         Ok(leadwire_models::rules::RescoreResult {
-            dimension: "profile".into(),
+            dimension: dimension.as_str().into(),
             ruleset_id: ruleset_id.to_string(),
             leads: ids.len() as u64,
             changed,

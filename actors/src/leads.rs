@@ -423,6 +423,13 @@ impl Core {
     /// Deletes a lead, its aliases and its events; a deletion record remains.
     pub async fn delete_lead(&self, t: &Tenant, lead_id: &str) -> Result<DeletionStatus> {
         t.require(Access::Write)?;
+        // a merged-away id stands for the lead its history went to: deleting the record
+        // would break that
+        if let Some(lead) = self.store.lead(&t.caller.org_id, &t.ou_id, lead_id).await? {
+            if let Some(target) = &lead.merged_into {
+                return Err(merged_away(lead_id, target));
+            }
+        }
         self.engine
             .delete_lead(&t.caller.org_id, &t.ou_id, lead_id)
             .await?;
@@ -631,7 +638,8 @@ impl Core {
     /// rep records an assignment whose outcome becomes a training example.
     pub async fn set_lead_owner(&self, t: &Tenant, lead_id: &str, input: OwnerInput) -> Result<()> {
         t.require(Access::Write)?;
-        let owner_id = leadwire_models::leads::owner_named(input.owner_id)?;
+        let owner_id =
+            leadwire_models::leads::owner_named(input.owner_id, input.owner_name.as_deref())?;
         self.unmerged_lead(t, lead_id).await?;
         let (owner, name) = self.owner(t, owner_id, input.owner_name).await?;
         let updated = self
@@ -646,7 +654,8 @@ impl Core {
     pub async fn bulk_owner(&self, t: &Tenant, input: BulkOwnerInput) -> Result<Affected> {
         t.require(Access::Write)?;
         let lead_ids = check_lead_ids("lead_ids", &input.lead_ids, MAX_BULK_LEADS)?;
-        let owner_id = leadwire_models::leads::owner_named(input.owner_id)?;
+        let owner_id =
+            leadwire_models::leads::owner_named(input.owner_id, input.owner_name.as_deref())?;
         let (owner, name) = self.owner(t, owner_id, input.owner_name).await?;
         let updated = self
             .give_leads(t, &lead_ids, owner, name, None, false)

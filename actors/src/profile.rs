@@ -106,13 +106,27 @@ impl Core {
 
     pub async fn delete_attr_ruleset(&self, t: &Tenant, dim: Dimension, id: &str) -> Result<()> {
         t.require(Access::Write)?;
-        self.attr_ruleset(t, dim, id).await?;
+        let gone = self.attr_ruleset(t, dim, id).await?;
         if !self
             .store
             .delete_attr_ruleset(&t.caller.org_id, &t.ou_id, id)
             .await?
         {
             return Err(DomainError::not_found("profile ruleset"));
+        }
+        // the dimension keeps a primary ruleset while it has any: the oldest one left
+        if gone.is_primary {
+            let oldest = self
+                .store
+                .attr_rulesets(&t.caller.org_id, &t.ou_id, dim)
+                .await?
+                .into_iter()
+                .next();
+            if let Some(mut next) = oldest {
+                next.is_primary = true;
+                next.updated_at = time::format(&time::now());
+                self.store.put_attr_ruleset(&next).await?;
+            }
         }
         self.engine.reload(&t.caller.org_id, &t.ou_id).await
     }

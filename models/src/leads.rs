@@ -501,14 +501,27 @@ pub struct BulkOwnerInput {
 }
 
 /// The owner an owner change names: a member or rep id, or none (`null`) to unassign.
-/// A body without `owner_id` is refused: an empty body must not unassign.
-pub fn owner_named(owner_id: Option<Option<String>>) -> Result<Option<String>, DomainError> {
-    owner_id.ok_or_else(|| {
-        DomainError::invalid(
+/// A body without `owner_id` is refused: an empty body must not unassign. So are an empty
+/// id, and an `owner_name` beside `null` (a name for nobody would be dropped).
+pub fn owner_named(
+    owner_id: Option<Option<String>>,
+    owner_name: Option<&str>,
+) -> Result<Option<String>, DomainError> {
+    match owner_id {
+        None => Err(DomainError::invalid(
             "owner_id",
             "required: a member or rep id, or null to unassign",
-        )
-    })
+        )),
+        Some(Some(id)) if id.trim().is_empty() => Err(DomainError::invalid(
+            "owner_id",
+            "must not be empty: a member or rep id, or null to unassign",
+        )),
+        Some(None) if owner_name.is_some() => Err(DomainError::invalid(
+            "owner_name",
+            "must be left out when owner_id is null (unassigning)",
+        )),
+        Some(owner) => Ok(owner),
+    }
 }
 
 /// The most leads one bulk request may name.

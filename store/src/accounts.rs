@@ -31,6 +31,9 @@ impl Store {
 
     /// An account of the OU (archived ones included).
     pub async fn account(&self, org_id: &str, ou_id: &str, id: &str) -> Result<Option<Account>> {
+        if id.is_empty() {
+            return Ok(None);
+        }
         self.row(
             "SELECT * FROM type::record('account', $id) WHERE org_id = $org AND ou_id = $ou",
             json!({ "id": id, "org": org_id, "ou": ou_id }),

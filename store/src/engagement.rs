@@ -1040,6 +1040,8 @@ impl Store {
         ou_id: &str,
         ids: &[String],
     ) -> Result<Vec<StoredEvent>> {
+        // no event has an empty id (nor can the database form one)
+        let ids: Vec<&String> = ids.iter().filter(|id| !id.is_empty()).collect();
         self.rows(
             "SELECT * FROM $ids.map(|$k| type::record('event', $k)) WHERE org_id = $org AND ou_id = $ou",
             json!({ "ids": ids, "org": org_id, "ou": ou_id }),

@@ -11,6 +11,9 @@ pub enum StoreError {
     /// write may be retried.
     #[error("write conflict: {0}")]
     Conflict(String),
+    /// A record id the database cannot form: in practice an empty string sent as an id.
+    #[error("invalid record id: {0}")]
+    InvalidId(String),
     #[error("database: {0}")]
     Database(String),
     #[error("decoding a row: {0}")]
@@ -26,6 +29,8 @@ impl From<surrealdb::Error> for StoreError {
             StoreError::Duplicate(text)
         } else if text.contains("conflict") && text.contains("retried") {
             StoreError::Conflict(text)
+        } else if text.contains("for the Record ID but this is not a valid id") {
+            StoreError::InvalidId(text)
         } else {
             StoreError::Database(text)
         }
@@ -42,6 +47,11 @@ impl From<StoreError> for DomainError {
             }
             StoreError::Conflict(_) => DomainError::conflict(
                 "another request changed the same records at the same moment; retry",
+            ),
+            // every route checks the ids it is sent; this catches one that slipped through
+            StoreError::InvalidId(_) => DomainError::new(
+                leadwire_models::ErrorCode::ValidationFailed,
+                "an id in the request is empty: ids are 1 or more characters",
             ),
             other => {
                 tracing::error!(error = %other, "store-error");

@@ -418,6 +418,36 @@ async fn account_rules_score_and_disqualify_the_accounts_leads() {
         (Some(true), Some(50.0), Some(55.0)),
         "{t}"
     );
+    // an account ruleset rescores like a profile one: every lead replayed, none moved
+    // (the stored scores are current), the same answer shape
+    let rescored = ok(
+        &app,
+        Method::POST,
+        &format!(
+            "/v1/scoring/account/rulesets/{}/rescore",
+            rs["id"].as_str().unwrap()
+        ),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            rescored["dimension"].as_str(),
+            rescored["leads"].as_u64(),
+            rescored["changed"].as_u64()
+        ),
+        (Some("account"), Some(3), Some(0)),
+        "{rescored}"
+    );
+    ok(
+        &app,
+        Method::POST,
+        "/v1/scoring/account/rulesets/ars_nope/rescore",
+        None,
+        404,
+    )
+    .await;
 
     // an account change reaches its leads: fewer employees, 30 points, below Target
     ok(

@@ -239,6 +239,43 @@ async fn profile_points_and_compound_disqualification_reach_lists_and_the_why() 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // a second ruleset made primary, then deleted: the oldest one left is primary again
+    let fit2 = ok(
+        &app,
+        Method::POST,
+        "/v1/scoring/profile/rulesets",
+        Some(json!({"name": "Fit2", "is_primary": true})),
+        201,
+    )
+    .await;
+    let primaries = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["is_primary"] == true)
+            .map(|r| r["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (_, list) = app
+        .get("/v1/scoring/profile/rulesets", &app.admin_token)
+        .await;
+    assert_eq!(primaries(&list), vec!["Fit2"], "{list}");
+    ok(
+        &app,
+        Method::DELETE,
+        &format!(
+            "/v1/scoring/profile/rulesets/{}",
+            fit2["id"].as_str().unwrap()
+        ),
+        None,
+        204,
+    )
+    .await;
+    let (_, list) = app
+        .get("/v1/scoring/profile/rulesets", &app.admin_token)
+        .await;
+    assert_eq!(primaries(&list), vec!["Fit"], "{list}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
