@@ -352,11 +352,33 @@ impl Core {
         params: leadwire_models::events::EventListParams,
     ) -> Result<Vec<leadwire_models::events::StoredEvent>> {
         t.require(Access::Read)?;
-        let f = params.validate()?;
+        let mut f = params.validate()?;
+        self.follow_merge(t, &mut f).await?;
         Ok(self
             .store
             .list_events(&t.caller.org_id, &t.ou_id, &f)
             .await?)
+    }
+
+    /// A `lead_id` filter naming a merged-away lead means the lead its history went to.
+    async fn follow_merge(
+        &self,
+        t: &Tenant,
+        f: &mut leadwire_models::events::EventFilter,
+    ) -> Result<()> {
+        let Some(id) = &f.lead_id else {
+            return Ok(());
+        };
+        let merged = self
+            .store
+            .lead(&t.caller.org_id, &t.ou_id, id)
+            .await?
+            .is_some_and(|l| l.merged_into.is_some());
+        if merged {
+            let current = self.current_lead(&t.caller.org_id, &t.ou_id, id).await?;
+            f.lead_id = Some(current.id);
+        }
+        Ok(())
     }
 
     /// The OU's events matching the filters as CSV (up to [`EVENT_EXPORT_LIMIT`]).
@@ -372,6 +394,7 @@ impl Core {
         params.page = Some(1);
         params.limit = Some(leadwire_models::page::MAX_LIMIT);
         let mut f = params.validate()?;
+        self.follow_merge(t, &mut f).await?;
         let mut w = crate::leads::csv_writer(&[
             "id",
             "lead_id",
@@ -530,11 +553,10 @@ impl Core {
         use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoringRuleset};
         t.require(Access::Read)?;
         let p = input.rule.validate(true)?;
+        // a merged-away lead is tried as the lead its history went to
         let lead = self
-            .store
-            .lead(&t.caller.org_id, &t.ou_id, &input.lead_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("lead"))?;
+            .current_lead(&t.caller.org_id, &t.ou_id, &input.lead_id)
+            .await?;
         let mut config =
             crate::engine::ou::load_config(&self.store, &t.caller.org_id, &t.ou_id).await?;
         let ruleset_id = match &p.ruleset_id {

@@ -656,6 +656,22 @@ impl Core {
         let lead_ids = check_lead_ids("lead_ids", &input.lead_ids, MAX_BULK_LEADS)?;
         let owner_id =
             leadwire_models::leads::owner_named(input.owner_id, input.owner_name.as_deref())?;
+        // as for one lead: a merged-away id is refused (naming where it went), not skipped
+        let merged: BTreeMap<String, String> = self
+            .store
+            .leads_by_ids(&t.caller.org_id, &t.ou_id, &lead_ids)
+            .await?
+            .into_iter()
+            .filter_map(|l| l.merged_into.map(|target| (l.id, target)))
+            .collect();
+        if !merged.is_empty() {
+            let ids: Vec<&str> = merged.keys().map(String::as_str).collect();
+            return Err(DomainError::conflict(format!(
+                "leads {} were merged into others; act on the leads they were merged into",
+                ids.join(", ")
+            ))
+            .with_details(serde_json::json!({ "merged_into": merged })));
+        }
         let (owner, name) = self.owner(t, owner_id, input.owner_name).await?;
         let updated = self
             .give_leads(t, &lead_ids, owner, name, None, false)

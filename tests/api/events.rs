@@ -183,6 +183,15 @@ async fn events_list_filter_explain_export_and_delete() {
         )
         .await;
     assert_eq!(s, 422);
+    // an empty id names no event: it is missing (no server error)
+    let (s, r) = app
+        .post(
+            "/v1/events/batch-delete",
+            &app.admin_token,
+            json!({"ids": [""]}),
+        )
+        .await;
+    assert_eq!((s, &r["missing"]), (200, &json!([""])), "{r}");
     // the server's timeline entries are history: a request naming one deletes nothing
     app.ok(
         Method::POST,

@@ -270,6 +270,7 @@ async fn merge_moves_history_and_rescores_the_target() {
             format!("/v1/leads/{visitor}/owner"),
             json!({"owner_id": null}),
         ),
+        (Method::DELETE, format!("/v1/leads/{visitor}"), json!({})),
     ] {
         let (s, e) = app
             .call(app.req(method.clone(), &path, &app.admin_token).json(&body))
@@ -277,12 +278,48 @@ async fn merge_moves_history_and_rescores_the_target() {
         assert_eq!(s, 409, "{method} {path}: {e}");
         assert_eq!(e["error"]["details"]["merged_into"], known.as_str(), "{e}");
     }
+    // in bulk too: refused as a whole, naming each merged-away id's target
+    let (s, e) = app
+        .post(
+            "/v1/leads/bulk-owner",
+            &app.admin_token,
+            json!({"lead_ids": [third, visitor], "owner_id": null}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(
+        e["error"]["details"]["merged_into"][&visitor],
+        known.as_str(),
+        "{e}"
+    );
     assert_eq!(app.score(&third).await, score);
     let (_, record) = app
         .get(&format!("/v1/leads/{visitor}"), &app.admin_token)
         .await;
     assert!(record["lead"]["metadata"].get("plan").is_none(), "{record}");
     assert!(record["lead"]["owner_name"].is_null(), "{record}");
+    // reads that name it by a filter or a dry run follow it too
+    let (_, events) = app
+        .get(&format!("/v1/events?lead_id={visitor}"), &app.admin_token)
+        .await;
+    let owners: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["lead_id"].as_str())
+        .collect();
+    assert!(
+        !owners.is_empty() && owners.iter().all(|l| *l == third),
+        "{events}"
+    );
+    let (_, dry) = app
+        .post(
+            "/v1/rules/test",
+            &app.admin_token,
+            json!({"lead_id": visitor, "rule": {"event_type": "Nothing", "weight": 1}}),
+        )
+        .await;
+    assert_eq!(dry["current_score"].as_f64(), Some(score), "{dry}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -774,6 +811,17 @@ async fn update_owner_aliases_lookup_and_delete() {
             "/v1/leads/bulk-owner".to_string(),
             json!({"lead_ids": [lead]}),
         ),
+        // an empty id is no owner (and no server error)
+        (
+            Method::PUT,
+            format!("/v1/leads/{lead}/owner"),
+            json!({"owner_id": ""}),
+        ),
+        (
+            Method::POST,
+            "/v1/leads/bulk-owner".to_string(),
+            json!({"lead_ids": [lead], "owner_id": ""}),
+        ),
     ] {
         let (s, e) = app
             .call(app.req(method, &path, &app.admin_token).json(&body))
@@ -784,6 +832,22 @@ async fn update_owner_aliases_lookup_and_delete() {
             "{body}: {e}"
         );
     }
+    // a name for nobody would be dropped: refused
+    let (s, e) = app
+        .call(
+            app.req(
+                Method::PUT,
+                &format!("/v1/leads/{lead}/owner"),
+                &app.admin_token,
+            )
+            .json(&json!({"owner_id": null, "owner_name": "Bob"})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["details"]["field"].as_str()),
+        (422, Some("owner_name")),
+        "{e}"
+    );
     let (_, l) = app
         .get(&format!("/v1/leads/{lead}"), &app.admin_token)
         .await;
