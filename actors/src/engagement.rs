@@ -327,6 +327,7 @@ impl Core {
 }
 
 fn failed_item(index: usize, e: DomainError) -> BatchItem {
+    let e = e.within(&format!("events[{index}]"));
     BatchItem {
         index,
         status: e.code.http_status(),

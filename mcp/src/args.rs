@@ -7,7 +7,7 @@
 //! body's field. The `#[tool]` macro takes a tool's input schema from its argument of a
 //! type named `Parameters`, which this one is.
 
-use leadwire_models::{validate, DomainError, ErrorCode};
+use leadwire_models::validate;
 use rmcp::handler::server::common::FromContextPart;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
@@ -39,25 +39,9 @@ impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Paramet
             .map(Parameters)
             .map_err(|e| {
                 let path = e.path().to_string();
-                let error = argument_error(&path, &e.inner().to_string());
+                let error = validate::serde_error(&path, &e.inner().to_string());
                 ErrorData::invalid_params(format!("{ARGUMENT_ERROR} {}", error.body()), None)
             })
-    }
-}
-
-/// The error for arguments that did not deserialise: `path` is where serde stopped
-/// (`.` for the arguments object itself).
-fn argument_error(path: &str, message: &str) -> DomainError {
-    match validate::field_of_serde_error(path, message) {
-        Some(field) => DomainError::new(
-            ErrorCode::ValidationFailed,
-            format!("invalid arguments: {field}: {message}"),
-        )
-        .with_details(serde_json::json!({ "field": field, "reason": message })),
-        None => DomainError::new(
-            ErrorCode::ValidationFailed,
-            format!("invalid arguments: {message}"),
-        ),
     }
 }
 
@@ -77,7 +61,7 @@ pub(crate) fn argument_errors_as_bodies(response: CallToolResponse) -> CallToolR
             let rest = rest.trim_start();
             match serde_json::from_str::<serde_json::Value>(rest) {
                 Ok(body) if body.get("error").is_some() => body,
-                _ => argument_error(".", rest).body(),
+                _ => validate::serde_error(".", rest).body(),
             }
         });
     match body {
@@ -91,21 +75,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_argument_error_names_the_argument_by_its_path() {
-        let e = argument_error("aliases[0].kind", "unknown variant `fax`");
-        assert_eq!(e.code, ErrorCode::ValidationFailed);
+    fn an_argument_error_names_the_argument_by_its_path_from_the_top() {
+        let e = validate::serde_error("aliases[0].kind", "unknown variant `fax`");
+        assert_eq!(e.code, leadwire_models::ErrorCode::ValidationFailed);
         assert_eq!(
             e.details,
             Some(
                 serde_json::json!({"field": "aliases[0].kind", "reason": "unknown variant `fax`"})
             )
         );
-        let e = argument_error(".", "unknown field `ownerId`, expected one of `lead_id`");
+        let e = validate::serde_error(".", "unknown field `ownerId`, expected one of `lead_id`");
         assert_eq!(e.details.unwrap()["field"], "ownerId");
-        let e = argument_error(".", "missing field `lead_id`");
+        let e = validate::serde_error(".", "missing field `lead_id`");
         assert_eq!(e.details.unwrap()["field"], "lead_id");
-        let e = argument_error(".", "invalid type: string \"x\", expected a map");
+        let e = validate::serde_error(".", "invalid type: string \"x\", expected a map");
         assert!(e.details.is_none());
+        assert_eq!(e.code, leadwire_models::ErrorCode::ValidationFailed);
         assert!(e.message.contains("expected a map"));
     }
 
@@ -117,7 +102,8 @@ mod tests {
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t.text).ok()),
             _ => None,
         };
-        let ours = argument_error("limit", "invalid type: string \"x\", expected u32").body();
+        let ours =
+            validate::serde_error("limit", "invalid type: string \"x\", expected u32").body();
         let r = argument_errors_as_bodies(
             CallToolResult::error(vec![ContentBlock::text(format!("{ARGUMENT_ERROR} {ours}"))])
                 .into(),

@@ -147,12 +147,44 @@ impl DomainError {
     }
 
     /// The JSON body of the error, as every interface reports it.
+    /// `details` is always there (`null` when the error has none), so a client can rely
+    /// on the documented shape.
     pub fn body(&self) -> Value {
-        let mut error = serde_json::json!({ "code": self.code.as_str(), "message": self.message });
-        if let Some(details) = &self.details {
-            error["details"] = details.clone();
+        serde_json::json!({ "error": {
+            "code": self.code.as_str(),
+            "message": self.message,
+            "details": self.details,
+        } })
+    }
+
+    /// The error of one part of a request (`events[3]`), its field named from the
+    /// request's top (`events[3].aliases[0].raw_value`); an error without a field names
+    /// the part.
+    pub fn within(mut self, part: &str) -> Self {
+        let field = self
+            .details
+            .as_ref()
+            .and_then(|d| d.get("field"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match field {
+            Some(field) => {
+                let full = format!("{part}.{field}");
+                if let Some(rest) = self.message.strip_prefix(&format!("{field}:")) {
+                    self.message = format!("{full}:{rest}");
+                }
+                if let Some(d) = self.details.as_mut().and_then(Value::as_object_mut) {
+                    d.insert("field".into(), Value::String(full));
+                }
+            }
+            None => {
+                self.message = format!("{part}: {}", self.message);
+                if self.code == ErrorCode::ValidationFailed && self.details.is_none() {
+                    self.details = Some(serde_json::json!({ "field": part }));
+                }
+            }
         }
-        serde_json::json!({ "error": error })
+        self
     }
 }
 
@@ -191,7 +223,27 @@ mod tests {
         assert_eq!(b["error"]["details"]["field"], "name");
         assert_eq!(
             DomainError::not_found("lead").body()["error"].get("details"),
-            None
+            Some(&Value::Null)
+        );
+    }
+
+    #[test]
+    fn an_error_within_a_part_names_the_field_from_the_top() {
+        let e = DomainError::invalid("aliases[1].raw_value", "not an email").within("events[0]");
+        assert_eq!(e.message, "events[0].aliases[1].raw_value: not an email");
+        assert_eq!(
+            e.details,
+            Some(
+                serde_json::json!({"field": "events[0].aliases[1].raw_value", "reason": "not an email"})
+            )
+        );
+        let e = DomainError::new(ErrorCode::ValidationFailed, "bad").within("events[2]");
+        assert_eq!(e.message, "events[2]: bad");
+        assert_eq!(e.details, Some(serde_json::json!({"field": "events[2]"})));
+        let e = DomainError::not_found("lead").within("events[1]");
+        assert_eq!(
+            (e.message.as_str(), e.details),
+            ("events[1]: lead not found", None)
         );
     }
 }

@@ -104,6 +104,15 @@ pub fn field_of_serde_error(path: &str, error: &str) -> Option<String> {
     (!field.is_empty()).then_some(field)
 }
 
+/// A deserialisation failure as a validation error: `path` is where serde stopped, and
+/// the field it names (see [`field_of_serde_error`]) goes in `details.field`.
+pub fn serde_error(path: &str, message: &str) -> DomainError {
+    match field_of_serde_error(path, message) {
+        Some(field) => DomainError::invalid(&field, message),
+        None => DomainError::new(crate::ErrorCode::ValidationFailed, message),
+    }
+}
+
 /// Serde helper for a field that may be left out but has no "none": absent → `None`
 /// (with `#[serde(default, deserialize_with = ...)]`), a value → `Some(v)`, and `null` an
 /// error naming the field, rather than passing for "leave unchanged".

@@ -97,11 +97,13 @@ fn rejection(status: StatusCode, message: String) -> ApiError {
     ))
 }
 
-/// The field a body's deserialisation error is about (axum's text: "… target type:
-/// path: error").
+/// The field a body's or query string's deserialisation error is about (axum's text:
+/// "… target type: path: error", "… query string: path: error").
 fn field_of_data_error(text: &str) -> Option<String> {
     let rest = text
         .split_once("target type: ")
+        .or_else(|| text.split_once("query string: "))
+        .or_else(|| text.split_once("as JSON: "))
         .map(|(_, r)| r)
         .unwrap_or(text);
     let (path, error) = match rest.split_once(": ") {
@@ -128,10 +130,14 @@ impl From<JsonRejection> for ApiError {
             // well-formed JSON (its numbers are unbounded), but no 64-bit number holds it
             let text = r.body_text();
             if text.contains("number out of range") {
-                return ApiError(DomainError::new(
+                let mut e = DomainError::new(
                     ErrorCode::ValidationFailed,
                     format!("a number is out of range (finite 64-bit numbers only): {text}"),
-                ));
+                );
+                if let Some(field) = field_of_data_error(&text) {
+                    e = e.with_details(serde_json::json!({ "field": field }));
+                }
+                return ApiError(e);
             }
         }
         let message = match &r {
@@ -163,11 +169,20 @@ impl From<BytesRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         // wrong types and unknown enum values in a query string are validation failures
-        ApiError(DomainError::new(
-            ErrorCode::ValidationFailed,
-            format!("invalid query: {}", r.body_text()),
-        ))
+        query_error(r.body_text())
     }
+}
+
+/// A query string that did not deserialise: 422 naming the parameter when the text does.
+fn query_error(text: String) -> ApiError {
+    let mut e = DomainError::new(
+        ErrorCode::ValidationFailed,
+        format!("invalid query: {text}"),
+    );
+    if let Some(field) = field_of_data_error(&text) {
+        e = e.with_details(serde_json::json!({ "field": field }));
+    }
+    ApiError(e)
 }
 
 impl From<axum_extra::extract::QueryRejection> for ApiError {
@@ -177,10 +192,7 @@ impl From<axum_extra::extract::QueryRejection> for ApiError {
             axum_extra::extract::QueryRejection::FailedToDeserializeQueryString(e) => e.to_string(),
             other => other.into_response().status().to_string(),
         };
-        ApiError(DomainError::new(
-            ErrorCode::ValidationFailed,
-            format!("invalid query: {text}"),
-        ))
+        query_error(text)
     }
 }
 
@@ -211,6 +223,12 @@ mod tests {
             ("invalid type: string \"x\", expected a map at line 1 column 3", None),
         ] {
             assert_eq!(field_of_data_error(&format!("{t}{text}")).as_deref(), field, "{text}");
+        }
+        for (text, field) in [
+            ("Failed to deserialize query string: page: invalid digit found in string", "page"),
+            ("Failed to deserialize query string: bogus: unknown field `bogus`, expected one of `page`", "bogus"),
+        ] {
+            assert_eq!(field_of_data_error(text).as_deref(), Some(field), "{text}");
         }
     }
 }

@@ -39,6 +39,18 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
             .contains("out of range"),
         "{b}"
     );
+    assert_eq!(b["error"]["details"]["field"], "weight", "{b}");
+    // a query string's error names its parameter too
+    for (query, field) in [
+        ("/v1/leads?page=abc", "page"),
+        ("/v1/leads?sort_by=loudest", "sort_by"),
+        ("/v1/leads?bogus=1", "bogus"),
+        ("/v1/events?logic=xor", "logic"),
+    ] {
+        let (s, b) = app.get(query, &app.admin_token).await;
+        assert_eq!(s, 422, "{query}: {b}");
+        assert_eq!(b["error"]["details"]["field"], field, "{query}: {b}");
+    }
     let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
     assert_eq!(rules, serde_json::json!([]));
     let (s, _) = app

@@ -725,14 +725,42 @@ async fn a_batch_reports_each_item_and_ingests_the_good_ones() {
     let mut events: Vec<Value> = (0..9).map(good).collect();
     events.insert(2, json!({"event_type": "Open"}));
     events.insert(5, json!({"event_type": "Open", "lead_id": 7}));
+    events.push(json!({"event_type": "Open", "aliases": [
+        {"alias_kind": "external_id", "raw_value": "u-9"},
+        {"alias_kind": "email", "raw_value": "not an email"}]}));
+    events.push(json!({"event_type": "Open", "lead_id": "x", "bogus": 1}));
     let (s, r) = ingest_batch(&app, events).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(
         (r["accepted"].as_u64(), r["rejected"].as_u64()),
-        (Some(9), Some(2))
+        (Some(9), Some(4))
     );
+    // each error names its field from the request's top, as a whole body's would
+    for (i, field) in [
+        (5, "events[5].lead_id"),
+        (11, "events[11].aliases[1].raw_value"),
+        (12, "events[12].bogus"),
+    ] {
+        let item = &r["items"][i];
+        assert_eq!(item["status"], 422, "{item}");
+        assert_eq!(item["error"]["details"]["field"], field, "{item}");
+        assert!(
+            item["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{item}"
+        );
+    }
     assert_eq!(r["items"][2]["status"], 422);
-    assert_eq!(r["items"][5]["status"], 422);
+    assert_eq!(
+        r["items"][2]["error"]["details"]["field"]
+            .as_str()
+            .map(|f| f.starts_with("events[2]")),
+        Some(true),
+        "{}",
+        r["items"][2]
+    );
     assert_eq!(r["items"][0]["status"], 201);
     // three distinct identities made three leads, three events each
     let leads: std::collections::BTreeSet<&str> = r["items"]

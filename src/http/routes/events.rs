@@ -87,19 +87,22 @@ pub async fn ingest_batch(
     let mut inputs = Vec::with_capacity(b.events.len());
     let mut malformed = Vec::new();
     for (i, v) in b.events.into_iter().enumerate() {
-        match serde_json::from_value::<EventInput>(v) {
+        match serde_path_to_error::deserialize::<_, EventInput>(v) {
             Ok(e) => inputs.push(e),
             Err(e) => {
-                malformed.push((i, e.to_string()));
+                let error = leadwire_models::validate::serde_error(
+                    &e.path().to_string(),
+                    &e.inner().to_string(),
+                );
+                malformed.push((i, error.within(&format!("events[{i}]"))));
                 // a placeholder keeps positions aligned; it fails validation below
                 inputs.push(EventInput::default());
             }
         }
     }
     let mut items = state.core.ingest_batch(&t, inputs).await?;
-    for (i, message) in malformed {
+    for (i, e) in malformed {
         if let Some(item) = items.get_mut(i) {
-            let e = leadwire_models::DomainError::invalid("events", format!("item {i}: {message}"));
             item.status = e.code.http_status();
             item.result = None;
             item.error = Some(e.body()["error"].clone());
