@@ -411,6 +411,13 @@ impl Core {
     ) -> Result<Lead> {
         t.require(Access::Write)?;
         leadwire_models::events::check_metadata_size(&patch)?;
+        // keys set are checked; any stored key may be removed (`null`)
+        let set: Map<String, Value> = patch
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        leadwire_models::leads::check_attribute_keys("metadata", &set)?;
         let current = self.unmerged_lead(t, lead_id).await?;
         leadwire_models::events::check_patched_metadata_size(&current.metadata, &patch)?;
         self.store

@@ -19,9 +19,16 @@ pub const MAX_ALIASES: usize = 20;
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// How far in the future an event may be dated (clock skew).
 pub const MAX_FUTURE_SKEW_SECONDS: i64 = 24 * 3600;
-/// How far in the past an event may be dated: ten years, far beyond the longest half-life
-/// (730 days), and a bound on the inactivity deductions a lead's history can hold.
-pub const MAX_AGE_DAYS: i64 = 3650;
+/// How far in the past an event may be dated, in calendar years (leap days counted): far
+/// beyond the longest half-life (730 days), and a bound on the inactivity deductions a
+/// lead's history can hold.
+pub const MAX_AGE_YEARS: u32 = 10;
+
+/// The oldest time an event may be dated at `now`.
+pub fn oldest_allowed(now: Timestamp) -> Timestamp {
+    now.checked_sub_months(chrono::Months::new(MAX_AGE_YEARS * 12))
+        .unwrap_or(now)
+}
 
 /// The kinds of identifier that resolve to a lead.
 #[derive(
@@ -259,7 +266,7 @@ impl EventInput {
                 "must not be more than 24 hours in the future",
             ));
         }
-        if (now - occurred_at).num_days() > MAX_AGE_DAYS {
+        if occurred_at < oldest_allowed(now) {
             return Err(DomainError::invalid(
                 "timestamp",
                 "must not be more than 10 years in the past",
@@ -450,9 +457,15 @@ mod tests {
             field(json!({"event_type": "x", "lead_id": "l", "timestamp": "0001-01-01T00:00:00Z"})),
             "timestamp"
         );
-        let almost = crate::time::format(&(now - chrono::Duration::days(MAX_AGE_DAYS - 1)));
+        // ten calendar years, leap days counted: the day before the limit is fine
+        let limit = oldest_allowed(now);
+        assert!((3652..=3653).contains(&(now - limit).num_days()), "{limit}");
+        let almost = crate::time::format(&(limit + chrono::Duration::days(1)));
         let old = input(json!({"event_type": "x", "lead_id": "l", "timestamp": almost}));
         assert!(old.validate(now).is_ok());
+        let over = crate::time::format(&(limit - chrono::Duration::seconds(1)));
+        let over = input(json!({"event_type": "x", "lead_id": "l", "timestamp": over}));
+        assert!(over.validate(now).is_err());
         assert_eq!(
             field(json!({"event_type": "x", "alias_kind": "email"})),
             "alias"

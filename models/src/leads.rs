@@ -164,7 +164,7 @@ impl LeadInput {
             None => ids::new_id(ids::prefix::LEAD),
         };
         let metadata = self.metadata.unwrap_or_default();
-        crate::events::check_metadata_size(&metadata)?;
+        check_lead_metadata(&metadata)?;
         if let Some(a) = &self.account_id {
             check_account_id(a)?;
         }
@@ -194,9 +194,8 @@ pub struct LeadScore {
     pub disqualified_reason: Option<String>,
     /// The primary profile ruleset's score.
     pub profile_score: f64,
-    /// The engagement level of the lead's score (of the highest across rulesets; absent
-    /// when one ruleset's score was asked for).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The engagement level of the lead's score (of the highest across rulesets; null
+    /// without one, and when one ruleset's score was asked for).
     pub level: Option<crate::levels::LevelRef>,
 }
 
@@ -223,7 +222,7 @@ pub struct LeadUpdate {
 
 impl LeadUpdate {
     pub fn validate(&self) -> Result<(), DomainError> {
-        crate::events::check_metadata_size(&self.metadata)?;
+        check_lead_metadata(&self.metadata)?;
         if let Some(Some(a)) = &self.account_id {
             check_account_id(a)?;
         }
@@ -237,6 +236,13 @@ fn check_account_id(a: &str) -> Result<(), DomainError> {
     } else {
         Err(DomainError::invalid("account_id", "not a valid account id"))
     }
+}
+
+/// A lead's metadata as written through the API (create, replace, patch): within the
+/// size and depth limits, its keys as [`check_attribute_keys`] says.
+pub fn check_lead_metadata(metadata: &Map<String, Value>) -> Result<(), DomainError> {
+    crate::events::check_metadata_size(metadata)?;
+    check_attribute_keys("metadata", metadata)
 }
 
 /// Metadata keys written through the API: 1–64 characters of letters, digits, `_`, `-`,

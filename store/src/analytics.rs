@@ -137,8 +137,8 @@ impl Store {
     ) -> Result<Vec<(String, f64, u64)>> {
         let rows: Vec<Value> = self
             .rows(
-                "SELECT lead_id, math::sum(deltas[$rs].delta ?? 0) AS gain, count() AS events FROM event
-                 WHERE org_id = $org AND ou_id = $ou AND system = false AND received_at >= $since GROUP BY lead_id",
+                "SELECT lead_id, math::sum(deltas[$rs].delta ?? 0) AS gain, count(system = false) AS events FROM event
+                 WHERE org_id = $org AND ou_id = $ou AND received_at >= $since GROUP BY lead_id",
                 json!({ "org": org_id, "ou": ou_id, "rs": ruleset_id, "since": since }),
                 0,
             )

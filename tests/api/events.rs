@@ -321,6 +321,24 @@ async fn analytics_totals_stats_top_leads_and_gains() {
         (Some(32.5), Some(4))
     );
     assert_eq!(gains.as_array().unwrap().len(), 2);
+    // a reset in the window takes back what the lead gained: it no longer rose
+    app.ok(
+        Method::POST,
+        &format!("/v1/leads/{}/reset-score", leads[0]),
+        Some(json!({})),
+        200,
+    )
+    .await;
+    let (_, gains) = app
+        .get("/v1/analytics/recent-gains", &app.admin_token)
+        .await;
+    let listed: Vec<&str> = gains
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["lead_id"].as_str())
+        .collect();
+    assert_eq!(listed, vec![leads[1].as_str()], "{gains}");
     for q in [
         "top-leads?limit=0",
         "top-leads?limit=101",

@@ -681,6 +681,38 @@ async fn update_owner_aliases_lookup_and_delete() {
         )
         .await;
     assert_eq!(s, 422);
+    // metadata keys are checked as update-by-alias checks them, on every way in
+    for (method, path, body, field) in [
+        (
+            Method::PATCH,
+            format!("/v1/leads/{lead}"),
+            json!({"bad/key": 1}),
+            "metadata.bad/key",
+        ),
+        (
+            Method::PUT,
+            format!("/v1/leads/{lead}"),
+            json!({"metadata": {"": 1}}),
+            "metadata.",
+        ),
+        (
+            Method::POST,
+            "/v1/leads".to_string(),
+            json!({"metadata": {"k".repeat(65): 1}}),
+            "",
+        ),
+    ] {
+        let (s, e) = app
+            .call(app.req(method.clone(), &path, &app.admin_token).json(&body))
+            .await;
+        assert_eq!(s, 422, "{method} {body}: {e}");
+        assert!(
+            e["error"]["details"]["field"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("metadata.") && f.contains(field)),
+            "{e}"
+        );
+    }
     let (s, _) = app
         .call(
             app.req(Method::PATCH, "/v1/leads/missing", &app.admin_token)
