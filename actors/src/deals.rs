@@ -47,10 +47,17 @@ impl Core {
         let now = time::format(&time::now());
         input.apply(deal, create, &now)?;
         if let Some(Some(lead)) = &input.lead_id {
-            self.store
-                .lead(&t.caller.org_id, &t.ou_id, lead)
-                .await?
-                .ok_or_else(|| DomainError::invalid("lead_id", "no such lead in this org unit"))?;
+            // a merged-away lead id means the lead its history went to
+            let current = self
+                .current_lead(&t.caller.org_id, &t.ou_id, lead)
+                .await
+                .map_err(|e| match e.code {
+                    leadwire_models::ErrorCode::NotFound => {
+                        DomainError::invalid("lead_id", "no such lead in this org unit")
+                    }
+                    _ => e,
+                })?;
+            deal.lead_id = Some(current.id);
         }
         if let Some(Some(account)) = &input.account_id {
             self.store

@@ -1249,6 +1249,7 @@ impl Store {
             "FOR $m IN $moves {
                  UPDATE event SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
                  UPDATE lead_alias SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
+                 UPDATE deal SET lead_id = $m.to WHERE ou_id = $m.ou AND lead_id = $m.from;
                  UPDATE routing_assignment SET lead_id = $m.to
                      WHERE ou_id = $m.ou AND lead_id = $m.from AND outcome = 'pending';
              };",

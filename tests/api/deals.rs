@@ -148,3 +148,43 @@ async fn deals_link_to_the_ous_leads_and_close_with_a_time() {
         .await;
     assert_eq!(d["status"], "open");
 }
+
+/// A merge carries the source's deals to the target, and a deal made for a merged-away
+/// lead is the target's: a won deal then converts the lead its history went to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deals_follow_their_lead_through_a_merge() {
+    let app = spawn_app().await;
+    for id in ["keep", "gone"] {
+        app.ok(Method::POST, "/v1/leads", Some(json!({ "id": id })), 201)
+            .await;
+    }
+    let deal = app
+        .ok(
+            Method::POST,
+            "/v1/deals",
+            Some(json!({"name": "On the source", "lead_id": "gone"})),
+            201,
+        )
+        .await;
+    let merged = app
+        .ok(
+            Method::POST,
+            "/v1/leads/merge",
+            Some(json!({"targetLeadId": "keep", "sourceLeadIds": ["gone"]})),
+            200,
+        )
+        .await;
+    assert_eq!(merged["mergedSources"], json!(["gone"]), "{merged}");
+    let path = format!("/v1/deals/{}", deal["deal_id"].as_str().unwrap());
+    let moved = app.ok(Method::GET, &path, None, 200).await;
+    assert_eq!(moved["lead_id"], "keep", "{moved}");
+    let later: Value = app
+        .ok(
+            Method::POST,
+            "/v1/deals",
+            Some(json!({"name": "Named by the old id", "lead_id": "gone"})),
+            201,
+        )
+        .await;
+    assert_eq!(later["lead_id"], "keep", "{later}");
+}
