@@ -141,6 +141,30 @@ fn names(field: &str, list: Vec<String>) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Whether a metadata key names personal data, which routing features must not use:
+/// training snapshots keep the metadata the features use.
+fn personal(key: &str) -> bool {
+    let k: String = key
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    const ANYWHERE: [&str; 6] = ["email", "phone", "mobile", "address", "note", "password"];
+    const WHOLE: [&str; 10] = [
+        "name",
+        "firstname",
+        "lastname",
+        "fullname",
+        "givenname",
+        "surname",
+        "ssn",
+        "dob",
+        "dateofbirth",
+        "birthday",
+    ];
+    ANYWHERE.iter().any(|p| k.contains(p)) || WHOLE.contains(&k.as_str())
+}
+
 fn within(field: &str, v: u32, min: u32, max: u32) -> Result<u32> {
     if (min..=max).contains(&v) {
         Ok(v)
@@ -189,7 +213,18 @@ impl RoutingConfigInput {
         }
         if let Some(f) = self.features {
             if let Some(keys) = f.metadata_keys {
-                c.features.metadata_keys = names("features.metadata_keys", keys)?;
+                let keys = names("features.metadata_keys", keys)?;
+                if let Some(k) = keys.iter().find(|k| personal(k)) {
+                    return Err(DomainError::invalid(
+                        "features.metadata_keys",
+                        format!(
+                            "{k:?} holds personal data (an email, phone, name, address or notes): \
+                             routing features may not use it, and assignments keep only what \
+                             the features use"
+                        ),
+                    ));
+                }
+                c.features.metadata_keys = keys;
             }
             if let Some(v) = f.scores {
                 c.features.scores = v;
@@ -361,6 +396,18 @@ mod tests {
                 json!({"features": {"metadata_keys": vec!["k"; 51]}}),
                 "features.metadata_keys",
             ),
+            (
+                json!({"features": {"metadata_keys": ["industry", "Work Email"]}}),
+                "features.metadata_keys",
+            ),
+            (
+                json!({"features": {"metadata_keys": ["first_name"]}}),
+                "features.metadata_keys",
+            ),
+            (
+                json!({"features": {"metadata_keys": ["notes"]}}),
+                "features.metadata_keys",
+            ),
         ] {
             let e = change(v).unwrap_err();
             assert_eq!(e.details.unwrap()["field"], field);
@@ -420,5 +467,33 @@ mod tests {
         assert!(!lead_features(&(&lead).into(), &features)
             .numeric
             .contains_key("engagement_score"));
+    }
+
+    #[test]
+    fn personal_keys_are_told_apart_from_company_ones() {
+        for k in [
+            "email",
+            "Work Email",
+            "phone_number",
+            "mobile",
+            "first_name",
+            "Name",
+            "notes",
+            "home-address",
+            "DOB",
+        ] {
+            assert!(personal(k), "{k}");
+        }
+        for k in [
+            "industry",
+            "company_name",
+            "company_size",
+            "region",
+            "country",
+            "employees",
+            "source",
+        ] {
+            assert!(!personal(k), "{k}");
+        }
     }
 }
