@@ -474,8 +474,11 @@ impl Core {
         })?;
         if !rep.eligible() {
             return Err(DomainError::conflict(format!(
-                "{} is no longer eligible (status {:?}, {} of {} open assignments): override or predict again",
-                rep.name, rep.status, rep.open_assignments, rep.capacity
+                "{} is no longer eligible (status {}, {} of {} open assignments): override or predict again",
+                rep.name,
+                rep.status.as_str(),
+                rep.open_assignments,
+                rep.capacity
             )));
         }
         self.assign_prediction(
@@ -504,6 +507,23 @@ impl Core {
             .rep_in(t, input.assigned_to.trim())
             .await
             .map_err(|_| DomainError::invalid("assignedTo", "no such rep in this org unit"))?;
+        if rep.rep_id == p.predicted_rep_id {
+            return Err(DomainError::invalid(
+                "assignedTo",
+                "is the predicted rep: route the prediction instead of overriding it",
+            ));
+        }
+        // the rep a person picks takes leads as the model's pick does: within capacity,
+        // while available
+        if !rep.eligible() {
+            return Err(DomainError::conflict(format!(
+                "{} is not eligible (status {}, {} of {} open assignments): pick another rep",
+                rep.name,
+                rep.status.as_str(),
+                rep.open_assignments,
+                rep.capacity
+            )));
+        }
         self.assign_prediction(
             t,
             p,

@@ -18,6 +18,18 @@ pub enum RepStatus {
     Offline,
 }
 
+impl RepStatus {
+    /// As the API writes it (`AVAILABLE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepStatus::Available => "AVAILABLE",
+            RepStatus::Busy => "BUSY",
+            RepStatus::Away => "AWAY",
+            RepStatus::Offline => "OFFLINE",
+        }
+    }
+}
+
 /// Largest capacity (open assignments) a rep may have.
 pub const MAX_CAPACITY: u32 = 100_000;
 /// Largest routing weight.

@@ -509,6 +509,8 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
         (json!({"assignedTo": other}), 422),
         (json!({"assignedTo": other, "reason": ""}), 422),
         (json!({"assignedTo": "rep_nobody", "reason": "x"}), 422),
+        // the predicted rep is routed, not overridden to; a full rep takes no more
+        (json!({"assignedTo": picked, "reason": "x"}), 422),
     ] {
         let (s, b) = app
             .call(
@@ -518,6 +520,31 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
             .await;
         assert_eq!(s, code, "{body}: {b}");
     }
+    app.ok(
+        Method::PATCH,
+        &format!("/v1/reps/{other}"),
+        Some(json!({"status": "OFFLINE"})),
+        200,
+    )
+    .await;
+    let (s, b) = app
+        .call(
+            app.req(Method::POST, &overridden, &app.admin_token)
+                .json(&json!({"assignedTo": other, "reason": "x"})),
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("OFFLINE"),
+        "{b}"
+    );
+    app.ok(
+        Method::PATCH,
+        &format!("/v1/reps/{other}"),
+        Some(json!({"status": "AVAILABLE"})),
+        200,
+    )
+    .await;
     let o = app
         .ok(
             Method::POST,
