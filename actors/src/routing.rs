@@ -359,46 +359,55 @@ impl Core {
             .filter(|o| o.starts_with(&format!("{}_", ids::prefix::REP)))
         {
             let now = time::now();
-            let pending = match prediction {
-                Some(_) => Vec::new(),
-                None => {
-                    self.store
-                        .pending_predictions_of(&t.caller.org_id, &t.ou_id, lead_ids)
-                        .await?
-                }
-            };
+            let pending = self
+                .store
+                .pending_predictions_of(&t.caller.org_id, &t.ou_id, lead_ids)
+                .await?;
             let window_end = now + chrono::Duration::days(config.conversion_window_days.into());
             let leads = self
                 .store
                 .leads_by_ids(&t.caller.org_id, &t.ou_id, lead_ids)
                 .await?;
+            // a PENDING prediction decided by this assignment: accepted when it named
+            // this rep, else overridden for `reason`
+            let decide = |q: &Prediction, reason: &str| {
+                let mut q = q.clone();
+                let accepted = q.predicted_rep_id == rep_id;
+                q.status = if accepted {
+                    PredictionStatus::Accepted
+                } else {
+                    PredictionStatus::Overridden
+                };
+                q.assigned_to = Some(rep_id.to_string());
+                q.override_reason = (!accepted).then(|| reason.to_string());
+                q.resolved_at = Some(time::format(&now));
+                q.resolved_by = Some(t.caller.member_id.clone());
+                let origin = if accepted {
+                    AssignmentOrigin::Route
+                } else {
+                    AssignmentOrigin::Override
+                };
+                (q, origin)
+            };
             for lead in leads {
                 if lead.merged_into.is_some() || lead.owner_id.as_deref() == Some(rep_id) {
                     continue;
                 }
+                // the lead's other PENDING predictions (not the one being resolved)
+                let waiting: Vec<&Prediction> = pending
+                    .iter()
+                    .filter(|q| q.lead_id == lead.id)
+                    .filter(|q| prediction.is_none_or(|(p, _)| p.prediction_id != q.prediction_id))
+                    .collect();
                 // given by hand while a prediction waits: a person decided it
                 let by_hand = match prediction {
                     Some(_) => None,
-                    None => pending.iter().find(|q| q.lead_id == lead.id).map(|q| {
-                        let mut q = q.clone();
-                        let accepted = q.predicted_rep_id == rep_id;
-                        q.status = if accepted {
-                            PredictionStatus::Accepted
-                        } else {
-                            PredictionStatus::Overridden
-                        };
-                        q.assigned_to = Some(rep_id.to_string());
-                        q.override_reason = (!accepted).then(|| "assigned by hand".to_string());
-                        q.resolved_at = Some(time::format(&now));
-                        q.resolved_by = Some(t.caller.member_id.clone());
-                        let origin = if accepted {
-                            AssignmentOrigin::Route
-                        } else {
-                            AssignmentOrigin::Override
-                        };
-                        (q, origin)
-                    }),
+                    None => waiting.first().map(|q| decide(q, "assigned by hand")),
                 };
+                // and any other waiting prediction of the lead is decided with it
+                for q in waiting.iter().skip(usize::from(by_hand.is_some())) {
+                    resolved.push(decide(q, "another prediction of this lead was resolved").0);
+                }
                 let (p, origin) = match (prediction, &by_hand) {
                     (Some((p, o)), _) => (Some(p), o),
                     (None, Some((q, o))) => (Some(q), *o),

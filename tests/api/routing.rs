@@ -468,6 +468,7 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
     };
 
     // route: the pick owns the lead and it counts against the rep's capacity
+    let sibling = predict("a").await;
     let p = predict("a").await;
     let pick = p["predicted_rep_id"].as_str().unwrap().to_string();
     let route = format!(
@@ -488,6 +489,15 @@ async fn routing_assigns_the_owner_and_overriding_keeps_the_reason() {
         .call(app.req(Method::POST, &route, &app.admin_token))
         .await;
     assert_eq!(s, 409, "routed once only: {b}");
+    // the lead's other waiting prediction was decided with it: nothing is left PENDING
+    let sibling_path = format!(
+        "{PREDICTIONS}/{}",
+        sibling["prediction_id"].as_str().unwrap()
+    );
+    let decided = app.ok(Method::GET, &sibling_path, None, 200).await;
+    assert_ne!(decided["status"], "PENDING", "{decided}");
+    assert_eq!(decided["assignedTo"], pick.as_str(), "{decided}");
+    route_refused(&app, sibling["prediction_id"].as_str().unwrap(), "").await;
 
     // a pick that filled up since is not routed
     let p = predict("b").await;
