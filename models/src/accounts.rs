@@ -95,13 +95,18 @@ pub struct AccountInput {
     pub metadata: Option<Map<String, Value>>,
 }
 
-/// `PATCH /v1/accounts/{id}`: name and domain replace; metadata merges (`null` removes a
-/// key).
+/// `PATCH /v1/accounts/{id}`: name and domain replace (`domain: null` clears it);
+/// metadata merges (`null` removes a key). `null` for the name or the whole metadata is
+/// refused.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatch {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub name: Option<String>,
-    pub domain: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub domain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
 }
@@ -112,8 +117,10 @@ impl AccountPatch {
         if let Some(n) = &self.name {
             next.name = validate::name("name", n, 1, 200)?;
         }
-        if let Some(d) = &self.domain {
-            next.domain = Some(normalise_domain("domain", d)?);
+        match &self.domain {
+            Some(Some(d)) => next.domain = Some(normalise_domain("domain", d)?),
+            Some(None) => next.domain = None,
+            None => {}
         }
         if let Some(m) = &self.metadata {
             for (k, v) in m {

@@ -68,6 +68,7 @@ impl Deal {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<String>)]
@@ -78,11 +79,13 @@ pub struct DealInput {
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<f64>)]
     pub amount: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub stage: Option<String>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<String>)]
     pub owner_id: Option<Option<String>>,
     pub owner_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub status: Option<DealStatus>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[schema(value_type = Option<String>)]

@@ -148,11 +148,16 @@ pub struct AttrRule {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttrRuleInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub profile_property: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub condition: Option<ConditionOperator>,
     pub comparison_value: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub weight: Option<i64>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub ui_order: Option<i64>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub rule_type: Option<RuleType>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     pub conditions: Option<Option<ConditionGroup>>,

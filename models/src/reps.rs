@@ -91,17 +91,23 @@ impl Rep {
 }
 
 /// `POST /v1/reps` (every field) and `PATCH /v1/reps/{id}` (only the fields sent;
-/// `member_id: null` unlinks).
+/// `member_id: null` unlinks; `null` for any other field is refused).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub status: Option<RepStatus>,
     /// 0–100,000 (default 50).
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub capacity: Option<u32>,
     /// 0–100 (default 1).
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub weight: Option<u32>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<Map<String, Value>>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]

@@ -205,6 +205,45 @@ async fn accounts_aggregate_their_leads_and_merge() {
         (Some("Acme Corp"), json!({"region": "EU"}))
     );
 
+    // null clears a domain; a null name is refused and changes nothing
+    let solo = account(&app, "Solo", "solo.io").await;
+    let cleared = ok(
+        &app,
+        Method::PATCH,
+        &format!("/v1/accounts/{solo}"),
+        Some(json!({"domain": null})),
+        200,
+    )
+    .await;
+    assert!(cleared["domain"].is_null(), "{cleared}");
+    let refused = ok(
+        &app,
+        Method::PATCH,
+        &format!("/v1/accounts/{solo}"),
+        Some(json!({"name": null, "domain": "solo.dev"})),
+        422,
+    )
+    .await;
+    assert_eq!(refused["error"]["details"]["field"], "name", "{refused}");
+    let (_, kept) = app
+        .get(&format!("/v1/accounts/{solo}"), &app.admin_token)
+        .await;
+    assert_eq!(
+        (kept["name"].as_str(), kept["domain"].is_null()),
+        (Some("Solo"), true),
+        "{kept}"
+    );
+    // (an empty id in a batch delete is simply missing)
+    let gone = ok(
+        &app,
+        Method::POST,
+        "/v1/accounts/batch-delete",
+        Some(json!({"ids": [solo, ""]})),
+        200,
+    )
+    .await;
+    assert_eq!(gone["missing"], json!([""]), "{gone}");
+
     // merge Acme into Globex: its leads move, it is archived
     let (s, _) = app
         .post(

@@ -53,6 +53,9 @@ async fn deals_link_to_the_ous_leads_and_close_with_a_time() {
         (json!({"name": "X", "owner_id": "rep_nope"}), "owner_id"),
         (json!({"name": "X", "amount": -3}), "amount"),
         (json!({"name": "X", "closed_at": "soon"}), "closed_at"),
+        (json!({"name": null}), "name"),
+        (json!({"name": "X", "stage": null}), "stage"),
+        (json!({"name": "X", "status": null}), "status"),
     ] {
         let (s, b) = app
             .call(

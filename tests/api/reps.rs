@@ -170,6 +170,24 @@ async fn reps_belong_to_their_org_unit_and_writes_need_an_operator() {
         )
         .await;
     assert!(unlinked["member_id"].is_null());
+    // only member_id clears with null; a null elsewhere is refused, naming the field
+    for field in ["name", "status", "capacity", "weight"] {
+        let (s, b) = app
+            .call(
+                app.req(Method::PATCH, &format!("/v1/reps/{id}"), &app.admin_token)
+                    .json(&json!({ field: null })),
+            )
+            .await;
+        assert_eq!(
+            (s, b["error"]["details"]["field"].as_str()),
+            (422, Some(field)),
+            "{b}"
+        );
+    }
+    let kept = app
+        .ok(Method::GET, &format!("/v1/reps/{id}"), None, 200)
+        .await;
+    assert_eq!(kept["name"], "Cy");
 
     let ou2 = app.new_ou("Second").await;
 
