@@ -29,6 +29,14 @@ where
             state,
         )
         .await?;
+        // every body is an object: serde would otherwise read an array as the fields in
+        // declaration order (`["Ann","ann@x.io"]` as a rep)
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(ApiError(DomainError::invalid(
+                "body",
+                "must be a JSON object, not an array",
+            )));
+        }
         if json_nests_deeper_than(&bytes, MAX_JSON_DEPTH) {
             return Err(ApiError(DomainError::invalid(
                 "body",

@@ -51,6 +51,18 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
         assert_eq!(s, 422, "{query}: {b}");
         assert_eq!(b["error"]["details"]["field"], field, "{query}: {b}");
     }
+    // an array is not an object, even with the fields in order
+    let (s, b) = app
+        .call(
+            app.req(Method::POST, "/v1/rules", &app.admin_token)
+                .json(&serde_json::json!(["Demo", 10])),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"]["field"].as_str()),
+        (422, Some("body")),
+        "{b}"
+    );
     let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
     assert_eq!(rules, serde_json::json!([]));
     let (s, _) = app
