@@ -60,3 +60,21 @@ impl From<StoreError> for DomainError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    /// An empty id cannot form a record id: a validation failure, never an internal one.
+    #[tokio::test]
+    async fn an_empty_record_id_is_a_validation_failure() {
+        let s = Store::memory().await.unwrap();
+        let e = s.deal("org_1", "ou_1", "").await.unwrap_err();
+        assert!(matches!(e, StoreError::InvalidId(_)), "{e}");
+        let e = DomainError::from(e);
+        assert_eq!(e.code, leadwire_models::ErrorCode::ValidationFailed);
+        // an id that merely does not exist is no error at all
+        assert!(s.deal("org_1", "ou_1", "dl_nope").await.unwrap().is_none());
+    }
+}
