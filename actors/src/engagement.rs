@@ -553,7 +553,7 @@ impl Core {
     ) -> Result<leadwire_models::rules::RuleTestResult> {
         use leadwire_models::scoring::{round2, EventFact, LeadBook, ScoringRuleset};
         t.require(Access::Read)?;
-        let p = input.rule.validate(true)?;
+        let p = input.rule.validate(true).map_err(|e| e.within("rule"))?;
         // a merged-away lead is tried as the lead its history went to
         let lead = self
             .current_lead(&t.caller.org_id, &t.ou_id, &input.lead_id)
@@ -655,12 +655,8 @@ impl Core {
                     "deal scoring has no rulesets; engagement, profile and account can be rescored",
                 ))
             }
-            _ => {
-                return Err(DomainError::invalid(
-                    "dimension",
-                    "must be engagement, profile, account or deal",
-                ))
-            }
+            // as any other route with an unknown dimension
+            _ => return Err(DomainError::not_found("scoring dimension")),
         }
         self.ruleset_in(t, ruleset_id).await?;
         // pick up any rule change first, so the replay uses the stored rules

@@ -244,7 +244,10 @@ impl Core {
     ) -> Result<ProfileRuleTestResult> {
         t.require(Access::Read)?;
         let mut rule = Self::blank_rule(t, dim, "");
-        input.rule.apply(&mut rule, true)?;
+        input
+            .rule
+            .apply(&mut rule, true)
+            .map_err(|e| e.within("rule"))?;
         let lead = self.get_lead(t, &input.lead_id).await?;
         let properties = match dim {
             Dimension::Account => self

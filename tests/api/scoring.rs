@@ -1210,6 +1210,15 @@ async fn a_rule_dry_run_changes_nothing_and_rescore_replays_history() {
             .await;
         assert_eq!(s, status, "{body}");
     }
+    // the rule's own errors are named within it
+    let (_, e) = app
+        .post(
+            "/v1/rules/test",
+            &app.admin_token,
+            json!({"lead_id": lead, "rule": {"event_type": "Demo", "weight": 5_000_000}}),
+        )
+        .await;
+    assert_eq!(e["error"]["details"]["field"], "rule.weight", "{e}");
     // the dry run stored nothing
     let (_, sc) = app
         .get(&format!("/v1/leads/{lead}/score"), &app.admin_token)
@@ -1239,8 +1248,9 @@ async fn a_rule_dry_run_changes_nothing_and_rescore_replays_history() {
         )
         .await;
     assert_eq!(
-        (s, e["error"]["details"]["field"].as_str()),
-        (422, Some("dimension"))
+        (s, e["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "an unknown dimension, as on every scoring route"
     );
     let (s, _) = app
         .post(
