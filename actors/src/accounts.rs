@@ -389,9 +389,10 @@ impl Core {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         for id in ids {
+            // an archived (merged) account reads as gone: it is not deleted again
             match self.store.account(&t.caller.org_id, &t.ou_id, &id).await? {
-                Some(_) => found.push(id),
-                None => missing.push(id),
+                Some(a) if a.merged_into.is_none() => found.push(id),
+                _ => missing.push(id),
             }
         }
         let unlinked = if found.is_empty() {

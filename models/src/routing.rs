@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
+use prediction::round4;
 use serde::{Deserialize, Serialize};
 
 pub mod config;
@@ -441,7 +442,7 @@ impl RoutingModel {
         contributions.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
         contributions.truncate(n);
         for c in &mut contributions {
-            c.contribution = crate::scoring::round2(c.contribution * 100.0) / 100.0;
+            c.contribution = round4(c.contribution);
         }
         contributions
     }
@@ -478,10 +479,6 @@ impl RoutingModel {
             base_rate: round4(base_rate),
         }
     }
-}
-
-fn round4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
 }
 
 /// Area under the ROC curve by ranks (ties share their average rank).
@@ -562,6 +559,12 @@ mod tests {
             .all(|r| r.probability > 0.0 && r.probability < 1.0));
         let why = model.top_features(lead, &ranked[0].rep_id, &h.rep_ids(), 3);
         assert!(!why.is_empty() && why.len() <= 3);
+        // reported to 4 places, as written (no 0.14429999999999998)
+        for c in &why {
+            let text = serde_json::to_string(&c.contribution).unwrap();
+            let places = text.split('.').nth(1).map_or(0, str::len);
+            assert!(places <= 4, "{text}");
+        }
         // the stored form predicts the same
         let back: RoutingModel =
             serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();

@@ -1269,6 +1269,7 @@ impl Store {
                  DELETE lead_alias WHERE ou_id = $d.ou AND lead_id = $d.lead;
                  DELETE routing_assignment WHERE ou_id = $d.ou AND lead_id = $d.lead;
                  DELETE prediction WHERE ou_id = $d.ou AND lead_id = $d.lead;
+                 UPDATE deal SET lead_id = NONE WHERE ou_id = $d.ou AND lead_id = $d.lead;
                  DELETE type::record('lead', $d.key);
                  UPSERT type::record('lead_deletion', $d.key) CONTENT {
                      org_id: $d.org, ou_id: $d.ou, lead_id: $d.lead, status: 'completed',

@@ -48,7 +48,16 @@ impl Store {
                 0,
             )
             .await?;
-        Ok(!gone.is_empty())
+        if gone.is_empty() {
+            return Ok(false);
+        }
+        // its deals keep the owner's name as history, but no longer point at it
+        self.run(
+            "UPDATE deal SET owner_id = NONE WHERE org_id = $org AND ou_id = $ou AND owner_id = $id",
+            json!({ "id": id, "org": org_id, "ou": ou_id }),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// How many (unmerged) leads of the OU each of `owners` owns.

@@ -190,4 +190,45 @@ async fn deals_follow_their_lead_through_a_merge() {
         )
         .await;
     assert_eq!(later["lead_id"], "keep", "{later}");
+
+    // deleting the lead or the owning rep leaves no dangling link (the owner's name stays)
+    let rep = app
+        .ok(
+            Method::POST,
+            "/v1/reps",
+            Some(json!({"name": "Bo Rep", "email": "bo@acme.io"})),
+            201,
+        )
+        .await;
+    let owned = app
+        .ok(
+            Method::POST,
+            "/v1/deals",
+            Some(json!({"name": "Owned", "owner_id": rep["rep_id"]})),
+            201,
+        )
+        .await;
+    app.ok(
+        Method::DELETE,
+        &format!("/v1/reps/{}", rep["rep_id"].as_str().unwrap()),
+        None,
+        204,
+    )
+    .await;
+    let owned = app
+        .ok(
+            Method::GET,
+            &format!("/v1/deals/{}", owned["deal_id"].as_str().unwrap()),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(
+        (owned["owner_id"].is_null(), owned["owner_name"].as_str()),
+        (true, Some("Bo Rep")),
+        "{owned}"
+    );
+    app.ok(Method::DELETE, "/v1/leads/keep", None, 200).await;
+    let orphan = app.ok(Method::GET, &path, None, 200).await;
+    assert!(orphan["lead_id"].is_null(), "{orphan}");
 }
