@@ -128,13 +128,31 @@ impl DealInput {
         }
         if let Some(c) = &self.closed_at {
             deal.closed_at = match c {
-                Some(at) => Some(time::format(&time::parse(at).ok_or_else(|| {
-                    DomainError::invalid("closed_at", "must be an RFC 3339 time")
-                })?)),
+                Some(at) => {
+                    let at = time::parse(at).ok_or_else(|| {
+                        DomainError::invalid("closed_at", "must be an RFC 3339 time")
+                    })?;
+                    // a deal closes when it is decided: not later than now (a minute of
+                    // clock skew allowed)
+                    let latest = time::parse(now).map(|n| n + chrono::Duration::minutes(1));
+                    if latest.is_some_and(|l| at > l) {
+                        return Err(DomainError::invalid(
+                            "closed_at",
+                            "must not be in the future",
+                        ));
+                    }
+                    Some(time::format(&at))
+                }
                 None => None,
             };
         }
         match deal.status {
+            DealStatus::Open if matches!(self.closed_at, Some(Some(_))) => {
+                return Err(DomainError::invalid(
+                    "closed_at",
+                    "an open deal has no closing time: set status won or lost with it",
+                ))
+            }
             DealStatus::Open => deal.closed_at = None,
             DealStatus::Won | DealStatus::Lost => {
                 if deal.closed_at.is_none() || (was_open && self.closed_at.is_none()) {
@@ -217,6 +235,14 @@ mod tests {
             (serde_json::json!({"name": "x", "stage": ""}), "stage"),
             (
                 serde_json::json!({"name": "x", "closed_at": "yesterday"}),
+                "closed_at",
+            ),
+            (
+                serde_json::json!({"name": "x", "status": "won", "closed_at": "2030-01-01T00:00:00Z"}),
+                "closed_at",
+            ),
+            (
+                serde_json::json!({"name": "x", "status": "open", "closed_at": "2026-11-20T10:00:00Z"}),
                 "closed_at",
             ),
         ] {
