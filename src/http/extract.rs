@@ -60,6 +60,15 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
 
+/// The query of a route that takes no parameters: any parameter is a 422 naming it, as on
+/// every other route (a misspelt filter must not pass for "no filter").
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Refuses a query string on a route that takes none.
+pub type NoQuery = Query<NoParams>;
+
 /// A query string whose keys may repeat (`?metadata=a:1&metadata=b:2` into a `Vec`),
 /// with rejections as [`ApiError`]s.
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]

@@ -46,6 +46,10 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
         ("/v1/leads?sort_by=loudest", "sort_by"),
         ("/v1/leads?bogus=1", "bogus"),
         ("/v1/events?logic=xor", "logic"),
+        // routes that take no parameters refuse any, rather than ignore a misspelt one
+        ("/v1/analytics/stats?bogus=1", "bogus"),
+        ("/v1/rulesets?limit=5", "limit"),
+        ("/v1/levels/engagement/history?page=0", "page"),
     ] {
         let (s, b) = app.get(query, &app.admin_token).await;
         assert_eq!(s, 422, "{query}: {b}");
@@ -63,6 +67,13 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
         (422, Some("body")),
         "{b}"
     );
+    let (s, b) = app
+        .get(
+            "/v1/levels/engagement/history?ruleset_id=rs_any",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, 200, "the seed's ruleset_id is accepted: {b}");
     let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
     assert_eq!(rules, serde_json::json!([]));
     let (s, _) = app

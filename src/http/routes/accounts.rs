@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Query, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Query, Scoped};
 use crate::http::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -109,6 +109,7 @@ pub async fn batch_delete(
     responses((status = 200, body = AccountDetail), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

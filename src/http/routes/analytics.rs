@@ -4,13 +4,14 @@ use axum::extract::State;
 use leadwire_models::analytics::{Analytics, EventStats, ScoreGain, TopLead, TopParams};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Query, Scoped};
+use crate::http::extract::{Json, NoQuery, Query, Scoped};
 use crate::http::AppState;
 
 /// Lead and event totals, events by channel and by type.
 #[utoipa::path(get, path = "/v1/analytics", tag = "analytics",
     responses((status = 200, body = Analytics)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn overview(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Analytics>> {
@@ -21,6 +22,7 @@ pub async fn overview(
 #[utoipa::path(get, path = "/v1/analytics/stats", tag = "analytics",
     responses((status = 200, body = EventStats)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn stats(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<EventStats>> {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Auth, Json, OU_COOKIE};
+use crate::http::extract::{Auth, Json, NoQuery, OU_COOKIE};
 use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -32,7 +32,11 @@ pub async fn login(
 /// The authenticated user's profile.
 #[utoipa::path(get, path = "/v1/auth/me", tag = "auth",
     responses((status = 200, body = MemberView), (status = 401, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
-pub async fn me(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<MemberView>> {
+pub async fn me(
+    _: NoQuery,
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<MemberView>> {
     Ok(Json(state.core.me(&caller).await?))
 }
 

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use leadwire_models::deals::{Deal, DealInput, DealListParams, DealPage};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Query, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Query, Scoped};
 use crate::http::AppState;
 
 /// The OU's deals, newest first: `status` (open | won | lost), `lead_id`, `account_id`,
@@ -41,6 +41,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/deals/{id}", tag = "deals", params(("id" = String, Path)),
     responses((status = 200, body = Deal), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

@@ -5,13 +5,14 @@ use axum::http::StatusCode;
 use leadwire_models::decay::{DecayRule, DecayRuleInput};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Scoped};
 use crate::http::AppState;
 
 /// The inactivity decay rules of the active OU.
 #[utoipa::path(get, path = "/v1/decays", tag = "decays",
     responses((status = 200, body = Vec<DecayRule>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<DecayRule>>> {

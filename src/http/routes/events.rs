@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, MultiQuery, Path, RawBody, Scoped};
+use crate::http::extract::{Json, MultiQuery, NoQuery, Path, RawBody, Scoped};
 use crate::http::routes::leads::csv_attachment;
 use crate::http::AppState;
 
@@ -164,6 +164,7 @@ pub async fn batch_delete(
     responses((status = 200, body = EventExplanation), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn explain(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -176,6 +177,7 @@ pub async fn explain(
     responses((status = 200, body = Vec<String>)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn event_types(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<String>>> {
@@ -187,6 +189,7 @@ pub async fn event_types(
     responses((status = 200, body = EventTypeProperties)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn properties(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(event_type): Path<String>,
@@ -199,6 +202,7 @@ pub async fn properties(
     responses((status = 200, body = Vec<String>)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn channels(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<String>>> {
@@ -262,6 +266,7 @@ pub async fn import(
     responses((status = 200, body = ImportJob), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn import_status(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

@@ -9,13 +9,14 @@ use leadwire_models::filters::{
 };
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Scoped};
 use crate::http::AppState;
 
 /// The inorganic activity filters of the active OU.
 #[utoipa::path(get, path = "/v1/filters", tag = "filters",
     responses((status = 200, body = Vec<InorganicFilter>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_inorganic(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<InorganicFilter>>> {
@@ -69,6 +70,7 @@ pub async fn delete_inorganic(
 #[utoipa::path(get, path = "/v1/metadata-filters", tag = "filters",
     responses((status = 200, body = Vec<MetadataFilter>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_metadata(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<MetadataFilter>>> {
@@ -108,6 +110,7 @@ pub async fn preview_metadata(
 #[utoipa::path(get, path = "/v1/metadata-filters/{id}", tag = "filters", params(("id" = String, Path)),
     responses((status = 200, body = MetadataFilter), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get_metadata(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

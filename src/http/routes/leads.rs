@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use utoipa::IntoParams;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Query, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Query, Scoped};
 use crate::http::AppState;
 
 /// A CSV attachment response.
@@ -96,6 +96,7 @@ pub async fn search(
 #[utoipa::path(get, path = "/v1/leads/{id}", tag = "leads", params(("id" = String, Path)),
     responses((status = 200, body = LeadWithAccount), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -142,6 +143,7 @@ pub async fn delete(
 #[utoipa::path(get, path = "/v1/leads/{id}/deletion-status", tag = "leads", params(("id" = String, Path)),
     responses((status = 200, body = DeletionStatus), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn deletion_status(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -153,6 +155,7 @@ pub async fn deletion_status(
 #[utoipa::path(get, path = "/v1/leads/{id}/aliases", tag = "leads", params(("id" = String, Path)),
     responses((status = 200, body = Vec<LeadAlias>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn aliases(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -274,6 +277,7 @@ pub async fn score(
 #[utoipa::path(get, path = "/v1/leads/{id}/events", tag = "leads", params(("id" = String, Path)),
     responses((status = 200, body = Vec<StoredEvent>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn events(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -312,6 +316,7 @@ pub async fn explain(
 #[utoipa::path(get, path = "/v1/leads/{id}/why", tag = "leads", params(("id" = String, Path)),
     responses((status = 200, body = Why), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn why(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

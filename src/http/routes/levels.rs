@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use leadwire_models::levels::{Dimension, Level, LevelHistory, LevelInput, RevertInput};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Query, Scoped};
 use crate::http::AppState;
 
 /// The dimension's levels, lowest range first.
@@ -15,6 +15,7 @@ use crate::http::AppState;
     responses((status = 200, body = Vec<Level>), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -73,13 +74,24 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query of a level history: the seed's `ruleset_id` is accepted (any other parameter
+/// is refused) though levels are the dimension's, the same for each of its rulesets.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Accepted for the seed's clients: a dimension's levels apply to all its rulesets.
+    pub ruleset_id: Option<String>,
+}
+
 /// The snapshots of the dimension's levels, newest first: one after every create,
 /// update, delete and revert, with the whole set as it stood then.
 #[utoipa::path(get, path = "/v1/levels/{dimension}/history", tag = "levels",
-    params(("dimension" = String, Path)),
+    params(("dimension" = String, Path), HistoryParams),
     responses((status = 200, body = Vec<LevelHistory>), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn history(
+    _: Query<HistoryParams>,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,

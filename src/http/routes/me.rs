@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Auth, Json};
+use crate::http::extract::{Auth, Json, NoQuery};
 use crate::http::middleware::ClientIp;
 use crate::http::AppState;
 
@@ -29,6 +29,7 @@ pub struct RateLimitView {
 #[utoipa::path(get, path = "/v1/me/rate-limit", tag = "me",
     responses((status = 200, body = RateLimitView), (status = 401, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn rate_limit(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     axum::Extension(ip): axum::Extension<ClientIp>,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Auth, Json, Path};
+use crate::http::extract::{Auth, Json, NoQuery, Path};
 use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -44,6 +44,7 @@ pub struct SlackInput {
 #[utoipa::path(get, path = "/v1/members", tag = "members",
     responses((status = 200, body = Vec<MemberView>), (status = 401, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
 ) -> ApiResult<Json<Vec<MemberView>>> {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{AuditOu, Auth, Json, Path, OU_COOKIE};
+use crate::http::extract::{AuditOu, Auth, Json, NoQuery, Path, OU_COOKIE};
 use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -52,7 +52,11 @@ pub struct RoleInput {
 /// The caller's org units (with their role in each) and their organisation.
 #[utoipa::path(get, path = "/v1/org-units", tag = "org-units",
     responses((status = 200, body = UnitsView), (status = 401, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
-pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<UnitsView>> {
+pub async fn list(
+    _: NoQuery,
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<UnitsView>> {
     Ok(Json(state.core.list_units(&caller).await?))
 }
 
@@ -129,6 +133,7 @@ pub async fn set_active(
 #[utoipa::path(get, path = "/v1/org-units/{id}/memberships", tag = "ou-memberships", params(("id" = String, Path)),
     responses((status = 200, body = Vec<MembershipView>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn memberships(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,

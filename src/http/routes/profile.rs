@@ -11,13 +11,14 @@ use leadwire_models::profile::{
 };
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Scoped};
 use crate::http::AppState;
 
 /// The profile rulesets of the active OU.
 #[utoipa::path(get, path = "/v1/scoring/{dimension}/rulesets", tag = "profile", params(("dimension" = String, Path, description = "profile or account")),
     responses((status = 200, body = Vec<AttrRuleset>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_rulesets(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -76,6 +77,7 @@ pub async fn delete_ruleset(
 #[utoipa::path(get, path = "/v1/scoring/{dimension}/rulesets/{id}/rules", tag = "profile", params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = Vec<AttrRule>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_rules(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -163,6 +165,7 @@ pub async fn test_rule(
 #[utoipa::path(get, path = "/v1/disqualification-rules", tag = "profile",
     responses((status = 200, body = Vec<HardDqRule>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn hard_dq_rules(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<HardDqRule>>> {
@@ -175,6 +178,7 @@ pub async fn hard_dq_rules(
     params(("dimension" = String, Path, description = "profile or account")),
     responses((status = 200, body = Vec<FieldMapping>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_mappings(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -241,6 +245,7 @@ pub async fn delete_mapping(
     params(("dimension" = String, Path)),
     responses((status = 200, body = Vec<MappingChange>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn mapping_history(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -275,6 +280,7 @@ pub async fn apply_mappings(
 #[utoipa::path(get, path = "/v1/leads/properties", tag = "profile",
     responses((status = 200, body = Vec<String>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn lead_properties(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<String>>> {

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use leadwire_models::reps::{Rep, RepInput, RepListParams, RepPage};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Query, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Query, Scoped};
 use crate::http::AppState;
 
 /// The OU's reps by name, each with its open assignments (leads it owns) counted live:
@@ -42,6 +42,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/reps/{id}", tag = "reps", params(("id" = String, Path)),
     responses((status = 200, body = Rep), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

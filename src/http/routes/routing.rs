@@ -11,7 +11,7 @@ use leadwire_models::routing::prediction::{
 use leadwire_models::routing::training::{TrainingImport, TrainingRowInput};
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Query, RawBody, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Query, RawBody, Scoped};
 use crate::http::AppState;
 
 /// The OU's predictive-routing configuration: whether it is enabled, the triggers that
@@ -21,6 +21,7 @@ use crate::http::AppState;
 #[utoipa::path(get, path = "/v1/predictive-routing/config", tag = "predictive-routing",
     responses((status = 200, body = RoutingConfig)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get_config(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<RoutingConfig>> {
@@ -69,7 +70,11 @@ pub async fn import_training_data(
 /// accuracy, base rate), the retrain under way and the last failure.
 #[utoipa::path(get, path = "/v1/predictive-routing/model", tag = "predictive-routing",
     responses((status = 200, body = ModelInfo)), security(("bearerAuth" = []), ("basicAuth" = [])))]
-pub async fn model(State(state): State<AppState>, Scoped(t): Scoped) -> ApiResult<Json<ModelInfo>> {
+pub async fn model(
+    _: NoQuery,
+    State(state): State<AppState>,
+    Scoped(t): Scoped,
+) -> ApiResult<Json<ModelInfo>> {
     Ok(Json(state.core.model_info(&t).await?))
 }
 
@@ -126,6 +131,7 @@ pub async fn list_predictions(
 #[utoipa::path(get, path = "/v1/predictive-routing/predictions/{id}", tag = "predictive-routing", params(("id" = String, Path)),
     responses((status = 200, body = Prediction), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get_prediction(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -168,6 +174,7 @@ pub async fn override_prediction(
 #[utoipa::path(get, path = "/v1/predictive-routing/stats", tag = "predictive-routing",
     responses((status = 200, body = RoutingStats)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn stats(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<RoutingStats>> {

@@ -13,13 +13,14 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Json, Path, Query, Scoped};
+use crate::http::extract::{Json, NoQuery, Path, Query, Scoped};
 use crate::http::AppState;
 
 /// The scoring rulesets of the active OU.
 #[utoipa::path(get, path = "/v1/rulesets", tag = "rules",
     responses((status = 200, body = Vec<Ruleset>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_rulesets(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<Ruleset>>> {
@@ -73,6 +74,7 @@ pub async fn update_ruleset(
 #[utoipa::path(get, path = "/v1/rulesets/{id}/rules", tag = "rules", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Rule>), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn ruleset_rules(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -105,6 +107,7 @@ pub async fn reorder_rules(
 #[utoipa::path(get, path = "/v1/rules", tag = "rules",
     responses((status = 200, body = Vec<Rule>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_rules(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<Rule>>> {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Auth, Json, Path, Scoped};
+use crate::http::extract::{Auth, Json, NoQuery, Path, Scoped};
 use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -36,6 +36,7 @@ pub struct TokenInput {
 #[utoipa::path(get, path = "/v1/settings/credentials", tag = "settings",
     responses((status = 200, body = Vec<CredentialView>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_credentials(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<CredentialView>>> {
@@ -73,6 +74,7 @@ pub async fn delete_credential(
 #[utoipa::path(get, path = "/v1/settings/tokens", tag = "settings",
     responses((status = 200, body = Vec<TokenView>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn list_tokens(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
 ) -> ApiResult<Json<Vec<TokenView>>> {
@@ -115,6 +117,7 @@ pub async fn revoke_token(
 #[utoipa::path(get, path = "/v1/settings/scoring", tag = "settings",
     responses((status = 200, body = ScoringSettings)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get_scoring(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<ScoringSettings>> {
@@ -139,6 +142,7 @@ pub async fn put_scoring(
 #[utoipa::path(get, path = "/v1/settings/surge-policy", tag = "settings",
     responses((status = 200, body = SurgePolicyView)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn get_surge(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<SurgePolicyView>> {
@@ -163,6 +167,7 @@ pub async fn put_surge(
 #[utoipa::path(get, path = "/v1/settings/event-types", tag = "settings",
     responses((status = 200, body = Vec<EventTypeView>)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn event_types(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<Json<Vec<EventTypeView>>> {
@@ -196,6 +201,7 @@ pub async fn put_event_type(
     params(("event_type" = String, Path)),
     responses((status = 200, body = DeletePreview)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_preview(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(event_type): Path<String>,
