@@ -150,7 +150,13 @@ fn shape_key(node: &QueryPathNode<'_>) -> String {
 }
 
 /// For every failed field missing from `data`: null where the spec puts it.
+///
+/// An object none of whose fields resolved reads `null` in async-graphql's answer (and so
+/// does `data` when no root field did). Every object above a failed field was being
+/// resolved, so such a `null` is an object that lost its fields, not a null value: it
+/// becomes `{}` to hold them, unless a null this pass propagated put it there.
 fn propagate_nulls(data: &mut Value, errors: &[ServerError], types: &HashMap<String, String>) {
+    let mut nulled: Vec<Vec<PathSegment>> = Vec::new();
     for e in errors {
         if e.path.is_empty() || present(data, &e.path) {
             continue;
@@ -159,13 +165,15 @@ fn propagate_nulls(data: &mut Value, errors: &[ServerError], types: &HashMap<Str
         loop {
             if path.is_empty() {
                 *data = Value::Null;
+                nulled.push(Vec::new());
                 break;
             }
             match nullable_at(&path, types) {
                 // A field this extension did not see resolve (introspection): left as is.
                 None => break,
                 Some(true) => {
-                    set_null(data, &path);
+                    set_null(data, &path, &nulled);
+                    nulled.push(path);
                     break;
                 }
                 Some(false) => {
@@ -223,18 +231,33 @@ fn present(data: &Value, path: &[PathSegment]) -> bool {
     true
 }
 
-/// Sets the position to null; a parent already null (an earlier error's) stays so.
-fn set_null(data: &mut Value, path: &[PathSegment]) {
+/// Sets the position to null. On the way, a `null` object becomes `{}` (it lost its
+/// fields), unless an earlier propagated null is there or above it; a field missing on the
+/// way failed itself, and its own error places its null.
+fn set_null(data: &mut Value, path: &[PathSegment], nulled: &[Vec<PathSegment>]) {
     let Some((last, parents)) = path.split_last() else {
         *data = Value::Null;
         return;
     };
+    let propagated = |depth: usize| nulled.iter().any(|n| path[..depth].starts_with(n));
     let mut value = data;
-    for segment in parents {
+    for (depth, segment) in parents.iter().enumerate() {
+        if matches!(value, Value::Null) {
+            if propagated(depth) {
+                return;
+            }
+            *value = Value::Object(Default::default());
+        }
         match child(value, segment) {
             Some(v) => value = v,
             None => return,
         }
+    }
+    if matches!(value, Value::Null) {
+        if propagated(parents.len()) {
+            return;
+        }
+        *value = Value::Object(Default::default());
     }
     match (value, last) {
         (Value::Object(map), PathSegment::Field(name)) => {
@@ -328,6 +351,28 @@ mod tests {
             json(data),
             serde_json::json!({"leads": {"leads": [{"id": "a"}, null]}})
         );
+    }
+
+    #[test]
+    fn an_object_that_lost_every_field_holds_its_nulls() {
+        // `{ lead(id: "nope") { id } }`: no root field resolved, so `data` read null
+        let mut data = Value::Null;
+        let t = types(&[("lead", "Lead")]);
+        propagate_nulls(&mut data, &[error_at(&[f("lead")])], &t);
+        assert_eq!(json(data), serde_json::json!({"lead": null}));
+        // two failures, the second below the first's propagated null: stays null
+        let mut data = Value::Null;
+        let t = types(&[
+            ("leads", "LeadPage!"),
+            ("leads.leads", "[Lead!]!"),
+            ("me", "Me"),
+        ]);
+        propagate_nulls(
+            &mut data,
+            &[error_at(&[f("leads"), f("leads")]), error_at(&[f("me")])],
+            &t,
+        );
+        assert_eq!(data, Value::Null);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod query;
 mod session;
 mod subscription;
 mod types;
+mod variables;
 
 use async_graphql::Schema;
 use leadwire_actors::Core;
@@ -34,6 +35,7 @@ pub fn build_schema(core: Core) -> LeadwireSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(errors::ErrorShape)
+        .extension(variables::UnsentVariables)
         .finish()
 }
 

@@ -498,6 +498,16 @@ async fn graphql_request(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // one operation per request: a JSON array is a batch, which is not served (and an
+    // array of strings would otherwise be read as one request's fields in order)
+    let json = content_type
+        .as_deref()
+        .is_none_or(|c| c.starts_with("application/json"));
+    if json && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(DomainError::bad_request(
+            "invalid GraphQL request: batch requests are not supported; send one operation",
+        ));
+    }
     let parse_error = |e: async_graphql::ParseRequestError| match e {
         async_graphql::ParseRequestError::PayloadTooLarge => {
             DomainError::too_large(error::BODY_TOO_LARGE)

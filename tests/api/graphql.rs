@@ -596,6 +596,16 @@ async fn every_error_is_coded_and_a_failed_field_nulls_as_the_spec_says() {
     assert_eq!(r["data"]["lead"], Value::Null, "{r}");
     assert_eq!(r["data"]["me"]["email"], "admin@example.com", "{r}");
     assert_eq!(error_code(&r), "not_found", "{r}");
+    // ... also when it was the operation's only field
+    let r = gql(
+        &app,
+        &t,
+        None,
+        "{ lead(id: \"ld_none\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"], json!({"lead": null}), "{r}");
     // Through the non-null page, list and item: up to `data` itself.
     let r = gql(
         &app,
@@ -629,8 +639,70 @@ async fn every_error_is_coded_and_a_failed_field_nulls_as_the_spec_says() {
     .await;
     assert_eq!(r["leads"], json!({"limit": 2, "page": 1}));
 
-    // No query at all: the request itself is malformed.
-    for body in [json!({}), json!({"query": "  "})] {
+    // A required variable not sent is a request error; a nullable one not sent leaves
+    // its argument out (it is not an explicit null)
+    let r = gql(
+        &app,
+        &t,
+        None,
+        "query($v: Boolean!) { me { email @include(if: $v) } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (r["data"].clone(), error_code(&r)),
+        (Value::Null, "bad_request"),
+        "{r}"
+    );
+    assert!(
+        r["errors"][0]["message"].as_str().unwrap().contains("$v"),
+        "{r}"
+    );
+    let r = gql(
+        &app,
+        &t,
+        None,
+        "mutation($o: String) { assignOwner(leadId: \"ld_gqlerr\", ownerId: $o) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(error_code(&r), "validation_failed", "ownerId left out: {r}");
+    let rule = data(
+        &app,
+        "mutation { createRule(input: {eventType: \"Var\", weight: 3, halfLifeDays: 30}) { ruleId } }",
+        json!({}),
+    )
+    .await;
+    let updated = data(
+        &app,
+        "mutation($id: String!, $h: Int) { updateRule(id: $id, input: {halfLifeDays: $h, weight: 4}) { weight halfLifeDays } }",
+        json!({"id": rule["createRule"]["ruleId"]}),
+    )
+    .await;
+    assert_eq!(
+        updated["updateRule"],
+        json!({"weight": 4, "halfLifeDays": 30}),
+        "an unsent $h keeps the half-life"
+    );
+    let updated = data(
+        &app,
+        "mutation($id: String!, $h: Int) { updateRule(id: $id, input: {halfLifeDays: $h}) { halfLifeDays } }",
+        json!({"id": rule["createRule"]["ruleId"], "h": null}),
+    )
+    .await;
+    assert_eq!(
+        updated["updateRule"]["halfLifeDays"],
+        Value::Null,
+        "a sent null clears it"
+    );
+
+    // No query at all, or a batch: the request itself is malformed.
+    for body in [
+        json!({}),
+        json!({"query": "  "}),
+        json!(["{ me { email } }"]),
+        json!([{"query": "{ me { email } }"}]),
+    ] {
         let (s, body) = app
             .call(
                 app.client
@@ -641,7 +713,10 @@ async fn every_error_is_coded_and_a_failed_field_nulls_as_the_spec_says() {
             .await;
         assert_eq!(s, 400, "{body}");
         assert_eq!(body["error"]["code"], "bad_request", "{body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("query"));
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid GraphQL request"));
     }
 }
 
