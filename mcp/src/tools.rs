@@ -27,6 +27,11 @@ use crate::{caller, to_json, tool_result, LeadwireTools};
 /// Most leads `search_leads` returns in one call.
 const MAX_SEARCH: u32 = 100;
 
+/// A tool that takes no arguments refuses any.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
 /// The org unit a tool acts in (every tool but `list_org_units` takes it).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +125,7 @@ pub struct ListEventsArgs {
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AliasArg {
     /// `email`, `phone`, `external_id`, `cookie` or `social`.
     pub alias_kind: String,
@@ -316,6 +322,7 @@ impl LeadwireTools {
     )]
     async fn list_org_units(
         &self,
+        Parameters(_): Parameters<NoArgs>,
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
         let result = async {
@@ -457,12 +464,22 @@ impl LeadwireTools {
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run(&parts, a.ou_id, |core, t| async move {
+            // each alias as the API reads it, an error naming its place (`aliases[0].alias_kind`)
             let aliases = a
                 .aliases
                 .map(|list| {
-                    serde_json::from_value(json!(list)).map_err(|e| {
-                        DomainError::invalid("aliases", format!("not valid aliases: {e}"))
-                    })
+                    list.into_iter()
+                        .enumerate()
+                        .map(|(i, alias)| {
+                            serde_path_to_error::deserialize(json!(alias)).map_err(|e| {
+                                leadwire_models::validate::serde_error(
+                                    &e.path().to_string(),
+                                    &e.inner().to_string(),
+                                )
+                                .within(&format!("aliases[{i}]"))
+                            })
+                        })
+                        .collect::<Result<Vec<_>, DomainError>>()
                 })
                 .transpose()?;
             let input = EventInput {

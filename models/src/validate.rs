@@ -128,7 +128,7 @@ where
 }
 
 /// Why an explicit `null` is refused for a field that cannot be cleared.
-pub const NOT_NULL: &str = "must not be null (leave the field out to keep its value)";
+pub const NOT_NULL: &str = "must not be null (leave the field out instead)";
 
 /// Serde helper for optional numbers of a query string, where `NaN` and `inf` parse as
 /// numbers: those are refused (no filter can compare with them). Use with

@@ -63,8 +63,12 @@ impl IntoResponse for ApiError {
 }
 
 /// A plain-text error response of a part we do not write (rmcp's transport) in the API's
-/// error format: its status and headers kept, its text the message.
-pub async fn in_error_format(response: Response) -> Response {
+/// error format: its headers kept, its text the message, its status as `status` says
+/// given the original one and the text.
+pub async fn in_error_format(
+    response: Response,
+    status: impl FnOnce(StatusCode, &str) -> StatusCode,
+) -> Response {
     /// Enough for any message such a part writes; a longer text is cut.
     const MAX_MESSAGE_BYTES: usize = 4096;
     let (mut parts, body) = response.into_parts();
@@ -81,6 +85,7 @@ pub async fn in_error_format(response: Response) -> Response {
     } else {
         text
     };
+    parts.status = status(parts.status, &message);
     let e = DomainError::new(ErrorCode::from_http_status(parts.status.as_u16()), message);
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     parts.headers.insert(

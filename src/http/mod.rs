@@ -410,8 +410,13 @@ async fn mcp_gate(
         .map(str::to_string);
     if let Some(id) = &session {
         if !state.mcp_sessions.may_use(id, &member) {
-            return error::ApiError(leadwire_models::DomainError::not_found("session"))
-                .into_response();
+            // word for word the transport's answer for an unknown session: whether the
+            // id exists does not show
+            return error::ApiError(leadwire_models::DomainError::new(
+                leadwire_models::ErrorCode::NotFound,
+                "Not Found: Session not found",
+            ))
+            .into_response();
         }
     }
     let closing = req.method() == axum::http::Method::DELETE;
@@ -435,7 +440,17 @@ async fn mcp_gate(
     if response.status().as_u16() < 400 || json {
         return response;
     }
-    error::in_error_format(response).await
+    error::in_error_format(response, |status, text| {
+        // a body that is not a JSON-RPC message is malformed (400), as on every other
+        // route; the transport calls it an unsupported media type
+        if status == axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE && text.contains("deserialize")
+        {
+            axum::http::StatusCode::BAD_REQUEST
+        } else {
+            status
+        }
+    })
+    .await
 }
 
 async fn not_found() -> error::ApiError {

@@ -255,6 +255,24 @@ async fn mcp_http_refusals_are_in_the_error_format() {
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found", "{body}");
+    assert_eq!(
+        body["error"]["message"], "Not Found: Session not found",
+        "the same words as for an unknown id: {body}"
+    );
+    // a body that is no JSON-RPC message is malformed: 400, as on every route
+    let resp = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(&token)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
     let resp = listen(&token).await.unwrap();
     assert_eq!(resp.status(), 200, "the opener still listens");
     drop(resp);
@@ -472,6 +490,23 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
             .is_some_and(|f| f.starts_with("aliases[0]")),
         "{e}"
     );
+    for (tool, a, field) in [
+        ("list_org_units", json!({"bogus": 1}), "bogus"),
+        (
+            "ingest_event",
+            json!({"event_type": "Demo", "aliases": [{"alias_kind": "email", "raw_value": "q@q.io", "note": 1}]}),
+            "aliases[0].note",
+        ),
+        (
+            "ingest_event",
+            json!({"event_type": "Demo", "aliases": [{"alias_kind": "fax", "raw_value": "1"}]}),
+            "aliases[0].alias_kind",
+        ),
+    ] {
+        let (failed, e) = call(&client, tool, a.clone()).await;
+        assert!(failed, "{tool} {a}");
+        assert_eq!(e["error"]["details"]["field"], field, "{tool} {a}: {e}");
+    }
     let (failed, e) = call(&client, "list_events", json!({"limit": "ten"})).await;
     assert!(failed);
     assert_eq!(
