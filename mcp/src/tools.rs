@@ -186,18 +186,22 @@ pub struct UpdateRuleArgs {
     pub rule_id: String,
     /// The event type the rule scores (omit to keep; not null).
     #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
+    #[schemars(with = "String")]
     pub event_type: Option<String>,
     /// Points per event, −1,000,000 to 1,000,000 (omit to keep; not null).
     #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
+    #[schemars(with = "i64")]
     pub weight: Option<i64>,
     /// Points halve every this many days (1–730; omit to keep, not null).
     #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
+    #[schemars(with = "i64")]
     pub half_life_days: Option<i64>,
     /// True removes the half-life (points never decay).
     #[serde(default)]
     pub no_half_life: bool,
     /// Whether the rule scores (omit to keep; not null).
     #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
+    #[schemars(with = "bool")]
     pub active: Option<bool>,
     /// The org unit to act in (default: the X-OU-Id header, else your default unit).
     pub ou_id: Option<String>,

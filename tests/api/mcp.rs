@@ -356,6 +356,20 @@ async fn every_tool_resource_and_prompt_works_end_to_end() {
     }
     let ingest = tools.iter().find(|t| t.name == "ingest_event").unwrap();
     assert_eq!(ingest.input_schema["required"], json!(["event_type"]));
+    // every schema refuses what it does not name, and says what the checks say
+    for t in &tools {
+        assert_eq!(
+            t.input_schema.get("additionalProperties"),
+            Some(&json!(false)),
+            "{}",
+            t.name
+        );
+    }
+    let update = tools.iter().find(|t| t.name == "update_rule").unwrap();
+    assert_eq!(
+        update.input_schema["properties"]["weight"]["type"],
+        "integer"
+    );
 
     // rules: create, list, update
     let rule = ok(
