@@ -94,6 +94,7 @@ impl HttpMethod {
 /// `GET /v1/admin/audit-logs` query parameters, as the seed lists them.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AuditQueryParams {
     /// Max rows to return, 1–500 (default 100).
     pub limit: Option<u32>,

@@ -64,8 +64,11 @@ pub struct DecayRule {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecayRuleInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub inactive_for: Option<i64>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub unit: Option<DecayUnit>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub decrease: Option<i64>,
 }
 

@@ -34,8 +34,10 @@ pub struct EventTypeSetting {
 #[serde(deny_unknown_fields)]
 pub struct EventTypeSettingInput {
     /// Hidden types are left out of `GET /v1/event-types` (their events stay).
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub hidden: Option<bool>,
     /// observe | decide | activate: the ceiling of processing in this OU.
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub max_processing_scope: Option<ProcessingScope>,
 }
 

@@ -43,9 +43,13 @@ pub struct InorganicFilter {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InorganicFilterInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub event_type: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub count_threshold: Option<i64>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub time_window_ms: Option<i64>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub group_events: Option<bool>,
 }
 
@@ -369,9 +373,12 @@ fn check_conditions(conditions: &[MetadataCondition]) -> Result<(), DomainError>
 pub struct MetadataFilterInput {
     pub name: String,
     /// Empty or absent: every event type.
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub event_type: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub conditions: Option<Vec<MetadataCondition>>,
     /// Default true.
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub enabled: Option<bool>,
 }
 
@@ -380,10 +387,14 @@ impl MetadataFilterInput {
     pub fn apply(&self, f: &mut MetadataFilter, create: bool) -> Result<(), DomainError> {
         f.name = validate::name("name", &self.name, 1, 200)?;
         if let Some(t) = &self.event_type {
-            if t.chars().count() > 200 {
+            // empty: every event type; otherwise an event type's 1-100 characters
+            if t.chars().count() > crate::events::MAX_EVENT_TYPE_CHARS {
                 return Err(DomainError::invalid(
                     "event_type",
-                    "must be at most 200 characters",
+                    format!(
+                        "must be at most {} characters",
+                        crate::events::MAX_EVENT_TYPE_CHARS
+                    ),
                 ));
             }
             f.event_type = t.trim().to_string();

@@ -110,6 +110,7 @@ pub enum SurgeMode {
 
 /// From the `min_events`-th event of a session on, points are multiplied by `multiplier`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SurgeBand {
     pub min_events: u32,
     pub multiplier: f64,

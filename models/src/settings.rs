@@ -33,9 +33,12 @@ pub struct ScoringSettings {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoringSettingsInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub allow_negative_scores: Option<bool>,
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub abm_enabled: Option<bool>,
     /// 1–1440.
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub session_timeout_minutes: Option<i64>,
 }
 
@@ -103,12 +106,16 @@ impl SurgePolicyView {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurgePolicyInput {
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub mode: Option<SurgeMode>,
     /// Custom mode's bands (`min_events` ≥ 1, multiplier 1–3), at most 20.
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub bands: Option<Vec<SurgeBand>>,
     /// ≥ 1 (at most one day).
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub idle_reset_seconds: Option<i64>,
     /// 1–3.
+    #[serde(default, deserialize_with = "crate::validate::not_null")]
     pub multiplier_cap: Option<f64>,
 }
 

@@ -43,9 +43,34 @@ where
                 format!("JSON nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"),
             )));
         }
-        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(Json(value))
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            // serde_json calls some type errors syntax errors (a `null` where an enum value
+            // belongs reads "expected value"): well-formed JSON is a validation failure
+            Err(axum::extract::rejection::JsonRejection::JsonSyntaxError(e))
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() =>
+            {
+                let text = e.body_text();
+                let message = text
+                    .split_once("as JSON: ")
+                    .map_or(text.as_str(), |(_, m)| m)
+                    .to_string();
+                let path = message.split_once(": ").map_or("", |(p, _)| p);
+                let field = (!path.contains(' '))
+                    .then_some(path)
+                    .filter(|p| !p.is_empty());
+                let mut error = DomainError::new(
+                    leadwire_models::ErrorCode::ValidationFailed,
+                    format!("invalid request body: {message}"),
+                );
+                if let Some(field) = field {
+                    error = error.with_details(serde_json::json!({ "field": field }));
+                }
+                Err(ApiError(error))
+            }
+            Err(rejection) => Err(rejection.into()),
+        }
     }
 }
 

@@ -67,6 +67,19 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
         (422, Some("body")),
         "{b}"
     );
+    // writes too: a stray parameter is refused, and nothing is written
+    let (s, b) = app
+        .post(
+            "/v1/rules?dry_run=1",
+            &app.admin_token,
+            serde_json::json!({"event_type": "Stray", "weight": 1}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"]["field"].as_str()),
+        (422, Some("dry_run")),
+        "{b}"
+    );
     let (s, b) = app
         .get(
             "/v1/levels/engagement/history?ruleset_id=rs_any",
@@ -74,6 +87,45 @@ async fn malformed_and_mistyped_input_get_clear_errors_and_change_nothing() {
         )
         .await;
     assert_eq!(s, 200, "the seed's ruleset_id is accepted: {b}");
+    // a null where a value of an enum belongs is well-formed JSON: 422 naming the field
+    let (s, b) = app
+        .post(
+            "/v1/members",
+            &app.admin_token,
+            serde_json::json!({"first_name": "N", "last_name": "U", "email": "nu@example.com",
+                               "password": "password-123", "role": null}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"]["field"].as_str()),
+        (422, Some("role")),
+        "{b}"
+    );
+    // and a null is never "the default": a membership's role is not reset by one
+    let (member, _) = app.ou_member("kept@example.com", "Operator").await;
+    let (s, b) = app
+        .post(
+            &format!("/v1/org-units/{}/memberships", app.ou_id),
+            &app.admin_token,
+            serde_json::json!({"org_member_id": member, "role": null}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"]["field"].as_str()),
+        (422, Some("role")),
+        "{b}"
+    );
+    let (s, b) = app
+        .call(
+            app.req(Method::PUT, "/v1/settings/surge-policy", &app.admin_token)
+                .json(&serde_json::json!({"mode": null})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"]["field"].as_str()),
+        (422, Some("mode")),
+        "{b}"
+    );
     let (_, rules) = app.get("/v1/rules", &app.admin_token).await;
     assert_eq!(rules, serde_json::json!([]));
     let (s, _) = app

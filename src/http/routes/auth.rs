@@ -23,6 +23,7 @@ pub struct LoginRequest {
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn login(
+    _: NoQuery,
     State(state): State<AppState>,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResult>> {
@@ -42,7 +43,7 @@ pub async fn me(
 
 /// Remove residual cookies of earlier sessions (the active OU).
 #[utoipa::path(post, path = "/v1/auth/cleanup", tag = "auth", responses((status = 204)))]
-pub async fn cleanup() -> Response {
+pub async fn cleanup(_: NoQuery) -> Response {
     let expired = format!("{OU_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     (
         axum::http::StatusCode::NO_CONTENT,

@@ -27,6 +27,7 @@ pub async fn list(
     responses((status = 201, body = Deal), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<DealInput>,
@@ -55,6 +56,7 @@ pub async fn get(
     responses((status = 200, body = Deal), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

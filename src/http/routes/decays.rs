@@ -27,6 +27,7 @@ pub async fn list(
     responses((status = 201, body = DecayRule), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<DecayRuleInput>,
@@ -42,6 +43,7 @@ pub async fn create(
     responses((status = 200, body = DecayRule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -54,6 +56,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v1/decays/{id}", tag = "decays", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

@@ -36,6 +36,7 @@ pub struct Ingested {
     responses((status = 201, body = Ingested), (status = 200, body = Ingested), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn ingest(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<EventInput>,
@@ -79,6 +80,7 @@ pub struct BatchResult {
     responses((status = 200, body = BatchResult), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn ingest_batch(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<BatchInput>,
@@ -152,6 +154,7 @@ pub async fn export(
     responses((status = 200, body = DeletedEvents), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn batch_delete(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<EventIdsInput>,
@@ -219,6 +222,7 @@ pub async fn channels(
     responses((status = 202, body = ImportJob), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn import(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     req: axum::extract::Request,

@@ -31,6 +31,7 @@ pub async fn list_inorganic(
     responses((status = 201, body = InorganicFilter), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_inorganic(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<InorganicFilterInput>,
@@ -46,6 +47,7 @@ pub async fn create_inorganic(
     responses((status = 200, body = InorganicFilter), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_inorganic(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -58,6 +60,7 @@ pub async fn update_inorganic(
 #[utoipa::path(delete, path = "/v1/filters/{id}", tag = "filters", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_inorganic(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -84,6 +87,7 @@ pub async fn list_metadata(
     responses((status = 201, body = MetadataFilter), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_metadata(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<MetadataFilterInput>,
@@ -99,6 +103,7 @@ pub async fn create_metadata(
     responses((status = 200, body = PreviewCount), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn preview_metadata(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<PreviewInput>,
@@ -123,6 +128,7 @@ pub async fn get_metadata(
     responses((status = 200, body = MetadataFilter), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_metadata(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -135,6 +141,7 @@ pub async fn update_metadata(
 #[utoipa::path(delete, path = "/v1/metadata-filters/{id}", tag = "filters", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_metadata(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

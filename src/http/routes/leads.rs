@@ -38,6 +38,7 @@ pub fn csv_attachment(filename: &str, body: String) -> impl IntoResponse {
     responses((status = 201, body = Lead), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<LeadInput>,
@@ -108,6 +109,7 @@ pub async fn get(
 #[utoipa::path(put, path = "/v1/leads/{id}", tag = "leads", params(("id" = String, Path)), request_body = LeadUpdate,
     responses((status = 200, body = Lead), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -120,6 +122,7 @@ pub async fn update(
 #[utoipa::path(patch, path = "/v1/leads/{id}", tag = "leads", params(("id" = String, Path)), request_body = Object,
     responses((status = 200, body = Lead), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn patch(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -132,6 +135,7 @@ pub async fn patch(
 #[utoipa::path(delete, path = "/v1/leads/{id}", tag = "leads", params(("id" = String, Path)),
     responses((status = 200, body = DeletionStatus), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -178,6 +182,7 @@ pub async fn lookup(
 #[utoipa::path(post, path = "/v1/leads/update-by-alias", tag = "leads", request_body = UpdateByAliasInput,
     responses((status = 200, body = UpdateByAliasResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_by_alias(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<UpdateByAliasInput>,
@@ -189,6 +194,7 @@ pub async fn update_by_alias(
 #[utoipa::path(put, path = "/v1/leads/{id}/owner", tag = "leads", params(("id" = String, Path)), request_body = OwnerInput,
     responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn owner(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -206,6 +212,7 @@ pub async fn owner(
 #[utoipa::path(post, path = "/v1/leads/bulk-owner", tag = "leads", request_body = BulkOwnerInput,
     responses((status = 200, body = Affected), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn bulk_owner(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<BulkOwnerInput>,
@@ -218,6 +225,7 @@ pub async fn bulk_owner(
 #[utoipa::path(post, path = "/v1/leads/merge", tag = "leads", request_body = MergeInput,
     responses((status = 200, body = MergeResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn merge(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<MergeInput>,
@@ -230,6 +238,7 @@ pub async fn merge(
 #[utoipa::path(post, path = "/v1/leads/{id}/reset-score", tag = "leads", params(("id" = String, Path)),
     responses((status = 200, body = ResetResult), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn reset_score(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -241,6 +250,7 @@ pub async fn reset_score(
 #[utoipa::path(post, path = "/v1/leads/scores", tag = "leads", request_body = BatchScoresInput,
     responses((status = 200, body = Vec<BatchScore>), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn batch_scores(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<BatchScoresInput>,
@@ -348,6 +358,7 @@ pub async fn why_batch(
 #[utoipa::path(post, path = "/v1/leads/{id}/share-explain", tag = "leads", params(("id" = String, Path)),
     responses((status = 201, body = ShareLink), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn share_explain(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     headers: axum::http::HeaderMap,

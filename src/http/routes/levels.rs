@@ -33,6 +33,7 @@ pub async fn list(
     responses((status = 201, body = Level), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -51,6 +52,7 @@ pub async fn create(
     responses((status = 200, body = Level), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -65,6 +67,7 @@ pub async fn update(
     params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -107,6 +110,7 @@ pub async fn history(
     responses((status = 200, body = Vec<Level>), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn revert(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,

@@ -26,10 +26,15 @@ pub struct CreateMemberInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberInput {
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub first_name: Option<String>,
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub role: Option<OrgRole>,
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub password: Option<String>,
 }
 
@@ -56,6 +61,7 @@ pub async fn list(
     responses((status = 201, body = MemberView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Json(b): Json<CreateMemberInput>,
@@ -78,6 +84,7 @@ pub async fn create(
     responses((status = 200, body = MemberView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
@@ -98,6 +105,7 @@ pub async fn update(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
@@ -111,6 +119,7 @@ pub async fn delete(
     responses((status = 200, body = MemberView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn set_slack(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,

@@ -40,6 +40,7 @@ pub struct ActiveView {
 pub struct AssignInput {
     pub org_member_id: String,
     /// Default Viewer.
+    #[serde(default, deserialize_with = "leadwire_models::validate::not_null")]
     pub role: Option<OuRole>,
 }
 
@@ -65,6 +66,7 @@ pub async fn list(
     responses((status = 201, body = OrgUnit), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Json(body): Json<UnitInput>,
@@ -80,6 +82,7 @@ pub async fn create(
     responses((status = 200, body = OrgUnit), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn rename(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
@@ -95,6 +98,7 @@ pub async fn rename(
 #[utoipa::path(post, path = "/v1/org-units/active", tag = "org-units", request_body = ActiveInput,
     responses((status = 200, body = ActiveView), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn set_active(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     jar: CookieJar,
@@ -147,6 +151,7 @@ pub async fn memberships(
     responses((status = 201, body = MembershipView), (status = 200, body = MembershipView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn assign(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
@@ -179,6 +184,7 @@ pub async fn assign(
     responses((status = 200, body = MembershipView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_role(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path((id, member_id)): Path<(String, String)>,
@@ -200,6 +206,7 @@ pub async fn update_role(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn remove(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path((id, member_id)): Path<(String, String)>,

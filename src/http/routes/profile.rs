@@ -33,6 +33,7 @@ pub async fn list_rulesets(
     responses((status = 201, body = AttrRuleset), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_ruleset(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -51,6 +52,7 @@ pub async fn create_ruleset(
     responses((status = 200, body = AttrRuleset), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_ruleset(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -64,6 +66,7 @@ pub async fn update_ruleset(
 #[utoipa::path(delete, path = "/v1/scoring/{dimension}/rulesets/{id}", tag = "profile", params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_ruleset(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -98,6 +101,7 @@ pub async fn list_rules(
     responses((status = 201, body = AttrRule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -117,6 +121,7 @@ pub async fn create_rule(
     responses((status = 200, body = AttrRule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id, rule_id)): Path<(String, String, String)>,
@@ -136,6 +141,7 @@ pub async fn update_rule(
     params(("dimension" = String, Path), ("id" = String, Path), ("rule_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id, rule_id)): Path<(String, String, String)>,
@@ -151,6 +157,7 @@ pub async fn delete_rule(
     responses((status = 200, body = ProfileRuleTestResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn test_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -196,6 +203,7 @@ pub async fn list_mappings(
     responses((status = 201, body = FieldMapping), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_mapping(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,
@@ -212,6 +220,7 @@ pub async fn create_mapping(
     responses((status = 200, body = FieldMapping), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_mapping(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -230,6 +239,7 @@ pub async fn update_mapping(
     params(("dimension" = String, Path), ("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_mapping(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -262,6 +272,7 @@ pub async fn mapping_history(
     responses((status = 200, body = ApplyMappingsResult), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn apply_mappings(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(dimension): Path<String>,

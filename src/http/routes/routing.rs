@@ -34,6 +34,7 @@ pub async fn get_config(
     responses((status = 200, body = RoutingConfig), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn put_config(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<RoutingConfigInput>,
@@ -53,6 +54,7 @@ pub async fn put_config(
     responses((status = 200, body = TrainingImport), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn import_training_data(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     headers: axum::http::HeaderMap,
@@ -86,6 +88,7 @@ pub async fn model(
     responses((status = 202, body = ModelInfo), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn retrain(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
 ) -> ApiResult<(StatusCode, Json<ModelInfo>)> {
@@ -104,6 +107,7 @@ pub async fn retrain(
     responses((status = 201, body = Prediction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_prediction(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<PredictionRequest>,
@@ -146,6 +150,7 @@ pub async fn get_prediction(
     responses((status = 200, body = Prediction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn route_prediction(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -159,6 +164,7 @@ pub async fn route_prediction(
     responses((status = 200, body = Prediction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn override_prediction(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,

@@ -33,6 +33,7 @@ pub async fn list_rulesets(
     responses((status = 201, body = Ruleset), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_ruleset(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<RulesetInput>,
@@ -47,6 +48,7 @@ pub async fn create_ruleset(
 #[utoipa::path(delete, path = "/v1/rulesets/{id}", tag = "rules", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_ruleset(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -62,6 +64,7 @@ pub async fn delete_ruleset(
     responses((status = 200, body = Ruleset), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_ruleset(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -94,6 +97,7 @@ pub struct RuleOrder {
 #[utoipa::path(put, path = "/v1/rulesets/{id}/rules/order", tag = "rules", params(("id" = String, Path)), request_body = RuleOrder,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn reorder_rules(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -120,6 +124,7 @@ pub async fn list_rules(
     responses((status = 201, body = Rule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<RuleInput>,
@@ -135,6 +140,7 @@ pub async fn create_rule(
 #[utoipa::path(put, path = "/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), request_body = RuleInput,
     responses((status = 200, body = Rule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn update_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -147,6 +153,7 @@ pub async fn update_rule(
 #[utoipa::path(delete, path = "/v1/rules/{id}", tag = "rules", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -160,6 +167,7 @@ pub async fn delete_rule(
     responses((status = 200, body = RuleTestResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn test_rule(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<RuleTestInput>,
@@ -173,6 +181,7 @@ pub async fn test_rule(
     responses((status = 200, body = RescoreResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn rescore(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path((dimension, id)): Path<(String, String)>,
@@ -200,6 +209,7 @@ pub async fn half_life_suggestions(
     responses((status = 200, body = ApplyDefaultsResult), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn apply_research_defaults(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<ApplyDefaultsInput>,

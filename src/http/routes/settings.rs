@@ -48,6 +48,7 @@ pub async fn list_credentials(
     responses((status = 201, body = CreatedCredential), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_credential(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<CredentialInput>,
@@ -62,6 +63,7 @@ pub async fn create_credential(
 #[utoipa::path(delete, path = "/v1/settings/credentials/{id}", tag = "settings", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_credential(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(id): Path<String>,
@@ -86,6 +88,7 @@ pub async fn list_tokens(
 #[utoipa::path(post, path = "/v1/settings/tokens", tag = "settings", request_body = TokenInput,
     responses((status = 201, body = CreatedToken), (status = 422, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn create_token(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Json(b): Json<TokenInput>,
@@ -105,6 +108,7 @@ pub async fn create_token(
 #[utoipa::path(delete, path = "/v1/settings/tokens/{id}", tag = "settings", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn revoke_token(
+    _: NoQuery,
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
@@ -131,6 +135,7 @@ pub async fn get_scoring(
     responses((status = 200, body = ScoringSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn put_scoring(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<ScoringSettingsInput>,
@@ -156,6 +161,7 @@ pub async fn get_surge(
     responses((status = 200, body = SurgePolicyView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn put_surge(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Json(b): Json<SurgePolicyInput>,
@@ -183,6 +189,7 @@ pub async fn event_types(
     responses((status = 200, body = EventTypeSetting), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn put_event_type(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(event_type): Path<String>,
@@ -217,6 +224,7 @@ pub async fn delete_preview(
     responses((status = 200, body = DeletedByType), (status = 403, body = ErrorBody)),
     security(("bearerAuth" = []), ("basicAuth" = [])))]
 pub async fn delete_events_of_type(
+    _: NoQuery,
     State(state): State<AppState>,
     Scoped(t): Scoped,
     Path(event_type): Path<String>,
