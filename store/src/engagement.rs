@@ -106,8 +106,9 @@ pub struct ScoreUpdate {
     pub scores: BTreeMap<String, f64>,
     pub scored_at: String,
     pub decaying: bool,
-    /// Set when the change came from a new event (its time and type).
-    pub last_event: Option<(String, String)>,
+    /// The lead's newest event (time and type) when the change may have moved it: set by
+    /// a new event, and by a rescore (`Some(None)` after the last one was deleted).
+    pub last_event: Option<Option<(String, String)>>,
     pub score_reset_at: Option<String>,
     /// Each ruleset's score as a closed form of time from `scored_at` (the scheduler
     /// refreshes stored scores from these).
@@ -1368,9 +1369,16 @@ fn score_patch(u: &ScoreUpdate) -> Value {
     patch.insert("scores".into(), json!(u.scores));
     patch.insert("scored_at".into(), json!(u.scored_at));
     patch.insert("decaying".into(), json!(u.decaying));
-    if let Some((at, event_type)) = &u.last_event {
-        patch.insert("last_event_at".into(), json!(at));
-        patch.insert("last_event_type".into(), json!(event_type));
+    match &u.last_event {
+        Some(Some((at, event_type))) => {
+            patch.insert("last_event_at".into(), json!(at));
+            patch.insert("last_event_type".into(), json!(event_type));
+        }
+        Some(None) => {
+            patch.insert("last_event_at".into(), Value::Null);
+            patch.insert("last_event_type".into(), Value::Null);
+        }
+        None => {}
     }
     if let Some(r) = &u.score_reset_at {
         patch.insert("score_reset_at".into(), json!(r));
@@ -1505,7 +1513,10 @@ mod tests {
                 scores: BTreeMap::from([("rs_1".to_string(), 5.0)]),
                 scored_at: "2026-01-01T00:00:00.000000Z".into(),
                 decaying: true,
-                last_event: Some(("2026-01-01T00:00:00.000000Z".into(), "Page View".into())),
+                last_event: Some(Some((
+                    "2026-01-01T00:00:00.000000Z".into(),
+                    "Page View".into(),
+                ))),
                 score_reset_at: None,
                 terms: BTreeMap::new(),
                 wake_at: String::new(),
@@ -1560,7 +1571,7 @@ mod tests {
             scores: BTreeMap::from([(rs.to_string(), score)]),
             scored_at: "2026-01-02T00:00:00.000000Z".into(),
             decaying: false,
-            last_event: last_event.map(|t| (t.to_string(), "Demo Request".to_string())),
+            last_event: last_event.map(|t| Some((t.to_string(), "Demo Request".to_string()))),
             score_reset_at: None,
             terms: BTreeMap::new(),
             wake_at: String::new(),

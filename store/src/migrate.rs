@@ -83,6 +83,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "event idempotency key",
         include_str!("migrations/0021_idempotency_key.surql"),
     ),
+    (
+        22,
+        "last event clearable",
+        include_str!("migrations/0022_last_event_clearable.surql"),
+    ),
 ];
 
 const MIGRATION_TABLE: &str = "

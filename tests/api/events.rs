@@ -175,6 +175,18 @@ async fn events_list_filter_explain_export_and_delete() {
         .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
         .await;
     assert_eq!(events.as_array().unwrap().len(), 2);
+    // the lead's last event is the newest one left (lists filter and sort by it)
+    let newest_left = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|e| e["occurred_at"].as_str().unwrap_or("").to_string())
+        .map(|e| e["event_type"].clone())
+        .unwrap();
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert_eq!(l["lead"]["last_event_type"], newest_left, "{l} {events}");
     let (s, _) = app
         .post(
             "/v1/events/batch-delete",
@@ -240,6 +252,57 @@ async fn events_list_filter_explain_export_and_delete() {
         .get(&format!("/v1/leads/{lead}/events"), &app.admin_token)
         .await;
     assert_eq!(events.as_array().unwrap().len(), 3);
+    // deleting the newest event, then the rest, moves the lead's last event back, then
+    // clears it: lists filtering by it follow
+    let engagement: Vec<(String, String)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["system"] == false)
+        .map(|e| {
+            (
+                e["occurred_at"].as_str().unwrap().to_string(),
+                e["event_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let newest = engagement.iter().max().unwrap().1.clone();
+    let (s, _) = app
+        .post(
+            "/v1/events/batch-delete",
+            &app.admin_token,
+            json!({"ids": [newest]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert_eq!(l["lead"]["last_event_type"], "Page View", "{l}");
+    let rest: Vec<&String> = engagement
+        .iter()
+        .map(|e| &e.1)
+        .filter(|id| **id != newest)
+        .collect();
+    let (s, _) = app
+        .post(
+            "/v1/events/batch-delete",
+            &app.admin_token,
+            json!({"ids": rest}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, l) = app
+        .get(&format!("/v1/leads/{lead}"), &app.admin_token)
+        .await;
+    assert!(
+        l["lead"]["last_event_type"].is_null() && l["lead"]["last_event_at"].is_null(),
+        "{l}"
+    );
+    let (_, listed) = app
+        .get("/v1/leads?event_type=Page%20View", &app.admin_token)
+        .await;
+    assert_eq!(listed["total"], 0, "{listed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -341,12 +341,7 @@ impl LeadState {
     }
 
     /// The score update to store at `now`; a change of level goes on the bus.
-    fn score_update(
-        &mut self,
-        now: Timestamp,
-        with_last_event: bool,
-        publish: &mut Vec<BusEvent>,
-    ) -> ScoreUpdate {
+    fn score_update(&mut self, now: Timestamp, publish: &mut Vec<BusEvent>) -> ScoreUpdate {
         let s = self.scores(now);
         let profile = s.profile;
         for (dimension, now_at, stored) in [
@@ -387,14 +382,14 @@ impl LeadState {
             scores: s.scores,
             scored_at: time::format(&now),
             decaying: self.book.decays(),
-            last_event: if with_last_event {
+            // the newest event (the book is in time order), stored again with every
+            // update: a deletion may have taken the one stored (none left clears it)
+            last_event: Some(
                 self.book
                     .events()
                     .last()
-                    .map(|e| (time::format(&e.occurred_at), e.event_type.to_string()))
-            } else {
-                None
-            },
+                    .map(|e| (time::format(&e.occurred_at), e.event_type.to_string())),
+            ),
             score_reset_at: self.book.reset_at().map(|r| time::format(&r)),
             terms: self.book.terms(&self.args.config, now),
             wake_at: self
@@ -644,7 +639,7 @@ impl LeadState {
     ) {
         let now = time::now();
         self.log_decay(now, &mut batch, &mut publish);
-        let update = self.score_update(now, false, &mut publish);
+        let update = self.score_update(now, &mut publish);
         if let Some(heard) = heard {
             self.bridge(&heard, &update.scores, &mut publish);
         }
@@ -858,7 +853,7 @@ impl Actor for LeadActor {
                 // deductions that fell due while the lead was idle (or that a backdated
                 // event's gap holds) go on the timeline
                 state.log_decay(now, &mut batch, &mut publish);
-                let update = state.score_update(now, true, &mut publish);
+                let update = state.score_update(now, &mut publish);
                 batch.score_updates.push(update);
                 let creates_lead = !batch.leads.is_empty();
                 let creates_aliases = !batch.aliases.is_empty();
