@@ -208,7 +208,7 @@ async fn storage_costs(rows: &[StoredEvent], total: usize) {
         scores: [("rs_1".to_string(), 11.0)].into(),
         scored_at: at.clone(),
         decaying: true,
-        last_event: Some((at.clone(), "Page View".into())),
+        last_event: Some(Some((at.clone(), "Page View".into()))),
         score_reset_at: None,
         terms: [(
             "rs_1".to_string(),
