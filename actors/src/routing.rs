@@ -482,13 +482,11 @@ impl Core {
             DomainError::conflict("the predicted rep no longer exists: override or predict again")
         })?;
         if !rep.eligible() {
-            return Err(DomainError::conflict(format!(
-                "{} is no longer eligible (status {}, {} of {} open assignments): override or predict again",
-                rep.name,
-                rep.status.as_str(),
-                rep.open_assignments,
-                rep.capacity
-            )));
+            return Err(ineligible(
+                &rep,
+                "is no longer",
+                "override or predict again",
+            ));
         }
         self.assign_prediction(
             t,
@@ -525,13 +523,7 @@ impl Core {
         // the rep a person picks takes leads as the model's pick does: within capacity,
         // while available
         if !rep.eligible() {
-            return Err(DomainError::conflict(format!(
-                "{} is not eligible (status {}, {} of {} open assignments): pick another rep",
-                rep.name,
-                rep.status.as_str(),
-                rep.open_assignments,
-                rep.capacity
-            )));
+            return Err(ineligible(&rep, "is not", "pick another rep"));
         }
         self.assign_prediction(
             t,
@@ -607,4 +599,15 @@ impl Core {
             limit: page.limit,
         })
     }
+}
+
+/// 409 for a rep that takes no leads now (not AVAILABLE, or at capacity), saying why.
+fn ineligible(rep: &leadwire_models::reps::Rep, is: &str, instead: &str) -> DomainError {
+    DomainError::conflict(format!(
+        "{} {is} eligible (status {}, {} of {} open assignments): {instead}",
+        rep.name,
+        rep.status.as_str(),
+        rep.open_assignments,
+        rep.capacity
+    ))
 }
